@@ -1,0 +1,111 @@
+"""Command-line interface. The only package that imports click.
+
+Subcommands live in their own modules and are imported lazily, so that
+``releasegate validate`` never pays for importing torch or locust.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from releasegate import __version__
+from releasegate.errors import EXIT_INTERNAL, ReleasegateError
+
+# name -> "module:attribute" of a click command. Keep sorted by name.
+COMMANDS: dict[str, str] = {
+    "validate": "releasegate.cli.validate:validate",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when used (or listed in help)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        if not isinstance(command, click.Command):  # pragma: no cover - programming error
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="releasegate")
+@click.option(
+    "--traceback",
+    "show_traceback",
+    is_flag=True,
+    envvar="RELEASEGATE_TRACEBACK",
+    help="Show the full Python traceback of an unexpected error.",
+)
+@click.pass_context
+def cli(ctx: click.Context, show_traceback: bool) -> None:
+    """Release ML models through Git: validate, load-test, render, promote, roll back.
+
+    Exit codes: 0 passed, 1 a check ran and failed, 2 usage or input error,
+    3 unexpected internal error (a bug: please report it with --traceback).
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["traceback"] = show_traceback
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn every error into a message and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        result = cli.main(args=args, prog_name="releasegate", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except ReleasegateError as e:
+        click.echo(f"error: {e}", err=True)
+        return e.exit_code
+    except Exception as e:  # noqa: BLE001 - last line of defence, reported as a bug
+        if "--traceback" in args or os.environ.get("RELEASEGATE_TRACEBACK"):
+            traceback.print_exc()
+        else:
+            click.echo(
+                f"Unexpected error: {type(e).__name__}: {e}; re-run with --traceback",
+                err=True,
+            )
+        return EXIT_INTERNAL
+    return int(result or 0)
+
+
+def format_option(default: str = "text", choices: tuple[str, ...] = ("text", "json", "github")) -> Any:
+    """The shared ``--format`` option; ``RELEASEGATE_FORMAT`` sets it from the environment."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        envvar="RELEASEGATE_FORMAT",
+        help="Output format: text for people, json for programs, github for Actions annotations.",
+    )
+
+
+def root_option() -> Any:
+    """The shared ``--root`` option: the GitOps repository to work on."""
+    return click.option(
+        "--root",
+        type=click.Path(file_okay=False, dir_okay=True),
+        default=None,
+        envvar="RELEASEGATE_ROOT",
+        help="Root of the GitOps repository (default: the nearest parent with policies/ and environments/).",
+    )

@@ -1,0 +1,56 @@
+"""The single way releasegate runs external programs (git, kubectl, ...).
+
+Arguments are always passed as a list, never through a shell, so text from a
+pull request can never be interpreted as shell syntax.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from releasegate.errors import CommandError, InputError
+
+
+def run(
+    args: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``args`` and return the completed process (stdout/stderr as bytes).
+
+    Raises :class:`CommandError` (command, exit code, stderr) when ``check`` is set
+    and the program fails, and :class:`InputError` when it is not installed.
+    """
+    argv = [str(a) for a in args]
+    full_env = None if env is None else {**os.environ, **env}
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            input=input,
+            env=full_env,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as e:
+        raise InputError(
+            f"program not found: {argv[0]}", f"install {argv[0]} and make sure it is on PATH"
+        ) from e
+    except subprocess.TimeoutExpired as e:
+        raise CommandError(argv, -1, f"timed out after {timeout} s") from e
+    if check and proc.returncode != 0:
+        raise CommandError(argv, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc
+
+
+def run_text(args: Sequence[str], **kwargs: object) -> str:
+    """Run ``args`` and return stdout decoded as UTF-8."""
+    proc = run(args, **kwargs)  # type: ignore[arg-type]
+    return proc.stdout.decode("utf-8", "replace")

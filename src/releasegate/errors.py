@@ -1,0 +1,67 @@
+"""The one error family of releasegate.
+
+Every error carries a message that names the file, field or command involved and,
+where one exists, a hint that says how to fix it. The CLI maps ``exit_code`` to the
+process exit status: 2 for bad input or usage, 1 for a check that ran and failed.
+"""
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+class ReleasegateError(Exception):
+    """Base class: something releasegate cannot do, with what to do about it."""
+
+    exit_code = EXIT_INPUT
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class InputError(ReleasegateError):
+    """A file, flag or payload given to releasegate is unusable."""
+
+
+class ConfigError(InputError):
+    """The policy pack or a schema of the repository is itself invalid."""
+
+
+class CommandError(ReleasegateError):
+    """An external command (git, kubectl) failed."""
+
+    def __init__(
+        self, args: list[str], returncode: int, stderr: str, hint: str | None = None
+    ) -> None:
+        tail = stderr.strip().splitlines()[-5:]
+        detail = "\n    ".join(tail) if tail else "(no output)"
+        message = (
+            f"command failed (exit {returncode}): {' '.join(args)}\n    {detail}"
+        )
+        super().__init__(message, hint)
+        self.args_list = args
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class GitError(ReleasegateError):
+    """The Git repository is not in a state releasegate can work with."""
+
+
+class GitHubError(ReleasegateError):
+    """GitHub refused or failed a request."""
+
+
+class GateFailed(ReleasegateError):
+    """A gate ran and decided against the change (exit 1)."""
+
+    exit_code = EXIT_FAILED

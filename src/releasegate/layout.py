@@ -1,0 +1,86 @@
+"""Where things live in a releasegate GitOps repository.
+
+    policies/policy-pack.yaml              rules that need time, history, reviews
+    policies/schemas/release.schema.json   the schema every release file meets
+    policies/schemas/environments/<env>.schema.json   per-environment tightening
+    environments/<env>/releases/<model>.yaml          release files (human-edited)
+    environments/<env>/manifests/                     rendered (machine-written)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from releasegate.errors import InputError
+
+RELEASE_SUFFIX = ".yaml"
+
+
+@dataclass(frozen=True)
+class RepoLayout:
+    """Paths of one GitOps repository, all derived from its root."""
+
+    root: Path
+
+    @property
+    def policies_dir(self) -> Path:
+        return self.root / "policies"
+
+    @property
+    def policy_pack(self) -> Path:
+        return self.policies_dir / "policy-pack.yaml"
+
+    @property
+    def schemas_dir(self) -> Path:
+        return self.policies_dir / "schemas"
+
+    @property
+    def release_schema(self) -> Path:
+        return self.schemas_dir / "release.schema.json"
+
+    def environment_schema(self, env: str) -> Path:
+        return self.schemas_dir / "environments" / f"{env}.schema.json"
+
+    @property
+    def environments_dir(self) -> Path:
+        return self.root / "environments"
+
+    def releases_dir(self, env: str) -> Path:
+        return self.environments_dir / env / "releases"
+
+    def manifests_dir(self, env: str) -> Path:
+        return self.environments_dir / env / "manifests"
+
+    def release_file(self, env: str, model: str) -> Path:
+        return self.releases_dir(env) / f"{model}{RELEASE_SUFFIX}"
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the root, with forward slashes (as Git and GitHub show it)."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def environment_names(self) -> list[str]:
+        """Environments that have a directory, sorted by name."""
+        if not self.environments_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.environments_dir.iterdir() if p.is_dir())
+
+
+def find_root(start: Path | str | None = None) -> RepoLayout:
+    """Find the repository root: ``start`` or its nearest parent with ``policies/`` and ``environments/``."""
+    here = Path(start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "policies").is_dir() and (candidate / "environments").is_dir():
+            return RepoLayout(candidate)
+    if start is not None:
+        raise InputError(
+            f"{start}: not a releasegate repository (no policies/ and environments/ directories)",
+            "pass --root pointing at the top of your GitOps repository",
+        )
+    raise InputError(
+        f"{here}: no releasegate repository here or in any parent directory "
+        "(looked for policies/ and environments/)",
+        "run releasegate inside your GitOps repository or pass --root",
+    )
