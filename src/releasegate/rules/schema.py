@@ -91,6 +91,8 @@ def _message(error: ValidationError) -> str:
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
     if error.validator in ("not", "oneOf", "anyOf") and description:
         return f"{error.instance!r} is not allowed here: {description}"
+    if error.validator == "pattern":
+        return f"{error.instance!r} is not in the expected format"
     if error.validator == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         return f"{error.instance!r} is not {' or '.join(_JSON_TYPES.get(t, t) for t in wanted)}"
