@@ -34,6 +34,7 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:timestamp",
 }
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _CONSTRUCTOR = yaml.SafeLoader("")
 
 
@@ -158,6 +159,8 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self._refuse_alias(node)
         self.value_positions[path] = _pos(node)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
+            raise self._fail(node, f"unsupported YAML tag {node.tag}", "remove the tag; plain values only")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
