@@ -35,8 +35,8 @@ class Analysis:
     comparisons: dict[str, Comparison]
 
 
-def _blocks(phases: Sequence[PhaseData], block_seconds: float) -> Blocked:
-    return make_blocks([(d.intended, d.latency_ms, d.ok, d.window_start, d.duration) for d in phases], block_seconds)
+def _blocks(phases: Sequence[PhaseData]) -> Blocked:
+    return make_blocks([(d.latency_ms, d.ok, d.unit, d.unit_seconds) for d in phases])
 
 
 def point_stats(point: str, phases: Sequence[PhaseData]) -> PointStats:
@@ -98,8 +98,8 @@ def analyse(m: Measurement, profile: Profile, regression: Mapping[str, float], s
     curves: dict[str, list[PointStats]] = {CANDIDATE: [], BASELINE: []}
     for i, p in enumerate(compared):
         cand, base = _sides(m, p.id, CANDIDATE), _sides(m, p.id, BASELINE)
-        comp = compare(_blocks(cand, profile.block_seconds), _blocks(base, profile.block_seconds) if base else None,
-                       confidence=confidence, replicates=profile.bootstrap_replicates, seed=i)
+        comp = compare(_blocks(cand), _blocks(base) if base else None, confidence=confidence,
+                       replicates=profile.bootstrap_replicates, seed=i, paired=m.paired)
         comparisons[p.id] = comp
         saturated = any(d.generator.saturated for d in (*cand, *base))
         verdicts = compare_point(p.id, comp, lim, p.mode == "closed", saturated)
@@ -109,8 +109,8 @@ def analyse(m: Measurement, profile: Profile, regression: Mapping[str, float], s
             curves[BASELINE].append(point_stats(p.id, base))
         points.append(_point_dict(p, comp, cand, base, verdicts))
     search = _search(m, slo, curves)
-    cand_total = sum(d.count for d in m.phases if d.phase.side == CANDIDATE)
-    cand_err = sum(d.errors for d in m.phases if d.phase.side == CANDIDATE)
+    cand_total = sum(d.count for d in m.phases if d.side == CANDIDATE)
+    cand_err = sum(d.errors for d in m.phases if d.side == CANDIDATE)
     overall_err = cand_err / cand_total if cand_total else math.nan
     slo_v = slo_verdicts(curves[CANDIDATE] + _search_stats(m, CANDIDATE), slo, replicas, overall_err)
     verdicts = summarize(details) + slo_v
@@ -120,7 +120,7 @@ def analyse(m: Measurement, profile: Profile, regression: Mapping[str, float], s
 
 
 def _sides(m: Measurement, point: str, side: str) -> list[PhaseData]:
-    return [d for d in m.phases if d.phase.point == point and d.phase.side == side]
+    return [d for d in m.phases if d.phase.point == point and d.side == side]
 
 
 def _point_dict(p: LoadPoint, comp: Comparison, cand: list[PhaseData], base: list[PhaseData], verdicts: list[MetricVerdict]) -> dict[str, Any]:
@@ -133,7 +133,8 @@ def _point_dict(p: LoadPoint, comp: Comparison, cand: list[PhaseData], base: lis
         "mode": p.mode,
         "users": p.users,
         "rateRps": None if p.rate is None else round(p.rate, 2),
-        "rounds": len(cand),
+        "runs": len(cand),
+        "bootstrapUnits": sum(d.units for d in cand),
         "candidate": _side_dict(comp.candidate, cand),
         "baseline": _side_dict(comp.baseline, base) if comp.baseline is not None else None,
         "change": change,
@@ -171,8 +172,8 @@ def phase_rows(m: Measurement) -> list[dict[str, Any]]:
     for d in sorted([*m.phases, *(x for v in m.search.values() for x in v)], key=lambda d: d.phase.index):
         good = d.latency_ms[d.ok]
         rows.append({
-            "index": d.phase.index, "side": d.phase.side, "point": d.phase.point, "kind": d.phase.kind,
-            "round": d.phase.round, "mode": d.phase.mode, "users": d.phase.users,
+            "run": d.phase.index, "side": d.side, "point": d.phase.point, "kind": d.phase.kind,
+            "round": d.phase.round, "mode": d.phase.mode, "users": d.phase.users, "interleaved": d.phase.interleaved,
             "rateRps": d.phase.rate, "requests": d.count, "errors": d.errors,
             "seconds": round(d.duration, 3), "throughputRps": round(d.throughput, 2),
             "p50Ms": _r(percentile(good, 50)), "p95Ms": _r(percentile(good, 95)), "p99Ms": _r(percentile(good, 99)),

@@ -1,11 +1,16 @@
-"""The measurement schedule: interleaved phases for each load point, then the SLO search.
+"""The measurement schedule: one interleaved phase per load point, then the SLO search.
 
-For every load point the sides alternate in ABBA order (round 0: baseline, candidate;
-round 1: candidate, baseline; ...), so slow drifts of the machine (heat, clocks, other
-jobs) hit both sides alike. Closed-loop points come first; their best throughput
-(the baseline's, or the candidate's for a new model) sets the open-loop arrival rates
-given as ``arrivalRateFractions``. The SLO search then bisects each side's
-concurrency between the highest level that met the SLO and the lowest that did not.
+At each load point one locust run drives both servers, which take turns in slots of
+``slotSeconds`` in the order A B B A A B B A ... (A = baseline, B = candidate), so noise
+on the machine (heat, clocks, other jobs) hits both sides alike and the comparison is
+paired slot by slot. Closed-loop points come first; their best throughput (the
+baseline's, or the candidate's for a new model) sets the open-loop arrival rates given
+as ``arrivalRateFractions``. The SLO search then bisects each side's concurrency between
+the highest level that met the SLO and the lowest that did not.
+
+Exclusive sides (two external runtimes on the same fixed port) cannot run at once:
+each point is then ``rounds`` ABBA sequences of single-side phases, with a restart
+and warm-up at every switch.
 """
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ class LoadPoint:
     rate: float | None = None
 
     def describe(self) -> str:
-        return f"{self.users} concurrent" if self.mode == "closed" else f"{self.rate:.1f} req/s open loop"
+        return f"{self.users} concurrent users" if self.mode == "closed" else f"{self.rate:.1f} req/s open loop"
 
 
 @dataclass
@@ -48,6 +53,8 @@ class Measurement:
     search: dict[str, list[PhaseData]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     capacity: float | None = None
+    paired: bool = False
+    runs: int = 0
 
 
 class Scheduler:
@@ -58,57 +65,65 @@ class Scheduler:
         deadline: float, progress: Callable[[str], None],
     ) -> None:
         self.session = session
-        self.slo = slo
         self.setup = setup
         self.profile = profile
+        self.slo = slo
         self.deadline = deadline
         self.progress = progress
         self.sides = [s for s in (BASELINE, CANDIDATE) if s in session.specs]
-        self.result = Measurement()
-        self.planned = profile.load_points * profile.rounds * len(self.sides)
+        self.result = Measurement(paired=len(self.sides) == 2 and not session.exclusive)
+        self.planned = profile.load_points
 
-    def _out_of_time(self) -> bool:
-        per_phase = self.profile.ramp_seconds + self.profile.phase_seconds + 1.0
-        if time.monotonic() + per_phase > self.deadline:
-            self.result.warnings.append(
-                f"time budget exhausted after {len(self.result.phases)} of {self.planned} planned phases; "
-                "the rest were not run (raise --budget-seconds)"
-            )
-            return True
-        return False
-
-    def _phase(self, side: str, point: LoadPoint, rnd: int, kind: str = "compare") -> PhaseData:
-        index = len(self.result.phases) + sum(len(v) for v in self.result.search.values())
-        phase = Phase(index, side, point.id, point.mode, point.users, point.rate,
-                      self.profile.ramp_seconds, self.profile.phase_seconds, rnd, kind)
-        server = self.session.server(side)
-        self.progress(f"phase {index + 1}/{self.planned}: {side} at {point.describe()}, round {rnd + 1}")
-        data = run_phase(phase, server, self.setup)
-        self.progress(
-            f"  {data.count} requests, {data.throughput:.1f} req/s, p95 "
-            f"{_p(data, 95):.2f} ms, errors {data.errors}" + (" [generator saturated]" if data.generator.saturated else "")
+    def _out_of_time(self, seconds: float) -> bool:
+        if time.monotonic() + seconds <= self.deadline:
+            return False
+        self.result.warnings.append(
+            f"time budget exhausted after {self.result.runs} locust run(s); the remaining load points "
+            "or search steps were not run (raise --budget-seconds)"
         )
+        return True
+
+    def _run(self, point: LoadPoint, pattern: tuple[str, ...], measure: float, kind: str, rnd: int = 0) -> dict[str, PhaseData]:
+        p = self.profile
+        phase = Phase(self.result.runs, point.id, point.mode, point.users, point.rate, p.ramp_seconds, measure,
+                      p.slot_seconds, p.settle_seconds, pattern, rnd, kind)
+        servers = {side: self.session.server(side) for side in phase.sides}
+        self.result.runs += 1
+        what = " vs ".join(phase.sides) if phase.interleaved else phase.sides[0]
+        self.progress(f"{kind} {point.id}: {what} at {point.describe()} for {measure:g} s")
+        data = run_phase(phase, servers, self.setup)
+        for side, d in sorted(data.items()):
+            self.progress(f"  {side:<9} {d.count:>7} requests {d.throughput:>9.1f} req/s  p50 {_p(d, 50):8.2f} ms"
+                          f"  p95 {_p(d, 95):8.2f} ms  errors {d.errors}"
+                          + ("  [generator saturated]" if d.generator.saturated else ""))
         return data
 
     def run(self) -> Measurement:
         closed = [LoadPoint(f"c{c}", "closed", c) for c in self.profile.concurrency]
-        if not self._points(closed):
-            return self.result
-        self._points(self._open_points())
-        if self.profile.slo_search.enabled:
-            self._slo_search()
+        if self._points(closed):
+            if self._points(self._open_points()) and self.profile.slo_search.enabled:
+                self._slo_search()
         return self.result
 
     def _points(self, points: list[LoadPoint]) -> bool:
+        p = self.profile
         for point in points:
+            if self._out_of_time(p.ramp_seconds + p.phase_seconds + 2.0):
+                return False
             self.result.points.append(point)
-            for rnd in range(self.profile.rounds):
-                order = self.sides if rnd % 2 == 0 else self.sides[::-1]
-                for side in order:
-                    if self._out_of_time():
-                        return False
-                    self.result.phases.append(self._phase(side, point, rnd))
+            if self.session.exclusive:
+                self._exclusive(point)
+                continue
+            pattern = (BASELINE, CANDIDATE, CANDIDATE, BASELINE) if len(self.sides) == 2 else (CANDIDATE,)
+            self.result.phases.extend(self._run(point, pattern, p.phase_seconds, "compare").values())
         return True
+
+    def _exclusive(self, point: LoadPoint) -> None:
+        p = self.profile
+        measure = max(2 * p.slot_seconds, p.phase_seconds / (2 * p.rounds))
+        for rnd in range(p.rounds):
+            for side in (self.sides if rnd % 2 == 0 else self.sides[::-1]):
+                self.result.phases.extend(self._run(point, (side,), measure, "compare", rnd).values())
 
     def _open_points(self) -> list[LoadPoint]:
         rates = list(self.profile.arrival_rates)
@@ -116,17 +131,18 @@ class Scheduler:
             capacity = self._capacity()
             self.result.capacity = capacity
             rates += [f * capacity for f in self.profile.arrival_rate_fractions if capacity > 0]
-        return [LoadPoint(f"r{rate:.0f}" if rate >= 10 else f"r{rate:.2g}", "open", self._open_users(rate), rate) for rate in rates]
+        return [LoadPoint(f"r{rate:.0f}" if rate >= 10 else f"r{rate:.2g}", "open", self._open_users(rate), rate)
+                for rate in rates]
 
     def _open_users(self, rate: float) -> int:
         return int(min(self.profile.max_users, max(MIN_OPEN_USERS, math.ceil(rate * OPEN_LOOP_USER_SECONDS))))
 
     def _capacity(self) -> float:
         reference = self.sides[0]
-        closed = [d for d in self.result.phases if d.phase.side == reference and d.phase.mode == "closed"]
-        if not closed and not self._out_of_time():
+        closed = [d for d in self.result.phases if d.side == reference and d.phase.mode == "closed"]
+        if not closed and not self._out_of_time(self.profile.phase_seconds):
             probe = LoadPoint(f"c{PROBE_CONCURRENCY}", "closed", PROBE_CONCURRENCY)
-            closed = [self._phase(reference, probe, 0, "probe")]
+            closed = list(self._run(probe, (reference,), self.profile.phase_seconds / 2, "probe").values())
             self.result.search.setdefault("probe", []).extend(closed)
         by_point: dict[str, list[float]] = {}
         for d in closed:
@@ -134,27 +150,26 @@ class Scheduler:
         return max((float(np.mean(v)) for v in by_point.values()), default=0.0)
 
     def _slo_search(self) -> None:
-        slo = self.slo
-        if not any(k in slo for k, _ in SLO_LATENCY):
+        if not any(k in self.slo for k, _ in SLO_LATENCY):
             return
-        bounds = {side: self._bounds(side, slo) for side in self.sides}
+        bounds = {side: self._bounds(side) for side in self.sides}
+        measure = max(2 * self.profile.slot_seconds, self.profile.phase_seconds / 2)
         for _ in range(self.profile.slo_search.steps):
             for side in self.sides:
                 low, high = bounds[side]
                 nxt = _next_level(low, high, self.profile.slo_search.max_concurrency)
-                if nxt is None or self._out_of_time():
+                if nxt is None or self._out_of_time(measure + self.profile.ramp_seconds + 2.0):
                     continue
-                data = self._phase(side, LoadPoint(f"s{nxt}", "closed", nxt), 0, "search")
+                data = self._run(LoadPoint(f"s{nxt}", "closed", nxt), (side,), measure, "search")[side]
                 self.result.search.setdefault(side, []).append(data)
-                ok = _meets(data, slo)
-                bounds[side] = (nxt, high) if ok else (low, nxt)
+                bounds[side] = (nxt, high) if _meets(data, self.slo) else (low, nxt)
 
-    def _bounds(self, side: str, slo: Mapping[str, float]) -> tuple[int | None, int | None]:
+    def _bounds(self, side: str) -> tuple[int | None, int | None]:
         low, high = None, None
         for d in self.result.phases:
-            if d.phase.side != side or d.phase.mode != "closed":
+            if d.side != side or d.phase.mode != "closed":
                 continue
-            if _meets(d, slo):
+            if _meets(d, self.slo):
                 low = max(low or 0, d.phase.users)
             else:
                 high = min(high or 1 << 30, d.phase.users)

@@ -36,11 +36,12 @@ class Profile:
     concurrency: tuple[int, ...] = (1, 8)
     arrival_rates: tuple[float, ...] = ()
     arrival_rate_fractions: tuple[float, ...] = ()
-    rounds: int = 2
-    phase_seconds: float = 5.0
+    phase_seconds: float = 10.0
+    slot_seconds: float = 0.5
+    settle_seconds: float = 0.0
     ramp_seconds: float = 0.5
     warmup_seconds: float = 2.0
-    block_seconds: float = 0.5
+    rounds: int = 2
     slo_search: SloSearch = SloSearch()
     confidence: float = 0.95
     bootstrap_replicates: int = 1000
@@ -57,10 +58,10 @@ class Profile:
 
     def estimate_seconds(self, sides: int) -> float:
         """Rough wall time of the measurement (without model loads)."""
-        per_phase = self.ramp_seconds + self.phase_seconds + PHASE_OVERHEAD_SECONDS
-        phases = self.load_points * self.rounds * sides
-        search = 2 * self.slo_search.steps * sides if self.slo_search.enabled else 0
-        return phases * per_phase + search * per_phase + sides * self.warmup_seconds
+        per_point = self.ramp_seconds + self.phase_seconds + 2 * self.slot_seconds + PHASE_OVERHEAD_SECONDS
+        search = self.slo_search.steps * sides if self.slo_search.enabled else 0
+        search_phase = self.ramp_seconds + self.phase_seconds / 2 + PHASE_OVERHEAD_SECONDS
+        return self.load_points * per_point + search * search_phase + sides * self.warmup_seconds
 
 
 PHASE_OVERHEAD_SECONDS = 1.5
@@ -68,31 +69,30 @@ PHASE_OVERHEAD_SECONDS = 1.5
 BUILTIN: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
-        description="CPU tests and demos: two concurrency levels, two rounds; under a minute for both sides.",
+        description="CPU tests and demos: concurrency 1 and 4, 10 s each; under a minute for both sides.",
         concurrency=(1, 4),
-        rounds=2,
-        phase_seconds=3.0,
+        phase_seconds=10.0,
+        slot_seconds=0.2,
         ramp_seconds=0.5,
         warmup_seconds=1.0,
         startup_timeout_seconds=60.0,
+        on_inconclusive="pass",
     ),
     "standard": Profile(
         name="standard",
         description="GPU gate: concurrency 1/16/64, open loop at 70 % of the baseline's capacity, SLO search.",
         concurrency=(1, 16, 64),
         arrival_rate_fractions=(0.7,),
-        rounds=2,
-        phase_seconds=6.0,
+        phase_seconds=20.0,
         ramp_seconds=1.0,
         warmup_seconds=5.0,
         slo_search=SloSearch(enabled=True, max_concurrency=512, steps=2),
     ),
     "sweep": Profile(
         name="sweep",
-        description="Capacity study: concurrency 1..256 doubling, one round each.",
+        description="Capacity study: concurrency 1..256 doubling.",
         concurrency=(1, 2, 4, 8, 16, 32, 64, 128, 256),
-        rounds=1,
-        phase_seconds=8.0,
+        phase_seconds=12.0,
         ramp_seconds=1.0,
         warmup_seconds=5.0,
         slo_search=SloSearch(enabled=True, max_concurrency=1024, steps=4),
@@ -102,8 +102,7 @@ BUILTIN: dict[str, Profile] = {
         description="Arrival-rate (open-loop) only: 50 % and 80 % of the baseline's capacity.",
         concurrency=(),
         arrival_rate_fractions=(0.5, 0.8),
-        rounds=3,
-        phase_seconds=6.0,
+        phase_seconds=20.0,
         ramp_seconds=1.0,
         warmup_seconds=5.0,
     ),
@@ -119,7 +118,8 @@ _FIELDS: dict[str, str] = {
     "phaseSeconds": "phase_seconds",
     "rampSeconds": "ramp_seconds",
     "warmupSeconds": "warmup_seconds",
-    "blockSeconds": "block_seconds",
+    "slotSeconds": "slot_seconds",
+    "settleSeconds": "settle_seconds",
     "sloSearch": "slo_search",
     "confidence": "confidence",
     "bootstrapReplicates": "bootstrap_replicates",
@@ -176,8 +176,12 @@ def _slo_search(where: str, value: Any) -> SloSearch:
 def _check(profile: Profile, where: str) -> Profile:
     if profile.load_points == 0:
         raise _bad(where, "no load point: give concurrency, arrivalRates or arrivalRateFractions")
-    if profile.rounds < 1 or profile.phase_seconds <= 0 or profile.block_seconds <= 0:
-        raise _bad(where, "rounds must be >= 1, phaseSeconds and blockSeconds > 0")
+    if profile.rounds < 1 or profile.phase_seconds <= 0 or profile.slot_seconds <= 0:
+        raise _bad(where, "rounds must be >= 1, phaseSeconds and slotSeconds > 0")
+    if profile.settle_seconds >= profile.slot_seconds:
+        raise _bad(where, "settleSeconds must be shorter than slotSeconds")
+    if profile.phase_seconds < 4 * profile.slot_seconds:
+        raise _bad(where, "phaseSeconds must hold at least 4 slots (2 per side)")
     if not 0.5 <= profile.confidence < 1.0:
         raise _bad(where, "confidence must be in [0.5, 1)")
     if profile.bootstrap_replicates < 100:
@@ -233,15 +237,18 @@ def choose(
 
 
 def scaled_to_budget(profile: Profile, budget: float | None, sides: int, startup: float) -> Profile:
-    """``profile`` with shorter phases (not below 1 s) when its estimate exceeds ``budget`` seconds."""
+    """``profile`` with shorter phases (not below 4 slots) when its estimate exceeds ``budget`` seconds."""
     if budget is None:
         return profile
     estimate = profile.estimate_seconds(sides) + startup
     if estimate <= budget:
         return profile
-    phases = max(1.0, profile.estimate_seconds(sides) / (profile.ramp_seconds + profile.phase_seconds + PHASE_OVERHEAD_SECONDS))
-    room = (budget - startup - sides * profile.warmup_seconds) / phases - profile.ramp_seconds - PHASE_OVERHEAD_SECONDS
-    return replace(profile, phase_seconds=max(1.0, room))
+    measured = profile.load_points * profile.phase_seconds
+    if profile.slo_search.enabled:
+        measured += profile.slo_search.steps * sides * profile.phase_seconds / 2
+    fixed = estimate - measured
+    factor = max(0.0, budget - fixed) / measured if measured else 1.0
+    return replace(profile, phase_seconds=max(4 * profile.slot_seconds, profile.phase_seconds * factor))
 
 
 def to_dict(profile: Profile) -> dict[str, Any]:

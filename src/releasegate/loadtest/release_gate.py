@@ -111,23 +111,22 @@ def _run(ctx: GateContext, session: Session, releases: dict[str, Release], profi
         payloads.setdefault(BASELINE, payloads[CANDIDATE])
     if BASELINE in payloads and not same_inputs(payloads[BASELINE], payloads[CANDIDATE]):
         warnings.append("candidate and baseline declare different inputs: each side gets bodies for its own signature")
-    files = {label: write_payloads(p, work / f"payloads-{label}.json") for label, p in payloads.items()}
-    session.payloads = payloads[CANDIDATE]
+    for label, p in payloads.items():
+        write_payloads(p, work / f"payloads-{label}.json")
+    session.payloads = payloads
     session.warmup_seconds = profile.warmup_seconds
     session.warmup_threads = max((*profile.concurrency, 1))
     for label in list(session.servers):
-        session.payloads = payloads[label]
         session.warm(label)
-    session.payloads = payloads[CANDIDATE]
     processes = profile.processes or locust_processes()
-    setup = PhaseSetup(work, files, processes, profile.request_timeout_seconds, profile.generator_cpu_limit_pct, ctx.gpu)
+    setup = PhaseSetup(work, payloads, processes, profile.request_timeout_seconds, profile.generator_cpu_limit_pct, ctx.gpu)
     scheduler = Scheduler(session, setup, profile, lim["slo"], ctx.deadline, ctx.progress)
     measurement = scheduler.run()
     return measurement, warnings + measurement.warnings
 
 
 def _all_failed(measurement: Measurement, side: str) -> bool:
-    phases = [d for d in measurement.phases if d.phase.side == side]
+    phases = [d for d in measurement.phases if d.side == side]
     return bool(phases) and all(d.count > 0 and d.errors == d.count for d in phases)
 
 
@@ -155,7 +154,7 @@ def _plot_data(a: Analysis, m: Measurement) -> dict[str, Any]:
     """What the plots need: curves per side, raw latencies per point and side."""
     raw: dict[str, dict[str, Any]] = {}
     for d in m.phases:
-        raw.setdefault(d.phase.point, {}).setdefault(d.phase.side, []).append(d.latency_ms[d.ok])
+        raw.setdefault(d.phase.point, {}).setdefault(d.side, []).append(d.latency_ms[d.ok])
     return {"curves": a.curves, "latencies": raw, "modes": {p.id: p.mode for p in m.points}}
 
 

@@ -50,7 +50,7 @@ class Session:
         self.exclusive = len(specs) > 1 and ports[0] is not None and ports[0] == ports[-1]
         self.servers: dict[str, Server] = {}
         self.startup_seconds: dict[str, float] = {}
-        self.payloads: Payloads | None = None
+        self.payloads: dict[str, Payloads] = {}
         self.warmup_seconds = 0.0
         self.warmup_threads = 1
 
@@ -72,11 +72,11 @@ class Session:
         self.progress(f"{server.spec.display} ready after {self.startup_seconds[label]:.1f} s")
 
     def warm(self, label: str) -> None:
-        assert self.payloads is not None
         server = self.servers[label]
+        payloads = self.payloads.get(label) or self.payloads[CANDIDATE]
         self.progress(f"warming up {server.spec.display} for {self.warmup_seconds:g} s")
         try:
-            warm_up(server, self.payloads, self.warmup_seconds, self.warmup_threads)
+            warm_up(server, payloads, self.warmup_seconds, self.warmup_threads)
         except LoadTestError as e:
             raise _as_baseline_error(e) if label == BASELINE else e
 

@@ -1,11 +1,12 @@
 """Statistics of the comparison: percentiles, throughput and their bootstrap intervals.
 
 Requests are not independent (a slow second on the machine slows every request in
-it), so the bootstrap resamples *blocks*: the requests of one side at one load point
-are cut into blocks of ``block_seconds`` by intended send time, within each phase, and
-each bootstrap replicate draws as many blocks as there are, with replacement. Blocks
-of different rounds (phases) of the same side are pooled, so round-to-round drift of
-the machine widens the interval instead of being ignored.
+it), so the bootstrap resamples *blocks*: the units of the driver (a pair of adjacent
+slots, one of each side, in an interleaved phase; a slot otherwise). Each replicate
+draws as many blocks as there are, with replacement. When both sides were measured in
+the same interleaved phases the draw is *paired*: the same blocks for both sides, so a
+burst of noise that hit both halves of a pair cancels in the ratio instead of widening
+it -- the bootstrap's version of a paired test.
 
 A replicate's percentile is read from the draw-weighted sum of per-block latency
 histograms (a fine log grid), so a replicate costs the same for a thousand or a
@@ -40,21 +41,20 @@ class Blocked:
         return int(self.block_seconds.size)
 
 
-def make_blocks(
-    phases: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]], block_seconds: float
-) -> Blocked:
-    """Cut phases ``(intended, latency_ms, ok, window_start, duration)`` into time blocks."""
+def make_blocks(parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> Blocked:
+    """Concatenate phases ``(latency_ms, ok, unit, unit_seconds)`` into one set of blocks.
+
+    Block ids are the phases' units with an offset per phase, in phase order, so two
+    sides measured in the same interleaved phases get aligned block ids (paired).
+    """
     lat, ok, block, lengths = [], [], [], []
     offset = 0
-    for intended, latency, good, start, duration in phases:
-        n_blocks = max(1, int(duration // block_seconds))
-        width = duration / n_blocks if duration > 0 else block_seconds
-        idx = np.clip(((intended - start) // width).astype(np.int64), 0, n_blocks - 1)
+    for latency, good, unit, unit_seconds in parts:
         lat.append(latency)
         ok.append(good)
-        block.append(idx + offset)
-        lengths.append(np.full(n_blocks, width))
-        offset += n_blocks
+        block.append(unit.astype(np.int64) + offset)
+        lengths.append(np.asarray(unit_seconds, dtype=np.float64))
+        offset += len(unit_seconds)
     return Blocked(
         np.concatenate(lat) if lat else np.empty(0),
         np.concatenate(ok) if ok else np.empty(0, dtype=bool),
@@ -196,13 +196,17 @@ def compare(
     replicates: int = 1000,
     seed: int = 0,
     quantiles: Sequence[float] = QUANTILES,
+    paired: bool = False,
 ) -> Comparison:
     """Summaries of both sides and the candidate's relative change, with intervals."""
     rng = np.random.default_rng(seed)
-    cand, cq, ct = summarize(candidate, _draws(max(1, candidate.n_blocks), replicates, rng), confidence, quantiles)
+    cand_draws = _draws(max(1, candidate.n_blocks), replicates, rng)
+    cand, cq, ct = summarize(candidate, cand_draws, confidence, quantiles)
     if baseline is None:
         return Comparison(cand, None, {}, None)
-    base, bq, bt = summarize(baseline, _draws(max(1, baseline.n_blocks), replicates, rng), confidence, quantiles)
+    paired = paired and candidate.n_blocks == baseline.n_blocks
+    base_draws = cand_draws if paired else _draws(max(1, baseline.n_blocks), replicates, rng)
+    base, bq, bt = summarize(baseline, base_draws, confidence, quantiles)
     with np.errstate(divide="ignore", invalid="ignore"):
         changes = {
             q: interval(cand.latency[q].value / base.latency[q].value - 1.0, cq[:, j] / bq[:, j] - 1.0, confidence)

@@ -13,6 +13,8 @@ and the latencies it measures include its own delay. Such a phase is flagged
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,17 +85,18 @@ def gpu_info() -> GpuInfo:
 
 
 class GpuSampler:
-    """Samples device 0 every :data:`SAMPLE_SECONDS` in a thread between ``start`` and ``stop``."""
+    """Samples device 0 every :data:`SAMPLE_SECONDS` in a thread between ``start`` and ``stop``.
 
-    def __init__(self, info: GpuInfo, server_pid: int | None = None) -> None:
+    Samples carry their wall-clock time, so that an interleaved phase can attribute
+    each one to the side whose slot it fell in (:meth:`stats`).
+    """
+
+    def __init__(self, info: GpuInfo) -> None:
         self.info = info
-        self.server_pid = server_pid
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._util: list[float] = []
-        self._mem: list[float] = []
-        self._server_mem: list[float] = []
-        self._power: list[float] = []
+        # (time, utilisation %, used MiB, watts, {pid: MiB})
+        self.samples: list[tuple[float, float, float, float, dict[int, float]]] = []
 
     def start(self) -> GpuSampler:
         if self.info.available:
@@ -113,32 +116,41 @@ class GpuSampler:
 
     def _sample(self, nvml: Any, handle: Any) -> None:
         try:
-            self._util.append(float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu))
-            self._mem.append(nvml.nvmlDeviceGetMemoryInfo(handle).used / 2**20)
-            self._power.append(nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0)
-            for proc in nvml.nvmlDeviceGetComputeRunningProcesses(handle):
-                if proc.pid == self.server_pid and proc.usedGpuMemory is not None:
-                    self._server_mem.append(proc.usedGpuMemory / 2**20)
+            util = float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+            used = nvml.nvmlDeviceGetMemoryInfo(handle).used / 2**20
+            watts = nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0
+            procs = {
+                int(p.pid): p.usedGpuMemory / 2**20
+                for p in nvml.nvmlDeviceGetComputeRunningProcesses(handle)
+                if p.usedGpuMemory is not None
+            }
         except Exception:  # noqa: BLE001 - a failed sample is skipped, not fatal
             return
+        self.samples.append((time.time(), util, used, watts, procs))
 
-    def stop(self) -> GpuStats:
+    def stop(self) -> GpuSampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
+        return self
+
+    def stats(self, select: Callable[[float], bool] | None = None, server_pid: int | None = None) -> GpuStats:
+        """Telemetry of the samples whose time ``select`` accepts (all by default)."""
         if not self.info.available:
             return GpuStats(False, reason=self.info.reason)
-        if not self._util:
-            return GpuStats(True, reason="no NVML sample succeeded during the phase")
+        rows = [s for s in self.samples if select is None or select(s[0])]
+        if not rows:
+            return GpuStats(True, reason="no NVML sample in this phase")
+        server = [s[4][server_pid] for s in rows if server_pid in s[4]]
         return GpuStats(
             True,
-            samples=len(self._util),
-            util_pct_mean=sum(self._util) / len(self._util),
-            util_pct_max=max(self._util),
-            memory_peak_mib=max(self._mem),
-            server_memory_peak_mib=max(self._server_mem) if self._server_mem else None,
-            power_watts_mean=sum(self._power) / len(self._power),
-            power_watts_max=max(self._power),
+            samples=len(rows),
+            util_pct_mean=sum(r[1] for r in rows) / len(rows),
+            util_pct_max=max(r[1] for r in rows),
+            memory_peak_mib=max(r[2] for r in rows),
+            server_memory_peak_mib=max(server) if server else None,
+            power_watts_mean=sum(r[3] for r in rows) / len(rows),
+            power_watts_max=max(r[3] for r in rows),
         )
 
 

@@ -28,14 +28,15 @@ class WarmupStats:
 
 
 def _worker(server: Server, payloads: Payloads, until: float, stats: WarmupStats, lock: threading.Lock, offset: int) -> None:
-    parts = urlsplit(server.base_url)
+    parts = urlsplit(server.infer_url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=10)
     i = offset
     try:
         while time.monotonic() < until or stats.ok + stats.failed < MIN_REQUESTS:
             body = payloads.bodies[i % len(payloads.bodies)].encode("utf-8")
             i += 1
-            error = _one(conn, payloads, body)
+            error = _one(conn, path, payloads.content_type, body)
             with lock:
                 if error is None:
                     stats.ok += 1
@@ -50,9 +51,9 @@ def _worker(server: Server, payloads: Payloads, until: float, stats: WarmupStats
         conn.close()
 
 
-def _one(conn: http.client.HTTPConnection, payloads: Payloads, body: bytes) -> str | None:
+def _one(conn: http.client.HTTPConnection, path: str, content_type: str, body: bytes) -> str | None:
     try:
-        conn.request("POST", payloads.path, body=body, headers={"Content-Type": payloads.content_type})
+        conn.request("POST", path, body=body, headers={"Content-Type": content_type})
         response = conn.getresponse()
         data = response.read()
     except (OSError, http.client.HTTPException) as e:
