@@ -3,7 +3,7 @@
 Used as an ``external`` runtime: it serves a TorchScript file with the Python standard
 library's threading HTTP server, so tests do not depend on the built-in server.
 Misbehaviours for the bad-input tests: ``--never-ready``, ``--crash-after N``
-(requests), ``--fail`` (every request answers HTTP 500).
+(requests), ``--crash-after-seconds S`` (after the first request), ``--fail`` (every request answers HTTP 500).
 
     python oip_server.py MODEL.pt --port P --model-name NAME [--input-dim 64]
 """
@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import torch
@@ -26,12 +27,14 @@ def main() -> None:
     parser.add_argument("--input-dim", type=int, default=64)
     parser.add_argument("--never-ready", action="store_true")
     parser.add_argument("--crash-after", type=int, default=0)
+    parser.add_argument("--crash-after-seconds", type=float, default=0.0)
     parser.add_argument("--fail", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = torch.jit.load(args.model).eval()
     lock = threading.Lock()
     served = [0]
+    first = [0.0]
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -61,8 +64,10 @@ def main() -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             with lock:
                 served[0] += 1
-                if args.crash_after and served[0] > args.crash_after:
-                    print(f"simulated crash after {args.crash_after} requests", flush=True)
+                first[0] = first[0] or time.monotonic()
+                late = args.crash_after_seconds and time.monotonic() - first[0] > args.crash_after_seconds
+                if (args.crash_after and served[0] > args.crash_after) or late:
+                    print(f"simulated crash after {served[0] - 1} requests", flush=True)
                     os._exit(17)
             if args.fail:
                 self._send(500, {"error": "model failed"})
