@@ -27,6 +27,8 @@ from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
 from releasegate.loadtest.verdict import SLO_LATENCY
 
 OPEN_LOOP_USER_SECONDS = 1.0
+SLOT_LATENCIES = 20  # a slot lasts at least this many expected request latencies
+MIN_SLOTS = 8  # ... and a phase holds at least this many slots
 MIN_OPEN_USERS = 8
 PROBE_CONCURRENCY = 32
 
@@ -83,14 +85,37 @@ class Scheduler:
         )
         return True
 
+    def _capacity_seen(self) -> float:
+        seen = [d.throughput for d in self.result.phases if d.phase.mode == "closed"]
+        seen += list(self.session.warm_throughput.values())
+        return max(seen, default=0.0)
+
+    def slot_for(self, point: LoadPoint, measure: float) -> float:
+        """The profile's slot, lengthened so a slot holds :data:`SLOT_LATENCIES` expected latencies.
+
+        The expected latency comes from the capacity seen so far (warm-up and earlier
+        points): ``users / capacity`` for a closed loop (Little's law), ``1 / (capacity -
+        rate)`` for an open loop (a single queue), so that draining the other side's
+        requests takes a small part of each slot.
+        """
+        capacity = self._capacity_seen()
+        if capacity <= 0:
+            return self.profile.slot_seconds
+        if point.mode == "closed":
+            latency = point.users / capacity
+        else:
+            latency = 1.0 / max(capacity - (point.rate or 0.0), 0.05 * capacity)
+        slot = max(self.profile.slot_seconds, SLOT_LATENCIES * latency)
+        return round(min(slot, max(self.profile.slot_seconds, measure / MIN_SLOTS)), 3)
+
     def _run(self, point: LoadPoint, pattern: tuple[str, ...], measure: float, kind: str, rnd: int = 0) -> dict[str, PhaseData]:
         p = self.profile
         phase = Phase(self.result.runs, point.id, point.mode, point.users, point.rate, p.ramp_seconds, measure,
-                      p.slot_seconds, p.settle_seconds, pattern, rnd, kind)
+                      self.slot_for(point, measure), p.settle_seconds, pattern, rnd, kind)
         servers = {side: self.session.server(side) for side in phase.sides}
         self.result.runs += 1
         what = " vs ".join(phase.sides) if phase.interleaved else phase.sides[0]
-        self.progress(f"{kind} {point.id}: {what} at {point.describe()} for {measure:g} s")
+        self.progress(f"{kind} {point.id}: {what} at {point.describe()} for {measure:g} s (slots of {phase.slot:g} s)")
         data = run_phase(phase, servers, self.setup)
         for side, d in sorted(data.items()):
             self.progress(f"  {side:<9} {d.count:>7} requests {d.throughput:>9.1f} req/s  p50 {_p(d, 50):8.2f} ms"

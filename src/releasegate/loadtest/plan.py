@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from releasegate.errors import InputError
 from releasegate.loadtest.artifacts import Artifact
-from releasegate.loadtest.payloads import Payloads, from_file, from_template, generate_v2, parse_signature
+from releasegate.loadtest.payloads import DYNAMIC_DIM, Payloads, from_file, from_template, generate_v2, parse_signature
 from releasegate.loadtest.profiles import Profile
 from releasegate.loadtest.runtime import Server, ServerSpec, fetch_json
 from releasegate.release import Release
@@ -54,9 +54,26 @@ def server_spec(label: str, release: Release, artifact: Artifact, device: str, p
         max_delay_ms=float(batching.get("maxDelayMs", 2.0)),
         device=device,
         startup_timeout=startup,
+        input_specs=input_specs(release),
         external=external,
         root=root,
     )
+
+
+def input_specs(release: Release) -> tuple[str, ...]:
+    """``spec.model.signature`` as the built-in server's ``--input-spec NAME:DATATYPE:DIMS`` values.
+
+    The signature's shapes start with the batch dimension (-1), which the server leaves
+    out; other -1 dimensions get the payload generator's fixed size.
+    """
+    sig = (spec_of(release).get("model") or {}).get("signature") or {}
+    out = []
+    for item in sig.get("inputs") or [] if isinstance(sig, dict) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("shape"), list):
+            continue
+        dims = [DYNAMIC_DIM if int(d) < 0 else int(d) for d in item["shape"][1:]]
+        out.append(f"{item.get('name')}:{item.get('datatype')}:{','.join(map(str, dims))}")
+    return tuple(out)
 
 
 def unchanged(candidate: Release, baseline: Release | None) -> bool:

@@ -53,6 +53,7 @@ class Session:
         self.payloads: dict[str, Payloads] = {}
         self.warmup_seconds = 0.0
         self.warmup_threads = 1
+        self.warm_throughput: dict[str, float] = {}
 
     def start(self) -> None:
         """Start the sides (both at once unless exclusive) and wait until they are ready."""
@@ -76,9 +77,10 @@ class Session:
         payloads = self.payloads.get(label) or self.payloads[CANDIDATE]
         self.progress(f"warming up {server.spec.display} for {self.warmup_seconds:g} s")
         try:
-            warm_up(server, payloads, self.warmup_seconds, self.warmup_threads)
+            stats = warm_up(server, payloads, self.warmup_seconds, self.warmup_threads)
         except LoadTestError as e:
             raise _as_baseline_error(e) if label == BASELINE else e
+        self.warm_throughput[label] = stats.throughput
 
     def server(self, label: str) -> Server:
         """The running server of ``label`` (restarted and warmed up in exclusive mode)."""

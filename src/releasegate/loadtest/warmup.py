@@ -25,6 +25,11 @@ class WarmupStats:
     ok: int = 0
     failed: int = 0
     sample_error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def throughput(self) -> float:
+        return self.ok / self.seconds if self.seconds > 0 else 0.0
 
 
 def _worker(server: Server, payloads: Payloads, until: float, stats: WarmupStats, lock: threading.Lock, offset: int) -> None:
@@ -67,7 +72,8 @@ def _one(conn: http.client.HTTPConnection, path: str, content_type: str, body: b
 def warm_up(server: Server, payloads: Payloads, seconds: float, threads: int) -> WarmupStats:
     """Send requests for ``seconds``; raise when every one of them failed."""
     stats, lock = WarmupStats(), threading.Lock()
-    until = time.monotonic() + seconds
+    started = time.monotonic()
+    until = started + seconds
     workers = [
         threading.Thread(target=_worker, args=(server, payloads, until, stats, lock, i), daemon=True)
         for i in range(max(1, min(MAX_THREADS, threads)))
@@ -76,6 +82,7 @@ def warm_up(server: Server, payloads: Payloads, seconds: float, threads: int) ->
         w.start()
     for w in workers:
         w.join(timeout=seconds + 30)
+    stats.seconds = time.monotonic() - started
     if not server.alive():
         raise server.crash_error("during warm-up")
     if stats.ok == 0:
