@@ -36,6 +36,12 @@ _SCALAR_TAGS = {
 }
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _CONSTRUCTOR = yaml.SafeLoader("")
+_SCALAR_CONSTRUCTORS = {
+    "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
+    "tag:yaml.org,2002:float": _CONSTRUCTOR.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _CONSTRUCTOR.construct_yaml_bool,
+    "tag:yaml.org,2002:null": _CONSTRUCTOR.construct_yaml_null,
+}
 
 
 class YamlError(InputError):
@@ -197,10 +203,12 @@ class _Builder:
     def _scalar(self, node: yaml.Node) -> Any:
         if node.tag not in _SCALAR_TAGS:
             raise self._fail(node, f"unsupported YAML tag {node.tag}", "remove the tag; plain values only")
+        if node.tag == "tag:yaml.org,2002:str":
+            return node.value
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(node.value)  # keep times as text, as JSON would
         try:
-            return _CONSTRUCTOR.construct_object(node, deep=True)
+            return _SCALAR_CONSTRUCTORS[node.tag](node)
         except (yaml.YAMLError, ValueError) as e:
             raise self._fail(node, f"cannot read value {node.value!r}: {e}", "quote the value") from e
 
