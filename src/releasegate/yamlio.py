@@ -171,7 +171,7 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._scalar(node)
+        return self._scalar(node)  # type: ignore[arg-type]
 
     def _refuse_alias(self, node: yaml.Node) -> None:
         # The composer hands out the same node object for every alias of an anchor.
@@ -185,11 +185,11 @@ class _Builder:
         for key_node, value_node in node.value:
             key = self._key(key_node)
             if key in result:
-                first = self.key_positions[(*path, key)]
+                first = self.key_positions[path + (key,)]
                 raise self._fail(key_node, f"duplicate key '{key}' (first defined on line {first[0]})",
                                  "remove one of the two entries")
-            self.key_positions[(*path, key)] = _pos(key_node)
-            result[key] = self.build(value_node, (*path, key))
+            self.key_positions[path + (key,)] = _pos(key_node)
+            result[key] = self.build(value_node, path + (key,))
         return result
 
     def _key(self, node: yaml.Node) -> str:
@@ -200,7 +200,7 @@ class _Builder:
                              "quote the key, e.g. \"on\": instead of on:")
         return str(node.value)
 
-    def _scalar(self, node: yaml.Node) -> Any:
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag not in _SCALAR_TAGS:
             raise self._fail(node, f"unsupported YAML tag {node.tag}", "remove the tag; plain values only")
         if node.tag == "tag:yaml.org,2002:str":

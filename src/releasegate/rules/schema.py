@@ -100,7 +100,7 @@ def _message(error: ValidationError) -> str:
         return f"{error.instance!r} is not in the expected format"
     if error.validator == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        return f"{error.instance!r} is not {' or '.join(_JSON_TYPES.get(t, t) for t in wanted)}"
+        return f"{error.instance!r} is not {' or '.join(_JSON_TYPES.get(str(t), str(t)) for t in wanted)}"
     return error.message
 
 
