@@ -53,7 +53,7 @@ def _artifact_problems(w: Workload, a: Artifact, path: tuple[PathPart, ...], cfg
         problems.append(_problem(
             w, (*path, "sha256"), "runtime.kind builtin needs the artifact's sha256: the server verifies it before loading",
             "add sha256 (64 hex digits: sha256sum of the artifact file)", "render.required"))
-    if a.format not in _FILE_NAMES:
+    if a.format and a.format not in _FILE_NAMES:
         problems.append(_problem(w, (*path, "format"), f"unknown artifact format {a.format!r}",
                                  f"use one of {', '.join(sorted(_FILE_NAMES))}"))
     if a.format == "safetensors" and not a.factory:

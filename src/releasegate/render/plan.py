@@ -74,13 +74,15 @@ def render_source(source: ReleaseSource, cfg: RenderConfig) -> tuple[RenderedMod
     workload, problems = read_workload(source.path, source.env, source.data)
     if workload is None:
         return None, problems
-    if workload.name != source.stem:
-        return None, [Problem(source.path, ("metadata", "name"), "render.name",
-                              f"metadata.name {workload.name!r} does not match the file name {source.stem!r}",
-                              f"rename the file to {workload.name}{RELEASE_SUFFIX} or set metadata.name: {source.stem}")]
-    if workload.kind == "external":
+    if workload.name and workload.name != source.stem:
+        problems.append(Problem(
+            source.path, ("metadata", "name"), "render.name",
+            f"metadata.name {workload.name!r} does not match the file name {source.stem!r}",
+            f"rename the file to {workload.name}{RELEASE_SUFFIX} or set metadata.name: {source.stem}"))
+    if workload.kind == "external" and not problems:
         return RenderedModel(source.path, source.env, source.stem, None, (), EXTERNAL_NOTE), []
-    objects, problems = render_workload(workload, cfg)
+    objects, found = render_workload(workload, cfg)
+    problems += found
     if problems:
         return None, problems
     content = yamlout.dump_documents(objects, kustomize.header(source.path))
@@ -89,20 +91,23 @@ def render_source(source: ReleaseSource, cfg: RenderConfig) -> tuple[RenderedMod
 
 
 def collisions(models: Iterable[RenderedModel]) -> list[Problem]:
-    """Two release files of one environment that render an object of the same kind and name."""
+    """Two release files of one environment that render objects of the same kind and name
+    (one problem per pair of files, naming every clashing object)."""
     owner: dict[tuple[str, str, str], str] = {}
-    problems = []
+    clashes: dict[tuple[str, str], list[str]] = {}
     for m in sorted(models, key=lambda m: m.source):
         for kind, name in m.objects:
             key = (m.env, kind, name)
             if key in owner:
-                problems.append(Problem(
-                    m.source, ("metadata", "name"), "render.collision",
-                    f"renders {kind} {name!r}, which {owner[key]} renders too",
-                    "rename one of the two models: a canary adds <name>-canary and <name>-stable objects"))
+                clashes.setdefault((m.source, owner[key]), []).append(f"{kind} {name!r}")
             else:
                 owner[key] = m.source
-    return problems
+    return [
+        Problem(source, ("metadata", "name"), "render.collision",
+                f"renders {', '.join(objects)}, which {other} renders too",
+                "rename one of the two models: a canary adds <name>-canary and <name>-stable objects")
+        for (source, other), objects in sorted(clashes.items())
+    ]
 
 
 def _promotion(layout: RepoLayout) -> dict[str, str | None]:

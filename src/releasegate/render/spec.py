@@ -173,7 +173,8 @@ def _rollout(r: _Reader) -> tuple[int | None, Stable | None]:
 
 
 def read_workload(source: str, env: str, data: Any) -> tuple[Workload | None, list[Problem]]:
-    """Check ``data`` (a parsed release file) and return its workload, or the problems."""
+    """Check ``data`` (a parsed release file): its workload (None when ``data`` is not a
+    mapping; fields with problems hold neutral defaults) and the problems found."""
     r = _Reader(source, data)
     if not isinstance(data, dict):
         r.problem((), "render.type", "a release file must be a mapping", "see docs/release-file.md")
@@ -206,7 +207,7 @@ def read_workload(source: str, env: str, data: Any) -> tuple[Workload | None, li
         labels=_labels(r),
     )
     _check_gpu(r, workload)
-    return (None if r.problems else workload), r.problems
+    return workload, r.problems
 
 
 def _replicas(r: _Reader) -> int:
