@@ -32,3 +32,37 @@ def write_release(layout: RepoLayout, env: str, name: str, text: str) -> Path:
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
+
+
+def fixture_missing(what: str, how: str) -> None:
+    """Skip locally, fail in CI (CI must never pass silently without a fixture)."""
+    import pytest
+
+    message = f"{what} not found; {how}"
+    if in_ci():
+        pytest.fail(message + " (CI is set: a missing fixture is a failure)")
+    pytest.skip(message)
+
+
+def find_kubectl() -> Path:
+    """kubectl from scripts/fixtures/fetch-kubectl.sh, else from PATH."""
+    cached = REPO_ROOT / ".cache" / "fixtures" / "bin" / "kubectl"
+    if cached.is_file() and os.access(cached, os.X_OK):
+        return cached
+    found = shutil.which("kubectl")
+    if found:
+        return Path(found)
+    fixture_missing("kubectl", "run scripts/fixtures/fetch-kubectl.sh to fetch the pinned one")
+    raise AssertionError("unreachable")
+
+
+def find_crds() -> Path:
+    """The CRD schemas folder: $RELEASEGATE_CRD_SCHEMAS, else shared/crds beside the checkout
+    (CI clones the project with shared/ beside it) or beside one of its parents."""
+    env = os.environ.get("RELEASEGATE_CRD_SCHEMAS")
+    candidates = [Path(env)] if env else [p / "shared" / "crds" for p in REPO_ROOT.parents]
+    for candidate in candidates:
+        if candidate.is_dir() and any(candidate.glob("*.schema.json")):
+            return candidate
+    fixture_missing("CRD schemas (shared/crds)", "set RELEASEGATE_CRD_SCHEMAS to the folder of *.schema.json files")
+    raise AssertionError("unreachable")
