@@ -11,7 +11,6 @@ from releasegate.command import run_text
 from releasegate.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
 from releasegate.layout import RepoLayout, find_root
 from releasegate.render import Drift, Plan, WriteResult, apply_plan, compare, render_changed, render_plan
-from releasegate.render.locate import locate
 from releasegate.render.problems import Problem
 
 FIX = "releasegate render"
@@ -114,7 +113,7 @@ def render(files: tuple[str, ...], envs: tuple[str, ...], check: bool, since: st
     layout = find_root(root)
     plan = _plan(layout, envs, files, since)
     if plan.problems:
-        _emit_problems(locate(layout.root, plan.problems), output_format)
+        _emit_problems(plan.problems, output_format)
         return EXIT_INPUT
     if check:
         drifts = compare(layout, plan)
