@@ -228,7 +228,7 @@ def _disk_objects(layout: RepoLayout, env: str, stem: str) -> set[tuple[str, str
         docs = list(yaml.load_all((layout.manifests_dir(env) / f"{stem}.yaml").read_bytes(), Loader=yaml.CSafeLoader))
     except (OSError, yaml.YAMLError):
         return set()
-    return {(d.get("kind"), d.get("metadata", {}).get("name")) for d in docs if isinstance(d, dict)}
+    return {(str(d.get("kind")), str((d.get("metadata") or {}).get("name"))) for d in docs if isinstance(d, dict)}
 
 
 def _neighbour_collisions(layout: RepoLayout, models: list[RenderedModel], others: set[str]) -> list[Problem]:
