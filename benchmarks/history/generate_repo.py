@@ -22,24 +22,7 @@ ENVS = ("dev", "staging", "prod")
 START = 1_735_689_600  # 2025-01-01T00:00:00Z
 STEP = 1_800  # half an hour between promotions
 
-POLICY = """\
-apiVersion: releasegate/v1
-kind: PolicyPack
-metadata:
-  name: benchmark
-environments:
-  - name: dev
-  - name: staging
-    promotesFrom: dev
-    soakHours: 0
-  - name: prod
-    promotesFrom: staging
-    soakHours: 24
-rollback:
-  skipLoadTest: true
-  skipSoak: true
-  ignoreFreeze: true
-"""
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def release_text(model: str, env: str, version: str) -> str:
@@ -136,7 +119,9 @@ def generate(models: int, promotions: int, seed: int = 7) -> bytes:
     state = {env: {name: 0 for name in names} for env in ENVS}
     s = Stream()
     files = {path_of(e, n): s.blob(release_text(n, e, "1.0.0")) for e in ENVS for n in names}
-    files["policies/policy-pack.yaml"] = s.blob(POLICY)
+    for policy_file in sorted((PROJECT / "policies").rglob("*")):
+        if policy_file.is_file():
+            files[policy_file.relative_to(PROJECT).as_posix()] = s.blob(policy_file.read_text())
     head = s.commit("refs/heads/main", START, "alice", "Initial releases\n", files)
     for i in range(promotions):
         model = rng.choice(names)

@@ -18,6 +18,8 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 
 # name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
+    "history": "releasegate.cli.status:history",
+    "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",
 }
 

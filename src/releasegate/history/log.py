@@ -11,8 +11,8 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from releasegate.history.git import Git
 
@@ -28,9 +28,12 @@ _TRAILER = re.compile(r"^Releasegate-([A-Za-z][A-Za-z-]*):[ \t]*(\S.*?)\s*$", re
 _REVERTS = re.compile(r"This reverts commit ([0-9a-f]{7,64})")
 
 
-@dataclass(frozen=True)
-class Change:
-    """One release file added (A), modified (M), deleted (D) or renamed (R) by a commit."""
+class Change(NamedTuple):
+    """One release file added (A), modified (M), deleted (D) or renamed (R) by a commit.
+
+    Commits and changes are named tuples rather than frozen dataclasses: a large history
+    has tens of thousands of them and tuples are built several times faster from the cache.
+    """
 
     status: str
     path: str
@@ -39,8 +42,7 @@ class Change:
     old_blob: str | None = None
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(NamedTuple):
     """A commit on the first-parent chain that changed release files."""
 
     oid: str
@@ -202,7 +204,7 @@ def _commit_to_json(c: Commit) -> list[object]:
 def _commit_from_json(row: list) -> Commit:  # type: ignore[type-arg]
     oid, parent, time, author, email, subject, pr, trailers, reverts, merge, changes = row
     return Commit(
-        oid, parent, int(time), author, email, subject, pr,
-        tuple((k, v) for k, v in trailers), reverts, bool(merge),
+        oid, parent, time, author, email, subject, pr,
+        tuple(map(tuple, trailers)), reverts, merge,
         tuple(Change(*ch) for ch in changes),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from releasegate.history.blobs import BlobInfo
 from releasegate.history.log import Commit
@@ -22,6 +23,7 @@ ENDED_RETIRED = "retired"
 ENDED_RENAMED = "renamed"
 
 
+@lru_cache(maxsize=65536)
 def release_key(path: str | None) -> Key | None:
     """(env, model) of ``environments/<env>/releases/<model>.yaml``, else None."""
     if not path:
