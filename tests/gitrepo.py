@@ -88,5 +88,6 @@ def init_repo(root: Path, files: dict[str, str], when: str = "2026-01-01T00:00:0
     shutil.copytree(PROJECT / "policies", root / "policies")
     repo = Repo(root)
     repo.git("init", "-q", "-b", "main")
+    repo.git("add", "policies")
     repo.commit("Initial releases", when, dict(files), author="Alice Admin")
     return repo
