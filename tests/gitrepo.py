@@ -15,12 +15,14 @@ def digest(model: str, version: str) -> str:
     return hashlib.sha256(f"{model}:{version}".encode()).hexdigest()
 
 
-def release(model: str, version: str, *, replicas: int = 1, env: str = "staging") -> str:
+def release(model: str, version: str, *, replicas: int | None = None, env: str = "staging") -> str:
     """The example sentiment release file, re-targeted to ``model`` at ``version``."""
     text = RELEASE.replace("name: sentiment", f"name: {model}")
     text = text.replace("version: 1.4.0", f"version: {version}")
     text = text.replace("sentiment/1.4.0/", f"{model}/{version}/")
     text = text.replace("e30f36948b55a0018d7a78c18e3340ade33a76a461e2ebf0013f6bbe3dd37b65", digest(model, version))
+    if replicas is None:
+        replicas = 2 if env == "prod" else 1
     text = text.replace("replicas: 1", f"replicas: {replicas}")
     if env == "prod":
         text = text.replace("strategy: rolling", "strategy: canary\n    canaryPercent: 10")
