@@ -27,8 +27,9 @@ class Git:
 
     root: Path
 
-    def run(self, args: Sequence[str], *, input: bytes | None = None, check: bool = True) -> bytes:
-        proc = run(["git", "-C", str(self.root), *args], input=input, check=check, env=_GIT_ENV)
+    def run(self, args: Sequence[str], *, input: bytes | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> bytes:
+        proc = run(["git", "-C", str(self.root), *args], input=input, check=check, env={**_GIT_ENV, **(env or {})})
         return proc.stdout
 
     def text(self, args: Sequence[str], *, check: bool = True) -> str:
