@@ -20,6 +20,7 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 COMMANDS: dict[str, str] = {
     "history": "releasegate.cli.status:history",
     "promote": "releasegate.cli.promote:promote",
+    "render": "releasegate.cli.render:render",
     "rollback": "releasegate.cli.promote:rollback",
     "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",
