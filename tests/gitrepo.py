@@ -15,8 +15,12 @@ def digest(model: str, version: str) -> str:
     return hashlib.sha256(f"{model}:{version}".encode()).hexdigest()
 
 
-def release(model: str, version: str, *, replicas: int | None = None, env: str = "staging") -> str:
-    """The example sentiment release file, re-targeted to ``model`` at ``version``."""
+def release(model: str, version: str, *, replicas: int | None = None, env: str = "staging",
+            stable: str = "0.9.0") -> str:
+    """The example sentiment release file, re-targeted to ``model`` at ``version``.
+
+    In prod it is a builtin canary beside ``stable`` (the version prod ran before).
+    """
     text = RELEASE.replace("name: sentiment", f"name: {model}")
     text = text.replace("version: 1.4.0", f"version: {version}")
     text = text.replace("sentiment/1.4.0/", f"{model}/{version}/")
@@ -25,7 +29,10 @@ def release(model: str, version: str, *, replicas: int | None = None, env: str =
         replicas = 2 if env == "prod" else 1
     text = text.replace("replicas: 1", f"replicas: {replicas}")
     if env == "prod":
-        text = text.replace("strategy: rolling", "strategy: canary\n    canaryPercent: 10")
+        text = text.replace("strategy: rolling", "strategy: canary\n    canaryPercent: 10\n    stable:\n"
+                            f"      version: {stable}\n      artifact:\n"
+                            f"        uri: s3://models/{model}/{stable}/model.pt2\n"
+                            f'        sha256: "{digest(model, stable)}"\n        format: torch-export')
     return text
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from releasegate.layout import RepoLayout
+from releasegate.render import render_plan
 from tests.acceptance.cli import run_cli
 from tests.fake_github import FakeGitHub, fake_github
 from tests.gitrepo import Repo, path, release
@@ -59,7 +61,8 @@ def test_promote_no_pr_commits_on_a_new_branch_only(story: Repo, capsys: pytest.
     assert story.head() == before[0] and story.git("status", "--porcelain") == ""
     assert story.git("rev-parse", "--abbrev-ref", "HEAD") == "main"
     # staging's model block, prod's runtime/rollout: exactly what a hand promotion would write.
-    assert story.git("show", f"{BRANCH}:{PROD}") + "\n" == release("sentiment", "1.1.0", env="prod")
+    # ...and the builtin canary's rollout.stable becomes the outgoing 1.0.0.
+    assert story.git("show", f"{BRANCH}:{PROD}") + "\n" == release("sentiment", "1.1.0", env="prod", stable="1.0.0")
     message = story.git("log", "-1", "--format=%B", BRANCH)
     assert message.startswith("Promote sentiment 1.1.0 to prod from staging\n")
     for trailer in ("Releasegate-Action: promote", "Releasegate-Model: sentiment", "Releasegate-Environment: prod",
@@ -69,19 +72,18 @@ def test_promote_no_pr_commits_on_a_new_branch_only(story: Repo, capsys: pytest.
     assert story.git("diff", "--name-only", "main", BRANCH) == PROD
 
 
+def annotate(text: str, version: str) -> str:
+    text = text.replace(f"    version: {version}\n    artifact", f"    version: '{version}'  # bumped by hand\n    artifact")
+    return text.replace("  runtime:\n", "  # prod runs on the big pool\n  runtime:\n")
+
+
 def test_promote_keeps_the_target_files_comments_and_quoting(story: Repo, capsys: pytest.CaptureFixture[str]) -> None:
-    text = release("sentiment", "1.0.0", env="prod")
-    text = text.replace("    version: 1.0.0", "    version: '1.0.0'  # bumped by releasegate")
-    text = text.replace("  runtime:\n", "  # prod runs on the big pool\n  runtime:\n")
+    text = annotate(release("sentiment", "1.0.0", env="prod"), "1.0.0")
+    assert "# bumped by hand" in text
     story.commit("Annotate prod", "2026-01-09T00:00:00Z", {PROD: text})
     assert run_cli(capsys, "promote", "sentiment", "--to", "prod", "--no-pr").code == 0
-    promoted = story.git("show", f"{BRANCH}:{PROD}")
-    assert "    version: '1.1.0'  # bumped by releasegate" in promoted
-    assert "  # prod runs on the big pool\n  runtime:" in promoted
-    expected = text.replace("'1.0.0'", "'1.1.0'").replace("sentiment/1.0.0/", "sentiment/1.1.0/")
-    assert promoted + "\n" == expected.replace(
-        release("sentiment", "1.0.0").split("sha256: ")[1].split("\n")[0],
-        release("sentiment", "1.1.0").split("sha256: ")[1].split("\n")[0])
+    promoted = story.git("show", f"{BRANCH}:{PROD}") + "\n"
+    assert promoted == annotate(release("sentiment", "1.1.0", env="prod", stable="1.0.0"), "1.1.0")
 
 
 def test_promote_pushes_and_opens_a_pull_request(story: Repo, github: FakeGitHub,
@@ -99,9 +101,16 @@ def test_promote_pushes_and_opens_a_pull_request(story: Repo, github: FakeGitHub
     assert "-    version: 1.0.0\n+    version: 1.1.0" in body["body"]
 
 
+def rendered(repo: Repo) -> dict[str, bytes | None]:
+    plan = render_plan(RepoLayout(repo.root))
+    assert plan.ok, plan.problems
+    return plan.expected
+
+
 def test_promote_rollback_round_trip_restores_identical_bytes(story: Repo, github: FakeGitHub,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     before = (story.root / PROD).read_bytes()
+    manifests_before = rendered(story)
     assert run_cli(capsys, "promote", "sentiment", "--to", "prod").code == 0
     merge(story, BRANCH, 42, "2026-01-10T00:00:00Z")
     merged = story.head()
@@ -113,8 +122,10 @@ def test_promote_rollback_round_trip_restores_identical_bytes(story: Repo, githu
     assert message.startswith('Revert "Merge pull request #42 from org/releasegate/promote-sentiment-prod-1.1.0"')
     assert f"This reverts commit {merged}." in message and "Releasegate-Action: rollback" in message
     assert github.requests[-1] == ("PATCH", "/repos/org/gitops/issues/43", {"labels": ["rollback"]})
+    assert rendered(story) != manifests_before  # 1.1.0 renders differently...
     merge(story, back, 43, "2026-01-10T01:00:00Z")
     assert (story.root / PROD).read_bytes() == before
+    assert rendered(story) == manifests_before  # ...and the rollback renders 1.0.0's manifests byte for byte
     result = run_cli(capsys, "history", "sentiment", "--env", "prod", "--format", "json")
     assert '"rollback": true' in result.out
 
@@ -209,4 +220,4 @@ def test_promote_an_older_version_and_nothing_to_do(story: Repo, capsys: pytest.
     assert result.code == 0 and "nothing to promote" in result.out
     result = run_cli(capsys, "promote", "sentiment", "--to", "prod", "--version", "1.1.0", "--no-pr")
     assert result.code == 0, result.err
-    assert story.git("show", f"{BRANCH}:{PROD}") + "\n" == release("sentiment", "1.1.0", env="prod")
+    assert story.git("show", f"{BRANCH}:{PROD}") + "\n" == release("sentiment", "1.1.0", env="prod", stable="1.0.0")

@@ -2,12 +2,15 @@
 
 Only ``spec.model`` travels from the source environment (version, artifact, lineage,
 metrics, signature: what identifies the model); everything else of the target file
-(metadata, runtime, rollout, slo, loadTest) stays as the target environment has it.
+(metadata, runtime, rollout, slo, loadTest) stays as the target environment has it,
+except ``spec.rollout.stable`` of a builtin canary, which becomes the outgoing version
+(the one the canary runs beside).
 ruamel.yaml round-trips the target, so its comments, key order and quoting survive;
 values are only touched where they change.
 """
 from __future__ import annotations
 
+import copy
 import io
 from typing import Any
 
@@ -36,11 +39,34 @@ def promoted_text(source: str, target: str | None, source_name: str, target_name
     spec = _dig(dst, TRAVELS[:1])
     if not isinstance(spec, CommentedMap):
         raise InputError(f"{target_name}: has no spec mapping to write into", "fix the target release file")
+    outgoing = copy.deepcopy(spec.get("model"))
     if isinstance(spec.get("model"), CommentedMap):
         merge(spec["model"], model)
     else:
         spec["model"] = model
+    _carry_stable(spec, outgoing)
     return _dump(yaml, dst)
+
+
+def _carry_stable(spec: CommentedMap, outgoing: Any) -> None:
+    """A builtin canary runs beside the version it replaces: ``rollout.stable`` := the outgoing model.
+
+    Applies when the target already has ``rollout.stable``, or is a ``canary`` on the builtin
+    runtime (KServe keeps its previous revision itself), and the version changes.
+    """
+    rollout, runtime = spec.get("rollout"), spec.get("runtime")
+    if not isinstance(rollout, CommentedMap) or not isinstance(outgoing, CommentedMap):
+        return
+    builtin = isinstance(runtime, CommentedMap) and runtime.get("kind") == "builtin"
+    if "stable" not in rollout and not (rollout.get("strategy") == "canary" and builtin):
+        return
+    if _plain(outgoing.get("version")) == _plain(_dig(spec, ("model", "version"))):
+        return
+    stable = CommentedMap([("version", outgoing.get("version")), ("artifact", outgoing.get("artifact"))])
+    if isinstance(rollout.get("stable"), CommentedMap):
+        merge(rollout["stable"], stable)
+    else:
+        rollout["stable"] = stable
 
 
 def merge(target: CommentedMap, source: CommentedMap) -> None:
