@@ -18,7 +18,11 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 
 # name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
+    "history": "releasegate.cli.status:history",
+    "promote": "releasegate.cli.promote:promote",
     "render": "releasegate.cli.render:render",
+    "rollback": "releasegate.cli.promote:rollback",
+    "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",
 }
 
