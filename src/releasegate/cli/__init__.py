@@ -18,6 +18,7 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 
 # name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
+    "demo": "releasegate.cli.demo:demo",
     "history": "releasegate.cli.status:history",
     "promote": "releasegate.cli.promote:promote",
     "render": "releasegate.cli.render:render",
