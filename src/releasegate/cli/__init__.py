@@ -93,6 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     return int(result or 0)
 
 
+_FORMAT_HELP = {
+    "text": "text for people",
+    "json": "json for programs",
+    "github": "github for Actions annotations and step summaries",
+    "markdown": "markdown for PR comments",
+}
+
+
 def format_option(default: str = "text", choices: tuple[str, ...] = ("text", "json", "github")) -> Any:
     """The shared ``--format`` option; ``RELEASEGATE_FORMAT`` sets it from the environment."""
     return click.option(
@@ -102,7 +110,7 @@ def format_option(default: str = "text", choices: tuple[str, ...] = ("text", "js
         default=default,
         show_default=True,
         envvar="RELEASEGATE_FORMAT",
-        help="Output format: text for people, json for programs, github for Actions annotations.",
+        help="Output format: " + ", ".join(_FORMAT_HELP[c] for c in choices) + ".",
     )
 
 
