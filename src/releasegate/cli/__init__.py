@@ -110,7 +110,7 @@ def format_option(default: str = "text", choices: tuple[str, ...] = ("text", "js
         default=default,
         show_default=True,
         envvar="RELEASEGATE_FORMAT",
-        help="Output format: " + ", ".join(_FORMAT_HELP[c] for c in choices) + ".",
+        help="Output format: " + ", ".join(_FORMAT_HELP.get(c, c) for c in choices) + ".",
     )
 
 
