@@ -7,7 +7,7 @@ import hashlib
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from releasegate.serve.server import ModelServer, ServeConfig
@@ -21,6 +21,7 @@ FACTORY_MODULE = textwrap.dedent(
 
     GATE = threading.Event()
     GATE.set()
+    ENTERED = threading.Event()
 
     class Slow(torch.nn.Module):
         """x -> linear(x); rows whose first value is 7 sleep, 9 wait for GATE."""
@@ -37,6 +38,7 @@ FACTORY_MODULE = textwrap.dedent(
                         f.write("x")
                 time.sleep(float(os.environ.get("RG_TEST_SLEEP", "1")))
             if bool((x[:, 0] == 9).any()):
+                ENTERED.set()
                 GATE.wait(30)
             return self.lin(x)
 
@@ -89,3 +91,42 @@ def config_for(path: Path, **overrides: object) -> ServeConfig:
     fields: dict[str, object] = {"artifact": path, "sha256": digest(path), "device": "cpu", "port": 0}
     fields.update(overrides)
     return ServeConfig(**fields)  # type: ignore[arg-type]
+
+
+def http(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request to the loopback server: status, headers (lower-case names), body."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def infer_json(port: int, name: str, datatype: str, rows: list[list[float]], model: str = "model") -> tuple[int, dict[str, str], bytes]:
+    import json
+
+    doc = {"inputs": [{"name": name, "datatype": datatype, "shape": [len(rows), len(rows[0])], "data": rows}]}
+    return http(port, "POST", f"/v2/models/{model}/infer", json.dumps(doc).encode())
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def metric(port: int, line_prefix: str) -> float:
+    """The value of the first /metrics sample line starting with ``line_prefix`` (0 when absent)."""
+    _, _, body = http(port, "GET", "/metrics")
+    for line in body.decode().splitlines():
+        if line.startswith(line_prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
