@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "render": "releasegate.cli.render:render",
     "rollback": "releasegate.cli.promote:rollback",
     "status": "releasegate.cli.status:status",
+    "serve": "releasegate.cli.serve:serve",
     "validate": "releasegate.cli.validate:validate",
 }
 
