@@ -20,11 +20,12 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 COMMANDS: dict[str, str] = {
     "demo": "releasegate.cli.demo:demo",
     "history": "releasegate.cli.status:history",
+    "loadtest": "releasegate.cli.loadtest:loadtest",
     "promote": "releasegate.cli.promote:promote",
     "render": "releasegate.cli.render:render",
     "rollback": "releasegate.cli.promote:rollback",
-    "status": "releasegate.cli.status:status",
     "serve": "releasegate.cli.serve:serve",
+    "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",
 }
 
