@@ -50,7 +50,7 @@ class GitHubClient:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def repo(self) -> Any:
-        return self.gh.get_repo(self.repo_name, lazy=True)
+        return self.gh.get_repo(self.repo_name)  # lazy: the client is created with lazy=True
 
     def call(self, what: str, fn: Callable[[], T]) -> T:
         """Run ``fn`` (one or more API requests), retrying rate limits and 5xx; ``what`` names it in errors."""
