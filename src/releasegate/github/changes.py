@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from releasegate.command import run, run_text
 from releasegate.errors import CommandError, GitError
+from releasegate.release import is_release_path
 
 SHALLOW_HINT = (
     "fetch the full history: set `fetch-depth: 0` on actions/checkout "
@@ -73,16 +74,9 @@ def release_env(path: str) -> str | None:
     return None
 
 
-def is_release_file(path: str) -> bool:
-    parts = PurePosixPath(path).parts
-    return len(parts) == 4 and parts[0] == "environments" and parts[2] == "releases" and (
-        parts[3].endswith(".yaml")
-    )
-
-
-def release_paths(changes: Iterable[ChangedFile]) -> list[str]:
-    """Release files that exist after the change (deleted ones cannot be validated)."""
-    return sorted(c.path for c in changes if is_release_file(c.path) and not c.deleted)
+def validation_paths(paths: Iterable[str]) -> list[str]:
+    """The release and policy files among ``paths`` (pass only files that exist after the change)."""
+    return sorted(p for p in paths if is_release_path(p) or p.startswith("policies/"))
 
 
 def touched_environments(paths: Sequence[str]) -> TouchedEnvironments:

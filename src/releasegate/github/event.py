@@ -99,8 +99,8 @@ def parse_event(payload: Mapping[str, Any], name: str, source: str = "event") ->
             "run the action only on pull_request, pull_request_review, merge_group or push",
         )
     get = _Getter(payload, source)
-    action = get.opt_text("action")
     allowed = HANDLED[name]
+    action = get.text("action") if allowed is not None else get.opt_text("action")
     if allowed is not None and action not in allowed:
         raise InputError(
             f"{source}: releasegate does not handle {name} events with action {action!r} "

@@ -1,0 +1,72 @@
+"""What every action entry point shares: context from the environment, failure reporting."""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TextIO
+
+from releasegate.errors import EXIT_INTERNAL, ReleasegateError
+from releasegate.github.client import GitHubClient, connect, token_from_env
+from releasegate.github.event import Event, load_event
+from releasegate.github.workflow import annotation, append_summary, failure_summary
+from releasegate.layout import RepoLayout, find_root
+
+
+def event_from_env(env: Mapping[str, str]) -> Event | None:
+    """The event of this workflow run; None outside Actions (no GITHUB_EVENT_PATH)."""
+    path = env.get("GITHUB_EVENT_PATH", "").strip()
+    if not path:
+        return None
+    name = env.get("GITHUB_EVENT_NAME", "").strip()
+    if not name:
+        from releasegate.errors import InputError
+
+        raise InputError("GITHUB_EVENT_PATH is set but GITHUB_EVENT_NAME is not",
+                         "set both (GitHub Actions does), or neither to run without an event")
+    return load_event(path, name)
+
+
+def layout_from_env(root: str, env: Mapping[str, str]) -> RepoLayout:
+    workspace = env.get("GITHUB_WORKSPACE", "").strip()
+    base = Path(workspace) if workspace else Path.cwd()
+    return find_root(base / (root or "."))
+
+
+def client_from_env(env: Mapping[str, str], event: Event) -> GitHubClient:
+    repo = env.get("GITHUB_REPOSITORY", "").strip() or event.repository
+    return connect(repo, token_from_env(env), env.get("GITHUB_API_URL") or None)
+
+
+def details_url(env: Mapping[str, str]) -> str | None:
+    server, repo, run = (env.get(k, "").strip() for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
+def run_action(name: str, body: Callable[[Mapping[str, str], TextIO], int],
+               env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
+    """Run ``body``; turn errors into ``::error::``, a what/why/fix summary and an exit code."""
+    env = dict(os.environ) if env is None else env
+    out = sys.stdout if out is None else out
+    try:
+        return body(env, out)
+    except ReleasegateError as e:
+        what = f"releasegate {name} stopped: {e.message}"
+        fix = e.hint or "see the message above"
+        code = e.exit_code
+    except Exception as e:  # noqa: BLE001 - last line of defence: one line, exit 3
+        what = f"releasegate {name} crashed: {type(e).__name__}: {e}"
+        fix = "this is a bug in releasegate: re-run with RELEASEGATE_TRACEBACK=1 and report it"
+        code = EXIT_INTERNAL
+        if env.get("RELEASEGATE_TRACEBACK"):
+            import traceback
+
+            traceback.print_exc()
+    why = "bad input or settings (exit 2)" if code == 2 else "an unexpected internal error (exit 3)"
+    print(annotation("error", f"{what} (fix: {fix})", title=f"releasegate {name}"), file=out)
+    try:
+        append_summary(env.get("GITHUB_STEP_SUMMARY"), failure_summary(what, why, fix))
+    except ReleasegateError:
+        pass  # the annotation above already carries the message
+    return code
