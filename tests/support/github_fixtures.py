@@ -45,6 +45,25 @@ def example(event: str, action: str | None = None, index: int = 0) -> dict[str, 
     return copy.deepcopy(matches[index])
 
 
+def valid_example(event: str, action: str | None = None) -> dict[str, Any]:
+    """The first real payload of ``event``/``action`` that its published schema accepts.
+
+    (Some examples predate fields the schemas now require, e.g. ``auto_merge``.)
+    """
+    import jsonschema
+
+    definition = f"{event}${action}" if action else f"{event}$event"
+    for candidate in examples(event):
+        if action is not None and candidate.get("action") != action:
+            continue
+        try:
+            validate_payload(candidate, definition)
+        except jsonschema.ValidationError:
+            continue
+        return candidate
+    raise LookupError(f"no schema-valid {definition} example in @octokit/webhooks-examples")
+
+
 def examples(event: str) -> list[dict[str, Any]]:
     return copy.deepcopy(_examples()[event])
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from releasegate.errors import EXIT_INTERNAL, ReleasegateError
-from releasegate.github.client import GitHubClient, connect, token_from_env
+from releasegate.errors import EXIT_INTERNAL, InputError, ReleasegateError
+from releasegate.github.client import GitHubClient, RetryPolicy, connect, token_from_env
 from releasegate.github.event import Event, load_event
 from releasegate.github.workflow import annotation, append_summary, failure_summary
 from releasegate.layout import RepoLayout, find_root
@@ -21,8 +21,6 @@ def event_from_env(env: Mapping[str, str]) -> Event | None:
         return None
     name = env.get("GITHUB_EVENT_NAME", "").strip()
     if not name:
-        from releasegate.errors import InputError
-
         raise InputError("GITHUB_EVENT_PATH is set but GITHUB_EVENT_NAME is not",
                          "set both (GitHub Actions does), or neither to run without an event")
     return load_event(path, name)
@@ -35,8 +33,18 @@ def layout_from_env(root: str, env: Mapping[str, str]) -> RepoLayout:
 
 
 def client_from_env(env: Mapping[str, str], event: Event) -> GitHubClient:
+    """A client for the event's repository; ``RELEASEGATE_RETRY_BACKOFF`` (seconds, default 2) and
+    ``RELEASEGATE_THROTTLE=0`` (no pause between requests) tune it."""
     repo = env.get("GITHUB_REPOSITORY", "").strip() or event.repository
-    return connect(repo, token_from_env(env), env.get("GITHUB_API_URL") or None)
+    backoff_text = env.get("RELEASEGATE_RETRY_BACKOFF", "2").strip()
+    try:
+        backoff = float(backoff_text)
+    except ValueError as e:
+        raise InputError(f"RELEASEGATE_RETRY_BACKOFF={backoff_text!r} is not a number of seconds",
+                         "unset it or give seconds, e.g. 2") from e
+    throttle = env.get("RELEASEGATE_THROTTLE", "1").strip() != "0"
+    return connect(repo, token_from_env(env), env.get("GITHUB_API_URL") or None,
+                   retry=RetryPolicy(backoff_s=backoff), throttle=throttle)
 
 
 def details_url(env: Mapping[str, str]) -> str | None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-_SPECIAL = set("\\`*_{}[]()#+-.!|~>")
+_SPECIAL = set("\\`*_{}[]()|~!")
+_LEADING = set("#+-=")  # only special at the start of a line
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "@": "&#64;"}
 MAX_TEXT = 1000
 
@@ -18,10 +19,10 @@ def escape(text: object, limit: int = MAX_TEXT) -> str:
     if len(raw) > limit:
         raw = raw[: limit - 1] + "…"
     out = []
-    for ch in raw:
+    for i, ch in enumerate(raw):
         if ch in _ENTITIES:
             out.append(_ENTITIES[ch])
-        elif ch in _SPECIAL:
+        elif ch in _SPECIAL or (i == 0 and ch in _LEADING) or (ch in ".)" and raw[:i].isdigit()):
             out.append("\\" + ch)
         else:
             out.append(ch)
