@@ -44,6 +44,12 @@ TOKEN = ActionInput(
     env_name="GITHUB_TOKEN", secret=True,
 )
 ROOT = ActionInput("root", "Root of the GitOps repository, relative to the workspace.", ".")
+PYTHON = ActionInput(
+    "python",
+    "Python interpreter that already has releasegate installed (e.g. on a prepared self-hosted runner). "
+    "Empty: install releasegate from this action's own source into a fresh virtualenv.",
+    env_name="RELEASEGATE_PYTHON",
+)
 CHECKS = ActionInput("checks", "Create a check run per gate (commit status where check runs are not permitted).",
                      "true", boolean=True)
 COMMENT = ActionInput("comment", "Keep one sticky comment with the report on the pull request.", "true", boolean=True)
@@ -65,6 +71,7 @@ VALIDATE_INPUTS = (
     ActionInput("revoke-label", "Label removed from the pull request when new commits are pushed "
                 "(the maintainer's approval to run the GPU load test is per commit).", "safe-to-loadtest"),
     TOKEN,
+    PYTHON,
 )
 VALIDATE_OUTPUTS = (
     ActionOutput("ok", "true when validation passed (and approvals, with approvals: require), else false."),
@@ -95,3 +102,20 @@ def read_inputs(specs: tuple[ActionInput, ...], env: Mapping[str, str]) -> dict[
 
 def is_true(value: str) -> bool:
     return value.strip().lower() in TRUE
+
+
+RENDER_INPUTS = (
+    ROOT,
+    ActionInput("envs", "Environments to render, separated by spaces. Default: all."),
+    ActionInput("check", "Only check: fail (exit 1) when the committed manifests differ from what the release "
+                "files render. false: write the manifests (commit them in a later step).", "true", boolean=True),
+    CHECKS,
+    TOKEN,
+    PYTHON,
+)
+RENDER_OUTPUTS = (
+    ActionOutput("ok", "true when the manifests are up to date (check) or were written, else false."),
+    ActionOutput("drift", "Number of rendered files that differ from the committed ones."),
+    ActionOutput("drifted-files", "JSON list of the rendered files that differ (changed, missing or stale)."),
+    ActionOutput("written", "JSON list of the files written (check: false)."),
+)

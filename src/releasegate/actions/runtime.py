@@ -7,8 +7,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from releasegate.errors import EXIT_INTERNAL, InputError, ReleasegateError
-from releasegate.github.client import GitHubClient, RetryPolicy, connect, token_from_env
+from releasegate.errors import EXIT_INTERNAL, GitHubError, InputError, ReleasegateError
+from releasegate.github.checks import GateReport, publish_gate
+from releasegate.github.client import GitHubClient, RetryPolicy, connect, status_of, token_from_env
 from releasegate.github.event import Event, load_event
 from releasegate.github.workflow import annotation, append_summary, failure_summary
 from releasegate.layout import RepoLayout, find_root
@@ -78,3 +79,21 @@ def run_action(name: str, body: Callable[[Mapping[str, str], TextIO], int],
     except ReleasegateError:
         pass  # the annotation above already carries the message
     return code
+
+
+def publish_check(env: Mapping[str, str], event: Event | None, gate: GateReport) -> str | None:
+    """Post ``gate`` as a check run on the event's head commit; None outside a workflow run.
+
+    On a fork pull request a read-only token cannot post: that is not an error (the
+    job's own result and summary carry the verdict).
+    """
+    if event is None:
+        return None
+    client = client_from_env(env, event)
+    gate = GateReport(gate.name, gate.ok, gate.title, gate.summary, gate.annotations, details_url(env))
+    try:
+        return publish_gate(client, event.head_sha, gate)
+    except GitHubError as e:
+        if event.pull_request is not None and event.pull_request.from_fork and status_of(e) == 403:
+            return None
+        raise
