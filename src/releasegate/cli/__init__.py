@@ -18,6 +18,7 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 
 # name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
+    "render": "releasegate.cli.render:render",
     "validate": "releasegate.cli.validate:validate",
 }
 

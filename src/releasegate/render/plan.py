@@ -1,0 +1,242 @@
+"""Render in memory: from release files to the exact bytes of every output file.
+
+Nothing here writes. :func:`render_plan` returns a :class:`Plan`: the files that
+must exist with their content, the files that must not exist, the directories
+whose every other file is stale, and every problem found (when there is one,
+nothing may be written).
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from releasegate.errors import InputError
+from releasegate.layout import RELEASE_SUFFIX, RepoLayout
+from releasegate.render import builtin, kserve, kustomize, wiring, yamlout
+from releasegate.render.config import RenderConfig, load_config
+from releasegate.render.problems import Problem
+from releasegate.render.sources import ReleaseSource, read_release, release_paths
+from releasegate.render.spec import Workload, read_workload
+
+EXTERNAL_NOTE = "runtime.kind external runs outside the cluster: nothing to render"
+
+
+@dataclass(frozen=True)
+class RenderedModel:
+    """The output of one release file."""
+
+    source: str
+    env: str
+    stem: str
+    content: bytes | None  # None: nothing rendered (external runtime)
+    objects: tuple[tuple[str, str], ...]  # (kind, name)
+    note: str | None = None
+
+
+@dataclass
+class Plan:
+    """What the output tree must look like after a render."""
+
+    expected: dict[str, bytes | None] = field(default_factory=dict)
+    owned_dirs: list[str] = field(default_factory=list)
+    owned_marked_dirs: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    models: list[RenderedModel] = field(default_factory=list)
+    envs: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def manifest_path(env: str, stem: str) -> str:
+    return f"environments/{env}/manifests/{stem}.yaml"
+
+
+def render_workload(w: Workload, cfg: RenderConfig) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """The objects of one workload, or the reasons it cannot be rendered."""
+    if w.kind == "builtin":
+        problems = builtin.check(w, cfg)
+        return ([] if problems else builtin.render(w, cfg)), problems
+    if w.kind == "kserve":
+        problems = kserve.check(w, cfg)
+        return ([] if problems else kserve.render(w, cfg)), problems
+    return [], []
+
+
+def render_source(source: ReleaseSource, cfg: RenderConfig) -> tuple[RenderedModel | None, list[Problem]]:
+    """Render one release file to the bytes of its manifest file."""
+    workload, problems = read_workload(source.path, source.env, source.data)
+    if workload is None:
+        return None, problems
+    if workload.name and workload.name != source.stem:
+        problems.append(Problem(
+            source.path, ("metadata", "name"), "render.name",
+            f"metadata.name {workload.name!r} does not match the file name {source.stem!r}",
+            f"rename the file to {workload.name}{RELEASE_SUFFIX} or set metadata.name: {source.stem}"))
+    if workload.kind == "external" and not problems:
+        return RenderedModel(source.path, source.env, source.stem, None, (), EXTERNAL_NOTE), []
+    objects, found = render_workload(workload, cfg)
+    problems += found
+    if problems:
+        return None, problems
+    content = yamlout.dump_documents(objects, kustomize.header(source.path))
+    names = tuple((o["kind"], o["metadata"]["name"]) for o in objects)
+    return RenderedModel(source.path, source.env, source.stem, content, names), []
+
+
+def collisions(models: Iterable[RenderedModel]) -> list[Problem]:
+    """Two release files of one environment that render objects of the same kind and name
+    (one problem per pair of files, naming every clashing object)."""
+    owner: dict[tuple[str, str, str], str] = {}
+    clashes: dict[tuple[str, str], list[str]] = {}
+    for m in sorted(models, key=lambda m: m.source):
+        for kind, name in m.objects:
+            key = (m.env, kind, name)
+            if key in owner:
+                clashes.setdefault((m.source, owner[key]), []).append(f"{kind} {name!r}")
+            else:
+                owner[key] = m.source
+    return [
+        Problem(source, ("metadata", "name"), "render.collision",
+                f"renders {', '.join(objects)}, which {other} renders too",
+                "rename one of the two models: a canary adds <name>-canary and <name>-stable objects")
+        for (source, other), objects in sorted(clashes.items())
+    ]
+
+
+def _promotion(layout: RepoLayout) -> dict[str, str | None]:
+    """env -> promotesFrom, read from the policy pack (empty when there is none)."""
+    try:
+        raw = yaml.load(layout.policy_pack.read_bytes(), Loader=yaml.CSafeLoader)
+    except (OSError, yaml.YAMLError):
+        return {}
+    envs = raw.get("environments") if isinstance(raw, dict) else None
+    if not isinstance(envs, list):
+        return {}
+    return {e["name"]: e.get("promotesFrom") for e in envs if isinstance(e, dict) and isinstance(e.get("name"), str)}
+
+
+def select_envs(layout: RepoLayout, only: list[str] | None) -> list[str]:
+    names = layout.environment_names()
+    for env in only or ():
+        if env not in names:
+            close = difflib.get_close_matches(env, names, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"environments here: {', '.join(names) or 'none'}"
+            raise InputError(f"--env {env}: no directory environments/{env}", hint)
+    return [e for e in names if not only or e in only]
+
+
+def _env_files(env: str, cfg: RenderConfig, models: list[RenderedModel]) -> dict[str, bytes]:
+    files = [f"{m.stem}.yaml" for m in models if m.content is not None]
+    return {
+        f"environments/{env}/manifests/{kustomize.KUSTOMIZATION}": kustomize.kustomization(env, cfg.namespace(env), files),
+        f"environments/{env}/manifests/{kustomize.NAMESPACE}": kustomize.namespace(env, cfg.namespace(env)),
+    }
+
+
+def _add_wiring(plan: Plan, layout: RepoLayout, cfg: RenderConfig) -> None:
+    order = wiring.order_environments(layout.environment_names(), _promotion(layout))
+    plan.expected.update(wiring.wiring_files(order, cfg))
+    plan.owned_marked_dirs += ["deploy/argocd", wiring.FLUX_DIR]
+
+
+def _add_models(plan: Plan, rendered: Iterable[tuple[RenderedModel | None, list[Problem]]]) -> None:
+    for model, problems in rendered:
+        plan.problems += problems
+        if model is not None:
+            plan.models.append(model)
+            plan.expected[manifest_path(model.env, model.stem)] = model.content
+
+
+def render_plan(layout: RepoLayout, envs: list[str] | None = None, cfg: RenderConfig | None = None) -> Plan:
+    """The full render of ``envs`` (default: every environment)."""
+    cfg = cfg or load_config(layout)
+    plan = Plan(envs=select_envs(layout, envs))
+    for env in plan.envs:
+        sources = [read_release(layout, env, p) for p in release_paths(layout, env)]
+        plan.problems += [p for _, found in sources for p in found]
+        _add_models(plan, (render_source(s, cfg) for s, found in sources if not found))
+        plan.expected.update(_env_files(env, cfg, [m for m in plan.models if m.env == env]))
+        plan.owned_dirs.append(f"environments/{env}/manifests")
+    plan.problems += collisions(plan.models)
+    _add_wiring(plan, layout, cfg)
+    return plan
+
+
+def render_changed(layout: RepoLayout, changed: Iterable[str], cfg: RenderConfig | None = None) -> Plan:
+    """Re-render only the outputs of ``changed`` release files (repo-relative paths, deleted
+    ones included) and the kustomization.yaml of their environments.
+
+    Assumes the other outputs are up to date (a full ``render --check`` in CI proves it):
+    the kustomization lists their manifest files as found on disk.
+    """
+    cfg = cfg or load_config(layout)
+    by_env = _changed_by_env(layout, changed)
+    plan = Plan(envs=sorted(by_env))
+    for env, stems in sorted(by_env.items()):
+        present = {p.name[: -len(RELEASE_SUFFIX)]: p for p in release_paths(layout, env)}
+        for stem in sorted(stems):
+            if stem in present:
+                source, found = read_release(layout, env, present[stem])
+                plan.problems += found
+                if not found:
+                    _add_models(plan, [render_source(source, cfg)])
+            else:
+                plan.expected[manifest_path(env, stem)] = None
+        kept = _kept_on_disk(layout, env, set(present) - stems)
+        models = [m for m in plan.models if m.env == env]
+        plan.problems += _neighbour_collisions(layout, models, set(present) - stems)
+        files = sorted(kept | {f"{m.stem}.yaml" for m in models if m.content is not None})
+        plan.expected[f"environments/{env}/manifests/{kustomize.KUSTOMIZATION}"] = kustomize.kustomization(
+            env, cfg.namespace(env), files)
+        plan.expected[f"environments/{env}/manifests/{kustomize.NAMESPACE}"] = kustomize.namespace(env, cfg.namespace(env))
+    plan.problems += collisions(plan.models)
+    _add_wiring(plan, layout, cfg)
+    return plan
+
+
+def _changed_by_env(layout: RepoLayout, changed: Iterable[str]) -> dict[str, set[str]]:
+    by_env: dict[str, set[str]] = {}
+    for path in changed:
+        parts = Path(path).as_posix().split("/")
+        if len(parts) == 4 and parts[0] == "environments" and parts[2] == "releases" and parts[3].endswith(RELEASE_SUFFIX):
+            by_env.setdefault(parts[1], set()).add(parts[3][: -len(RELEASE_SUFFIX)])
+    return by_env
+
+
+def _kept_on_disk(layout: RepoLayout, env: str, stems: set[str]) -> set[str]:
+    folder = layout.manifests_dir(env)
+    return {f"{s}.yaml" for s in stems if (folder / f"{s}.yaml").is_file()}
+
+
+def _disk_objects(layout: RepoLayout, env: str, stem: str) -> set[tuple[str, str]]:
+    """(kind, name) of the objects in an unchanged model's manifest file on disk."""
+    try:
+        docs = list(yaml.load_all((layout.manifests_dir(env) / f"{stem}.yaml").read_bytes(), Loader=yaml.CSafeLoader))
+    except (OSError, yaml.YAMLError):
+        return set()
+    return {(d.get("kind"), d.get("metadata", {}).get("name")) for d in docs if isinstance(d, dict)}
+
+
+def _neighbour_collisions(layout: RepoLayout, models: list[RenderedModel], others: set[str]) -> list[Problem]:
+    """In incremental mode: objects of changed models that an unchanged model of the same
+    environment renders too (only models whose name could clash are read from disk)."""
+    problems = []
+    for m in models:
+        names = {name for _, name in m.objects}
+        suspects = sorted(o for o in others if names & {o, f"{o}-canary", f"{o}-stable"})
+        for other in suspects:
+            clash = sorted(set(m.objects) & _disk_objects(layout, m.env, other))
+            if clash:
+                kind, name = clash[0]
+                problems.append(Problem(
+                    m.source, ("metadata", "name"), "render.collision",
+                    f"renders {kind} {name!r}, which environments/{m.env}/releases/{other}{RELEASE_SUFFIX} renders too",
+                    "rename one of the two models: a canary adds <name>-canary and <name>-stable objects"))
+    return problems
