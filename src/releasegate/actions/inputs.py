@@ -119,3 +119,28 @@ RENDER_OUTPUTS = (
     ActionOutput("drifted-files", "JSON list of the rendered files that differ (changed, missing or stale)."),
     ActionOutput("written", "JSON list of the files written (check: false)."),
 )
+
+LOADTEST_INPUTS = (
+    ROOT,
+    ActionInput("paths", "Release files to load-test, separated by spaces. Default: the release files changed "
+                "since the base (those whose environment requires a load test)."),
+    ActionInput("base", "Git ref or SHA whose release files are live (the baselines). Default: the pull "
+                "request's base commit, else HEAD."),
+    ActionInput("profile", "Load profile for every release. Default: the environment's loadTest.profile."),
+    ActionInput("budget-seconds", "Time budget for the whole run in seconds (phases are shortened to fit)."),
+    ActionInput("device", "Device for the built-in server: auto, cpu or cuda.", "auto", choices=("auto", "cpu", "cuda")),
+    ActionInput("no-baseline", "Measure the candidate alone against its SLO (when the live version no longer "
+                "loads).", "false", boolean=True),
+    ActionInput("out", "Directory for result.json, report.md, the PNG plots and logs. Default: "
+                "$RUNNER_TEMP/releasegate-loadtest."),
+    COMMENT,
+    CHECKS,
+    TOKEN,
+    PYTHON,
+)
+LOADTEST_OUTPUTS = (
+    ActionOutput("ok", "true when every load-tested release passed, else false."),
+    ActionOutput("exit-code", "0 passed (or nothing to test), 1 the gate failed, 2 unusable input."),
+    ActionOutput("out", "The directory with result.json, report.md, plots and logs (upload it as an artifact)."),
+    ActionOutput("result", "Path of result.json."),
+)
