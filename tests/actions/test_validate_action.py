@@ -213,3 +213,13 @@ def test_push_of_a_new_branch_validates_everything(action_env: ActionEnv) -> Non
     run = action_env.run(checks="false")
     assert run.code == 0, run.stdout
     assert len(json.loads(run.outputs["checked"])) == 8
+
+
+def test_merged_pull_request_event_is_not_a_gate_event(action_env: ActionEnv) -> None:
+    from tests.support.github_events import merged_event
+
+    action_env.event("pull_request", merged_event(number=7, base_sha="b" * 40, head_sha="a" * 40, merge_sha="c" * 40))
+    run = action_env.run()
+    assert run.code == 2
+    assert "does not handle pull_request events with action 'closed'" in run.lines[-1]
+    assert action_env.fake.calls == []

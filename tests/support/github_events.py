@@ -92,3 +92,17 @@ def write_event(tmp: Path, payload: dict[str, Any]) -> Path:
     path = tmp / "event.json"
     path.write_text(json.dumps(payload), encoding="utf-8")
     return path
+
+
+def merged_event(*, number: int, base_sha: str, head_sha: str, merge_sha: str) -> dict[str, Any]:
+    """A real ``pull_request`` ``closed`` payload turned into a merged one (none is published)."""
+    payload = valid_example("pull_request", "closed")
+    _set_pull(payload["pull_request"], number, base_sha, head_sha, "Codertocat", "Release update", "release/update",
+              (), False)
+    payload["number"] = number
+    pr = payload["pull_request"]
+    pr.update(merged=True, state="closed", merged_at="2026-11-20T12:00:00Z", closed_at="2026-11-20T12:00:00Z",
+              merge_commit_sha=merge_sha)
+    pr["merged_by"] = dict(pr["user"])
+    validate_payload(payload, "pull_request$closed")
+    return payload

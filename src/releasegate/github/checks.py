@@ -89,7 +89,8 @@ def _check_run(client: GitHubClient, head_sha: str, gate: GateReport) -> None:
         ),
     )
     for batch in batches[1:]:
-        client.call(f"add annotations to check run {gate.check_name!r}", lambda b=batch: run.edit(output=_output(gate, b)))
+        output = _output(gate, batch)
+        client.call(f"add annotations to check run {gate.check_name!r}", lambda: run.edit(output=output))
 
 
 def _output(gate: GateReport, annotations: tuple[Annotation, ...]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Pull request data from the REST API: reviews, changed files, team membership, labels."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -72,10 +72,7 @@ def team_members(client: GitHubClient, team: str, users: Iterable[str], default_
     for user in sorted(set(users)):
         url = f"/orgs/{quote(org, safe='')}/teams/{quote(slug, safe='')}/memberships/{quote(user, safe='')}"
         try:
-            _, data = client.call(
-                f"check membership of {user} in team {org}/{slug}",
-                lambda u=url: client.gh.requester.requestJsonAndCheck("GET", u),
-            )
+            _, data = client.call(f"check membership of {user} in team {org}/{slug}", _getter(client, url))
         except GitHubError as e:
             if status_of(e) == 404:
                 continue  # not a member (or the team is invisible: reported by the caller)
@@ -87,6 +84,10 @@ def team_members(client: GitHubClient, team: str, users: Iterable[str], default_
         if isinstance(data, dict) and data.get("state") == "active":
             members.add(user)
     return members
+
+
+def _getter(client: GitHubClient, url: str) -> Callable[[], tuple[Any, Any]]:
+    return lambda: client.gh.requester.requestJsonAndCheck("GET", url)
 
 
 def add_labels(client: GitHubClient, number: int, labels: Iterable[str]) -> None:
