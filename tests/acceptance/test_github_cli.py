@@ -104,3 +104,28 @@ def test_action_validate_with_an_event_posts_like_the_action(capsys: pytest.Capt
     assert outcome.code == 1
     assert "::error file=environments/staging/releases/sentiment.yaml,line=" in outcome.out
     assert len(fake.comments_on(3)) == 1 and fake.labels == {}
+
+
+def test_rollback_to_a_previously_live_version_uses_rollback_approvals(
+    capsys: pytest.CaptureFixture[str], git_repo: Path, fake: FakeGitHub
+) -> None:
+    prod = git_repo / PROD
+    current = prod.read_text()
+    old = current.replace("version: 1.4.0", "version: 1.3.0").replace("1.4.0/model.pt2", "1.3.0/model.pt2")
+    git(git_repo, "checkout", "-q", "-b", "old-history", "main~0")
+    prod.write_text(old)
+    git(git_repo, "commit", "-qam", "prod: sentiment 1.3.0")
+    prod.write_text(current)
+    git(git_repo, "commit", "-qam", "prod: sentiment 1.4.0")
+    base = git(git_repo, "rev-parse", "HEAD").strip()
+    prod.write_text(old)
+    git(git_repo, "commit", "-qam", "roll back prod to 1.3.0")
+    fake.add_pull(Pull(5, author="alice", head_sha=HEAD, files=[PROD]))
+    fake.add_review(5, "bob", "APPROVED", HEAD, "2026-11-20T10:00:00Z")
+
+    outcome = _approvals(capsys, git_repo, "--base", base)
+    assert outcome.code == 0, outcome.out + outcome.err
+    assert "1 of 1 required approvals" in outcome.out and "prod (rollback)" in outcome.out
+
+    outcome = _approvals(capsys, git_repo)  # from the API alone there is no history: prod's full rule
+    assert outcome.code == 1 and "1 of 2 required approvals" in outcome.out

@@ -20,7 +20,11 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 COMMANDS: dict[str, str] = {
     "action": "releasegate.cli.action:action",
     "approvals": "releasegate.cli.approvals:approvals",
+    "history": "releasegate.cli.status:history",
+    "promote": "releasegate.cli.promote:promote",
     "render": "releasegate.cli.render:render",
+    "rollback": "releasegate.cli.promote:rollback",
+    "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",
 }
 

@@ -45,7 +45,8 @@ def _json(result: ApprovalResult) -> str:
               help="Repository on GitHub (default: GITHUB_REPOSITORY).")
 @click.option("--base", metavar="REF",
               help="Read the changed files from git diff REF...--head in the checkout instead of the API "
-                   "(needed for pull requests with more than 3000 files).")
+                   "(needed for pull requests with more than 3000 files); also detects rollbacks, which "
+                   "get the policy's rollback.approvals.")
 @click.option("--head", default="HEAD", show_default=True, metavar="REF", help="The pull request's head, with --base.")
 @click.option("--api-url", envvar="GITHUB_API_URL", metavar="URL",
               help="GitHub API URL (default: GITHUB_API_URL, else api.github.com).")
@@ -68,6 +69,6 @@ def approvals(number: int, repo: str, base: str | None, head: str, api_url: str 
         changed = [c.path for c in changed_files(layout.root, base, head)]
     else:
         changed = list_files(client, pull)
-    result = check_approvals(client, layout, number, pull.author, pull.head_sha, changed)
+    result = check_approvals(client, layout, number, pull.author, pull.head_sha, changed, base=base)
     click.echo(_json(result) if output_format == "json" else _text(result), nl=False)
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -22,15 +22,35 @@ from releasegate.github.summary import approvals_markdown, gate_markdown, valida
     violation_annotations
 from releasegate.layout import RepoLayout
 from releasegate.policy import load_policy_pack
+from releasegate.release import is_release_path, load_release, split_release_path
 from releasegate.validate import ValidationResult, run_validation
 
 APPROVAL_MODES = ("off", "report", "require")
-RollbackFinder = Callable[[RepoLayout, Sequence[str]], set[str]]
+RollbackFinder = Callable[[RepoLayout, Sequence[str], str], set[str]]
 
 
-def no_rollbacks(layout: RepoLayout, paths: Sequence[str]) -> set[str]:
-    """Default rollback detector: none (history-based detection plugs in here)."""
-    return set()
+def history_rollbacks(layout: RepoLayout, changed: Sequence[str], base: str) -> set[str]:
+    """Environments in which every changed release file goes back to a version live there before
+    (per the first-parent history of ``base``): those get the policy's ``rollback.approvals``."""
+    from releasegate.history import is_rollback
+
+    verdicts: dict[str, list[bool]] = {}
+    for path in changed:
+        if is_release_path(path):
+            env, _ = split_release_path(path)
+            verdicts.setdefault(env, []).append(_rolls_back(layout, path, base, is_rollback))
+    return {env for env, flags in verdicts.items() if all(flags)}
+
+
+def _rolls_back(layout: RepoLayout, path: str, base: str, is_rollback: Callable[..., bool]) -> bool:
+    file = layout.root / path
+    if not file.exists():
+        return False  # removing a model is not a rollback
+    try:
+        release = load_release(layout, file)
+    except InputError:
+        return False  # unreadable: the validation gate reports it; no fast path for it
+    return bool(is_rollback(layout, release, ref=base))
 
 
 @dataclass(frozen=True)
@@ -48,7 +68,7 @@ class GateSettings:
     revoke_label: str = ""
     now: datetime | None = None
     details_url: str | None = None
-    rollbacks: RollbackFinder = field(default=no_rollbacks, compare=False)
+    rollbacks: RollbackFinder = field(default=history_rollbacks, compare=False)
 
     def __post_init__(self) -> None:
         if self.approvals not in APPROVAL_MODES:
@@ -96,7 +116,8 @@ def run_gate(layout: RepoLayout, settings: GateSettings, event: Event | None,
     if client is not None and event is not None and event.pull_request is not None and settings.approvals != "off":
         pull = event.pull_request
         approvals = check_approvals(client, layout, pull.number, pull.author, pull.head_sha, changed,
-                                    settings.rollbacks, event.review)
+                                    base=settings.base or pull.base_sha, rollbacks=settings.rollbacks,
+                                    event_review=event.review)
     outcome = GateOutcome(event, tuple(changed), touched, result, approvals, settings.approvals == "require")
     if client is not None and event is not None:
         notes = publish(client, event, outcome, settings)
@@ -131,14 +152,20 @@ def check_approvals(
     author: str,
     head_sha: str,
     changed: Sequence[str],
-    rollbacks: RollbackFinder = no_rollbacks,
+    *,
+    base: str | None = None,
+    rollbacks: RollbackFinder = history_rollbacks,
     event_review: Review | None = None,
 ) -> approval_rules.ApprovalResult:
-    """Evaluate the policy pack's approval rules for PR ``number`` touching ``changed``."""
+    """Evaluate the policy pack's approval rules for PR ``number`` touching ``changed``.
+
+    With ``base`` (a commit in the checkout), changes that roll an environment back to a
+    previously-live version get the pack's ``rollback.approvals``.
+    """
     touched = touched_environments(changed)
     requirement = approval_rules.requirement_for(
         load_policy_pack(layout), touched.names, policy_changed=touched.policy,
-        rollbacks=rollbacks(layout, changed),
+        rollbacks=rollbacks(layout, changed, base) if base else (),
     )
     reviews = pr_api.list_reviews(client, number)
     if event_review is not None and all(r.id != event_review.id for r in reviews):

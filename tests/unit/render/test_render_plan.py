@@ -11,7 +11,8 @@ from releasegate.layout import RepoLayout
 from releasegate.render import apply_plan, compare, render_changed, render_plan
 from releasegate.render.config import load_config
 from releasegate.render.plan import render_source
-from releasegate.render.sources import ReleaseSource
+from releasegate.release import Release
+from releasegate.yamlio import load_yaml_bytes
 
 CANARY_CASE = CASES / "builtin-canary" / "environments" / "prod" / "releases" / "sentiment.yaml"
 
@@ -41,11 +42,12 @@ def _shuffled(value: object, rng: random.Random) -> object:
 def test_output_does_not_depend_on_key_order(repo: RepoLayout) -> None:
     data = yaml.safe_load(CANARY_CASE.read_text())
     cfg = load_config(repo)
-    first, _ = render_source(ReleaseSource("environments/prod/releases/sentiment.yaml", "prod", "sentiment", data), cfg)
+    source = "environments/prod/releases/sentiment.yaml"
+    document = load_yaml_bytes(CANARY_CASE.read_bytes(), source)
+    first, _ = render_source(Release(source, "prod", "sentiment", data, document), cfg)
     rng = random.Random(7)
     for _ in range(20):
-        again, _ = render_source(ReleaseSource("environments/prod/releases/sentiment.yaml", "prod", "sentiment",
-                                               _shuffled(data, rng)), cfg)
+        again, _ = render_source(Release(source, "prod", "sentiment", _shuffled(data, rng), document), cfg)
         assert again is not None and first is not None and again.content == first.content
 
 
