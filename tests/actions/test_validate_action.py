@@ -113,7 +113,10 @@ def test_merge_group_validates_the_merged_result_without_pr_calls(action_env: Ac
     run = action_env.run()
 
     assert run.code == 1
-    assert [r["head_sha"] for r in action_env.fake.check_runs.values()] == [head]
+    runs = {r["name"]: r for r in action_env.fake.check_runs.values()}
+    assert {r["head_sha"] for r in runs.values()} == {head}
+    assert runs["releasegate / validate"]["conclusion"] == "failure"
+    assert runs["releasegate / approvals"]["conclusion"] == "success"
     assert action_env.fake.calls_to("GET", r"/reviews$") == [] and action_env.fake.comments == {}
 
 

@@ -137,3 +137,15 @@ def test_load_test_runs_untrusted_code_only_for_the_labelled_commit() -> None:
     assert "github.event.action == 'labeled' && github.event.label.name == 'safe-to-loadtest'" in condition
     checkout = job["steps"][0]
     assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_docs_and_readme_name_every_input_and_output(name: str) -> None:
+    docs = (ROOT / "docs/github-actions.md").read_text()
+    readme = (ROOT / "README.md").read_text().split("## GitHub Actions", 1)[1]
+    specs, outputs = TABLES[name]
+    for item in (*specs, *outputs):
+        assert f"`{item.name}`" in docs, f"docs/github-actions.md does not document {name}: {item.name}"
+        assert f"`{item.name}`" in readme, f"README's GitHub Actions section does not name {name}: {item.name}"
+    for spec in specs:
+        assert f"`{spec.env}`" in docs

@@ -210,6 +210,13 @@ def _publish_checks(client: GitHubClient, event: Event, outcome: GateOutcome, se
             "approvals", outcome.approvals.ok, outcome.approvals.summary,
             approvals_markdown(outcome.approvals), details_url=settings.details_url,
         ))
+    elif event.name == "merge_group" and settings.approvals != "off":
+        # GitHub queues only pull requests whose required checks (this one included) passed.
+        publish_gate(client, event.head_sha, GateReport(
+            "approvals", True, "approved before entering the merge queue",
+            "The approval rules were checked on the pull request; GitHub queues it only after its "
+            "required checks passed.", details_url=settings.details_url,
+        ))
 
 
 def _publish_labels(client: GitHubClient, event: Event, outcome: GateOutcome, settings: GateSettings) -> None:
