@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from releasegate.actions.inputs import LOADTEST_INPUTS, is_true, read_inputs
-from releasegate.actions.runtime import client_from_env, event_from_env, layout_from_env, publish_check, run_action
+from releasegate.actions.runtime import event_from_env, layout_from_env, post_comment, publish_check, run_action
 from releasegate.errors import InputError
 from releasegate.github.checks import GateReport
-from releasegate.github.comment import upsert_sticky
 from releasegate.github.workflow import append_summary, write_outputs
 
 
@@ -50,8 +49,8 @@ def _run(env: Mapping[str, str], out: TextIO) -> int:
         publish_check(env, event, GateReport("loadtest", result.exit_code == 0,
                                              "load test passed" if result.exit_code == 0 else "load test failed",
                                              markdown))
-    if event is not None and event.pull_request is not None and is_true(i["comment"]):
-        upsert_sticky(client_from_env(env, event), event.pull_request.number, "loadtest", markdown)
+    if event is not None and is_true(i["comment"]):
+        post_comment(env, event, "loadtest", markdown)
     return int(result.exit_code)
 
 

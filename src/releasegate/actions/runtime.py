@@ -9,6 +9,7 @@ from typing import TextIO
 
 from releasegate.errors import EXIT_INTERNAL, GitHubError, InputError, ReleasegateError
 from releasegate.github.checks import GateReport, publish_gate
+from releasegate.github.comment import upsert_sticky
 from releasegate.github.client import GitHubClient, connect_from_env, status_of
 from releasegate.github.event import Event, load_event
 from releasegate.github.workflow import annotation, append_summary, failure_summary
@@ -87,3 +88,18 @@ def publish_check(env: Mapping[str, str], event: Event | None, gate: GateReport)
         if event.pull_request is not None and event.pull_request.from_fork and status_of(e) == 403:
             return None
         raise
+
+
+def post_comment(env: Mapping[str, str], event: Event, key: str, markdown: str) -> bool:
+    """Keep the sticky comment ``key`` on the event's pull request; False where a fork's
+    read-only token cannot (the job summary carries the report)."""
+    pull = event.pull_request
+    if pull is None:
+        return False
+    try:
+        upsert_sticky(client_from_env(env, event), pull.number, key, markdown)
+    except GitHubError as e:
+        if pull.from_fork and status_of(e) == 403:
+            return False
+        raise
+    return True
