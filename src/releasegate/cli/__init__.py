@@ -18,6 +18,8 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 
 # name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
+    "action": "releasegate.cli.action:action",
+    "approvals": "releasegate.cli.approvals:approvals",
     "demo": "releasegate.cli.demo:demo",
     "history": "releasegate.cli.status:history",
     "loadtest": "releasegate.cli.loadtest:loadtest",
