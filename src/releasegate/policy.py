@@ -128,6 +128,32 @@ def load_schema(path: Path) -> dict[str, Any]:
     return schema
 
 
+def inline_local_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``schema`` with every ``{"$ref": "#/$defs/x"}`` replaced by its definition.
+
+    jsonschema spends most of its time resolving references; our schemas are not
+    recursive, so inlining them once makes validating thousands of files several
+    times faster. Recursive definitions are left as references.
+    """
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any, active: frozenset[str]) -> Any:
+        if isinstance(node, list):
+            return [walk(item, active) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and "/" not in ref[8:]:
+            name = ref[8:]
+            if name in defs and name not in active:
+                siblings = {k: walk(v, active) for k, v in node.items() if k != "$ref"}
+                target = walk(defs[name], active | {name})
+                return {**target, **siblings} if isinstance(target, dict) else target
+        return {key: walk(value, active) for key, value in node.items()}
+
+    return walk(schema, frozenset())
+
+
 def load_policy_pack(layout: RepoLayout) -> PolicyPack:
     """Load, schema-check and interpret ``policies/policy-pack.yaml``."""
     source = layout.relative(layout.policy_pack)

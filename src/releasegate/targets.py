@@ -90,7 +90,7 @@ def _git(layout: RepoLayout, args: list[str], what: str) -> str:
 
 def _same_models(layout: RepoLayout, targets: list[Path]) -> list[Path]:
     models = {split_release_path(layout.relative(t))[1] for t in targets}
-    context = []
+    context: list[Path] = []
     for env in layout.environment_names():
         context.extend(p for m in sorted(models) if (p := layout.release_file(env, m)).is_file())
     return context

@@ -65,8 +65,15 @@ class ValidationContext:
     changed: bool = False  # targets are a change (paths or --base), not the whole repo
     is_rollback: Callable[[Release], bool] = field(default=lambda release: False)
 
+    _by_model: dict[str, list[Release]] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for release in self.releases:
+            self._by_model.setdefault(release.file_model, []).append(release)
+
     def others(self, model: str) -> list[Release]:
-        return [r for r in self.releases if r.file_model == model]
+        """Every loaded release of ``model``, in any environment."""
+        return self._by_model.get(model, [])
 
 
 class Rule(Protocol):

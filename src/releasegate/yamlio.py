@@ -36,6 +36,12 @@ _SCALAR_TAGS = {
 }
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _CONSTRUCTOR = yaml.SafeLoader("")
+_SCALAR_CONSTRUCTORS = {
+    "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
+    "tag:yaml.org,2002:float": _CONSTRUCTOR.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _CONSTRUCTOR.construct_yaml_bool,
+    "tag:yaml.org,2002:null": _CONSTRUCTOR.construct_yaml_null,
+}
 
 
 class YamlError(InputError):
@@ -165,7 +171,7 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._scalar(node)
+        return self._scalar(node)  # type: ignore[arg-type]
 
     def _refuse_alias(self, node: yaml.Node) -> None:
         # The composer hands out the same node object for every alias of an anchor.
@@ -179,11 +185,11 @@ class _Builder:
         for key_node, value_node in node.value:
             key = self._key(key_node)
             if key in result:
-                first = self.key_positions[(*path, key)]
+                first = self.key_positions[path + (key,)]
                 raise self._fail(key_node, f"duplicate key '{key}' (first defined on line {first[0]})",
                                  "remove one of the two entries")
-            self.key_positions[(*path, key)] = _pos(key_node)
-            result[key] = self.build(value_node, (*path, key))
+            self.key_positions[path + (key,)] = _pos(key_node)
+            result[key] = self.build(value_node, path + (key,))
         return result
 
     def _key(self, node: yaml.Node) -> str:
@@ -194,13 +200,15 @@ class _Builder:
                              "quote the key, e.g. \"on\": instead of on:")
         return str(node.value)
 
-    def _scalar(self, node: yaml.Node) -> Any:
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag not in _SCALAR_TAGS:
             raise self._fail(node, f"unsupported YAML tag {node.tag}", "remove the tag; plain values only")
+        if node.tag == "tag:yaml.org,2002:str":
+            return node.value
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(node.value)  # keep times as text, as JSON would
         try:
-            return _CONSTRUCTOR.construct_object(node, deep=True)
+            return _SCALAR_CONSTRUCTORS[node.tag](node)
         except (yaml.YAMLError, ValueError) as e:
             raise self._fail(node, f"cannot read value {node.value!r}: {e}", "quote the value") from e
 

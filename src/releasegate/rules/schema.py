@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from releasegate.layout import RepoLayout
-from releasegate.policy import load_schema
+from releasegate.policy import inline_local_refs, load_schema
 from releasegate.release import Release
 from releasegate.validate import ValidationContext, Violation, violation_at
 
@@ -29,7 +30,7 @@ class SchemaRule:
 
     def __init__(self, layout: RepoLayout) -> None:
         self.layout = layout
-        self._base = Draft202012Validator(load_schema(layout.release_schema))
+        self._base = _validator(layout.release_schema)
         self._by_env: dict[str, Draft202012Validator | None] = {}
 
     def check(self, ctx: ValidationContext) -> Iterable[Violation]:
@@ -42,8 +43,12 @@ class SchemaRule:
     def _environment_validator(self, env: str) -> Draft202012Validator | None:
         if env not in self._by_env:
             path = self.layout.environment_schema(env)
-            self._by_env[env] = Draft202012Validator(load_schema(path)) if path.is_file() else None
+            self._by_env[env] = _validator(path) if path.is_file() else None
         return self._by_env[env]
+
+
+def _validator(path: Path) -> Draft202012Validator:
+    return Draft202012Validator(inline_local_refs(load_schema(path)))
 
 
 def _violations(release: Release, validator: Draft202012Validator, rule: str) -> Iterator[Violation]:
@@ -95,7 +100,7 @@ def _message(error: ValidationError) -> str:
         return f"{error.instance!r} is not in the expected format"
     if error.validator == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        return f"{error.instance!r} is not {' or '.join(_JSON_TYPES.get(t, t) for t in wanted)}"
+        return f"{error.instance!r} is not {' or '.join(_JSON_TYPES.get(str(t), str(t)) for t in wanted)}"
     return error.message
 
 
