@@ -224,3 +224,40 @@ def test_bad_invocations_exit_2(tmp_path: Path, models: dict[str, Path], capsys:
     result = run_cli(capsys, "loadtest", *args)
     assert result.code == 2
     assert fragment in result.err
+
+
+def _builtin_repo(tmp_path: Path, models: dict[str, Path], base: str, candidate: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from tests.support.loadtest_repo import builtin_release
+
+    repo = make_repo(tmp_path)
+    (repo / "models").mkdir()
+    for name, key in (("live.pt", base), ("next.pt", candidate)):
+        shutil.copy(models[key], repo / "models" / name)
+    write_release(repo, "staging", builtin_release("models/live.pt", sha256(models[base]), "1.0.0"))
+    commit(repo, "live: 1.0.0")
+    write_release(repo, "staging", builtin_release("models/next.pt", sha256(models[candidate]), "1.1.0"))
+    monkeypatch.chdir(repo)
+    return repo
+
+
+@pytest.mark.slow
+def test_builtin_server_slowed_candidate_fails(tmp_path: Path, models: dict[str, Path],
+                                               capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    _builtin_repo(tmp_path, models, "base", "slow", monkeypatch)
+    result = run_cli(capsys, "loadtest", "--format", "json")
+    rel = _json(result.out)["releases"][0]
+    assert result.code == 1, rel
+    assert rel["verdict"] == "fail" and rel["candidate"]["runtime"] == "builtin"
+    assert "regression" in {v["verdict"] for v in rel["verdicts"]}
+
+
+def test_builtin_server_broken_candidate_fails_with_the_reason(tmp_path: Path, models: dict[str, Path],
+                                                               capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    _builtin_repo(tmp_path, models, "base", "broken", monkeypatch)
+    result = run_cli(capsys, "loadtest", "--format", "json")
+    rel = _json(result.out)["releases"][0]
+    assert result.code == 1
+    assert rel["code"] == "server-not-ready"
+    assert "candidate toy@1.1.0: the server exited with code" in rel["reason"]
+    assert "not a model artifact" in rel["reason"]

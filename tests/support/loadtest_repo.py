@@ -75,6 +75,21 @@ def release(model_file: str, digest: str, version: str, *, extra_args: tuple[str
     return doc
 
 
+def builtin_release(model_file: str, digest: str, version: str, name: str = "toy") -> dict[str, object]:
+    """A release served by releasegate's own server (``releasegate serve``)."""
+    return {
+        "apiVersion": "releasegate/v1",
+        "kind": "ModelRelease",
+        "metadata": {"name": name, "owner": "team-test"},
+        "spec": {
+            "model": {"version": version,
+                      "artifact": {"uri": model_file, "sha256": digest, "format": "torchscript"},
+                      "signature": {"inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, INPUT_DIM]}]}},
+            "runtime": {"kind": "builtin", "batching": {"maxBatch": 8, "maxDelayMs": 0}},
+        },
+    }
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
 
