@@ -27,7 +27,7 @@ else:
 
 
 def _pids(log: Path) -> list[int]:
-    for _ in range(100):
+    for _ in range(600):
         lines = log.read_text().split() if log.exists() else []
         if len(lines) >= 4:
             return [int(lines[1]), int(lines[3])]
@@ -35,11 +35,20 @@ def _pids(log: Path) -> list[int]:
     raise AssertionError(log.read_text())
 
 
-def _gone(pid: int) -> bool:
+def _dead(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def _gone(pid: int) -> bool:
+    """Dead within 10 s (SIGKILL is delivered at once, but a loaded machine may take a moment)."""
+    for _ in range(200):
+        if _dead(pid):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_stop_kills_the_group_including_stubborn_grandchildren(tmp_path: Path) -> None:
@@ -47,7 +56,6 @@ def test_stop_kills_the_group_including_stubborn_grandchildren(tmp_path: Path) -
     pids = _pids(tmp_path / "log")
     assert child.pgid in procs.live_groups()
     child.stop(grace=0.5)
-    time.sleep(0.2)
     assert all(_gone(p) for p in pids)
     assert child.pgid not in procs.live_groups()
     assert "grandchild" in child.log_tail()
@@ -60,7 +68,6 @@ def test_stop_all_and_signals_unwind(tmp_path: Path) -> None:
         with procs.cleanup_on_signals():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)
-    time.sleep(0.2)
     assert all(_gone(p) for p in pids)
     assert procs.live_groups() == []
     assert signal.getsignal(signal.SIGTERM) is not None
