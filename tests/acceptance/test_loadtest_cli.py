@@ -261,3 +261,33 @@ def test_builtin_server_broken_candidate_fails_with_the_reason(tmp_path: Path, m
     assert rel["code"] == "server-not-ready"
     assert "candidate toy@1.1.0: the server exited with code" in rel["reason"]
     assert "not a model artifact" in rel["reason"]
+
+
+@pytest.mark.slow
+def test_open_loop_point_at_half_the_baselines_capacity(tmp_path: Path, models: dict[str, Path],
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _repo(tmp_path, models, "base", "base", monkeypatch)
+    result = run_cli(capsys, "loadtest", "--profile", "open-test", "--format", "json")
+    rel = _json(result.out)["releases"][0]
+    assert result.code == 0, rel
+    closed, opened = rel["points"]
+    assert closed["mode"] == "closed" and opened["mode"] == "open"
+    assert opened["rateRps"] == pytest.approx(0.5 * closed["baseline"]["throughputRps"]["value"], rel=0.05)
+    assert opened["candidate"]["openLoopLatenessP99Ms"] is not None
+    assert "throughput decrease" not in [v["metric"] for v in opened["verdicts"]]
+
+
+@pytest.mark.slow
+def test_external_runtimes_on_one_fixed_port_take_turns(tmp_path: Path, models: dict[str, Path],
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    port = str(procs.free_port())
+    _repo(tmp_path, models, "base", "base", monkeypatch, port=port)
+    result = run_cli(capsys, "loadtest", "--format", "json")
+    assert result.out, result.err
+    rel = _json(result.out)["releases"][0]
+    assert result.code == 0, rel
+    assert any("same fixed port" in w for w in rel["warnings"])
+    runs = [(p["side"], p["interleaved"]) for p in rel["phases"]]
+    assert runs == [("baseline", False), ("candidate", False), ("candidate", False), ("baseline", False)]

@@ -28,7 +28,8 @@ TEST_POLICY_PROFILES = {
         "startupTimeoutSeconds": 60,
         "bootstrapReplicates": 400,
         "onInconclusive": "pass",
-    }
+    },
+    "open-test": {"extends": "test", "arrivalRateFractions": [0.5]},
 }
 
 

@@ -27,7 +27,7 @@ from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
 from releasegate.loadtest.verdict import SLO_LATENCY
 
 OPEN_LOOP_USER_SECONDS = 1.0
-SLOT_LATENCIES = 20  # a slot lasts at least this many expected request latencies
+SLOT_LATENCIES = 8  # a slot lasts at least this many expected request latencies
 MIN_SLOTS = 8  # ... and a phase holds at least this many slots
 MIN_OPEN_USERS = 8
 PROBE_CONCURRENCY = 32
