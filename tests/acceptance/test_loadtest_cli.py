@@ -14,6 +14,7 @@ import pytest
 
 from releasegate.loadtest import procs
 from tests.acceptance.cli import run_cli
+from tests.unit.loadtest.test_report import validate_result
 from tests.support.loadtest_repo import commit, make_model, make_repo, release, sha256, write_release
 
 STAGING = "environments/staging/releases/toy.yaml"
@@ -68,6 +69,7 @@ def test_identical_candidate_passes_with_report(tmp_path: Path, models: dict[str
     data = _json(result.out)
     rel = data["releases"][0]
     assert result.code == 0, rel
+    validate_result(data)
     assert data["schemaVersion"] == "releasegate/loadtest-result/v1"
     assert rel["verdict"] in ("pass", "inconclusive") and not rel["blocking"]
     assert not [v for v in rel["verdicts"] if v["verdict"] == "regression"]
@@ -227,7 +229,8 @@ def test_bad_invocations_exit_2(tmp_path: Path, models: dict[str, Path], capsys:
 
 
 def _builtin_repo(tmp_path: Path, models: dict[str, Path], base: str, candidate: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from tests.support.loadtest_repo import builtin_release
+    from tests.unit.loadtest.test_report import validate_result
+from tests.support.loadtest_repo import builtin_release
 
     repo = make_repo(tmp_path)
     (repo / "models").mkdir()

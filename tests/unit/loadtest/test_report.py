@@ -20,9 +20,19 @@ POINT = {
                  "gpu": {"available": False, "reason": "NVML unavailable"}},
     "change": {"p50": {"value": 0.2, "low": 0.1, "high": 0.3}, "p95": {"value": 0.2, "low": 0.1, "high": 0.3},
                "p99": {"value": 0.2, "low": 0.1, "high": 0.3}, "throughput": {"value": -0.09, "low": -0.12, "high": -0.06}},
+    "verdicts": [],
 }
 VERDICT = MetricVerdict("p95 latency", "c4", "regression", "regression.p95LatencyIncreasePct",
                         "p95 latency +20.0 % (CI +10.0 % … +30.0 %), limit +10 %: worse beyond the limit", 0.2, 0.1, 0.3, 0.1)
+
+
+def validate_result(data: dict) -> None:  # type: ignore[type-arg]
+    """Check a result against the published JSON Schema (src/releasegate/data/loadtest-result.schema.json)."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((Path(__file__).parents[3] / "src/releasegate/data/loadtest-result.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    Draft202012Validator(schema).validate(data)
 
 
 def _result() -> GateResult:
@@ -68,6 +78,7 @@ def test_text_and_github() -> None:
 def test_json_is_versioned_and_plots_are_written(tmp_path: Path) -> None:
     result = write_outputs(_result(), tmp_path)
     data = json.loads((tmp_path / "result.json").read_text())
+    validate_result(data)
     assert data["schemaVersion"] == "releasegate/loadtest-result/v1"
     assert data["verdict"] == "fail" and data["exitCode"] == 1
     assert [r["verdict"] for r in data["releases"]] == ["fail", "error", "skipped"]
