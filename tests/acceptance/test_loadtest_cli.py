@@ -229,8 +229,7 @@ def test_bad_invocations_exit_2(tmp_path: Path, models: dict[str, Path], capsys:
 
 
 def _builtin_repo(tmp_path: Path, models: dict[str, Path], base: str, candidate: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from tests.unit.loadtest.test_report import validate_result
-from tests.support.loadtest_repo import builtin_release
+    from tests.support.loadtest_repo import builtin_release
 
     repo = make_repo(tmp_path)
     (repo / "models").mkdir()

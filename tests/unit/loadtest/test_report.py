@@ -12,10 +12,10 @@ from releasegate.loadtest.verdict import MetricVerdict, PointStats
 
 POINT = {
     "id": "c4", "mode": "closed", "users": 4, "rateRps": None,
-    "candidate": {"requests": 900, "errors": 0, "latencyMs": {q: {"value": 12.0, "low": 11.0, "high": 13.0} for q in ("p50", "p95", "p99")},
+    "candidate": {"requests": 900, "errors": 0, "errorRate": 0.0, "latencyMs": {q: {"value": 12.0, "low": 11.0, "high": 13.0} for q in ("p50", "p95", "p99")},
                   "throughputRps": {"value": 300.0, "low": 290.0, "high": 310.0}, "generator": {"saturated": True},
                   "gpu": {"available": False, "reason": "NVML unavailable"}},
-    "baseline": {"requests": 1000, "errors": 0, "latencyMs": {q: {"value": 10.0, "low": 9.5, "high": 10.5} for q in ("p50", "p95", "p99")},
+    "baseline": {"requests": 1000, "errors": 0, "errorRate": 0.0, "latencyMs": {q: {"value": 10.0, "low": 9.5, "high": 10.5} for q in ("p50", "p95", "p99")},
                  "throughputRps": {"value": 330.0, "low": 320.0, "high": 340.0}, "generator": {"saturated": False},
                  "gpu": {"available": False, "reason": "NVML unavailable"}},
     "change": {"p50": {"value": 0.2, "low": 0.1, "high": 0.3}, "p95": {"value": 0.2, "low": 0.1, "high": 0.3},
