@@ -94,9 +94,10 @@ def _telemetry(r: ReleaseResult) -> list[str]:
         lines.append(f"- GPU telemetry unavailable: {gpus[0][2].get('reason', '')}")
     if r.slo_search:
         for side in ("baseline", "candidate"):
-            s = r.slo_search.get(side)
-            if s:
-                lines.append(f"- throughput within the SLO, {side}: {_ms(s['throughputRps'])} req/s (at {s['point']})")
+            found = r.slo_search.get(side)
+            if found:
+                lines.append(f"- throughput within the SLO, {side}: {_ms(found['throughputRps'])} req/s "
+                             f"(at {found['point']})")
     return lines
 
 
