@@ -63,22 +63,25 @@ def build_model(path: Path, iterations: int) -> None:
     torch.jit.script(Model(iterations).eval()).save(str(path))
 
 
-def forward_ms(path: Path, reps: int = 300) -> float:
+def forward_ms(paths: list[Path], rounds: int = 7, reps: int = 20) -> list[float]:
+    """Median single-thread forward time of each model, measured in alternation (ms)."""
     import torch
 
     torch.set_num_threads(1)
-    model = torch.jit.load(str(path)).eval()
+    models = [torch.jit.load(str(p)).eval() for p in paths]
     x = torch.randn(1, INPUT_DIM)
-    times = []
+    times: list[list[float]] = [[] for _ in models]
     with torch.inference_mode():
-        for _ in range(30):
-            model(x)
-        for _ in range(5):
-            t = time.perf_counter()
-            for _ in range(reps // 5):
-                model(x)
-            times.append((time.perf_counter() - t) / (reps // 5) * 1e3)
-    return sorted(times)[len(times) // 2]
+        for m in models:
+            for _ in range(5):
+                m(x)
+        for _ in range(rounds):
+            for i, m in enumerate(models):
+                t = time.perf_counter()
+                for _ in range(reps):
+                    m(x)
+                times[i].append((time.perf_counter() - t) / reps * 1e3)
+    return [sorted(t)[len(t) // 2] for t in times]
 
 
 def release(uri: str, digest: str, version: str, runtime: str) -> dict:  # type: ignore[type-arg]
@@ -165,7 +168,7 @@ def main() -> None:
         extra = round(args.iterations * args.slowdown)
         build_model(base, args.iterations)
         build_model(slow, args.iterations + extra)
-        base_ms, slow_ms = forward_ms(base), forward_ms(slow)
+        base_ms, slow_ms = forward_ms([base, slow])
         header = {"machine": platform.platform(), "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
                   "iterations": [args.iterations, args.iterations + extra],
                   "forward_ms": [round(base_ms, 2), round(slow_ms, 2)], "forward_ratio": round(slow_ms / base_ms, 3),

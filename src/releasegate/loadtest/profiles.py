@@ -83,7 +83,7 @@ BUILTIN: dict[str, Profile] = {
         description="GPU gate: concurrency 1/16/64, open loop at 70 % of the baseline's capacity, SLO search.",
         concurrency=(1, 16, 64),
         arrival_rate_fractions=(0.7,),
-        phase_seconds=20.0,
+        phase_seconds=15.0,
         ramp_seconds=1.0,
         warmup_seconds=5.0,
         slo_search=SloSearch(enabled=True, max_concurrency=512, steps=2),
