@@ -11,6 +11,7 @@ names the input. Never imports torch.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,7 +115,7 @@ def _read_tensor(entry: dict[str, Any], spec: TensorSpec, binary: bytes, offset:
     if entry.get("datatype") != spec.datatype:
         raise RequestError(f"input {name!r}: datatype {entry.get('datatype')!r}, the model takes {spec.datatype}")
     shape = _check_shape(entry.get("shape"), spec)
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)
     params = entry.get("parameters")
     size = params.get("binary_data_size") if isinstance(params, dict) else None
     if size is not None:
@@ -134,7 +135,7 @@ def _read_tensor(entry: dict[str, Any], spec: TensorSpec, binary: bytes, offset:
 
 
 def _check_shape(shape: Any, spec: TensorSpec) -> tuple[int, ...]:
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
+    if type(shape) is not list or any(type(d) is not int for d in shape):
         raise RequestError(f"input {spec.name!r}: \"shape\" must be a list of integers")
     if len(shape) != len(spec.shape) + 1 or tuple(shape[1:]) != spec.shape or shape[0] < 1:
         raise RequestError(
