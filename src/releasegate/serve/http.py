@@ -62,13 +62,12 @@ class Connection(asyncio.Protocol):
         self._closing = False
         self.closed = False
         self._reset_message()
-        self._idle: asyncio.TimerHandle | None = None
+        self.last_active = time.monotonic()
 
     # asyncio.Protocol
     def connection_made(self, transport: Any) -> None:
         self._transport = transport
         self._server.connections.add(self)
-        self._arm_idle()
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -81,8 +80,6 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._server.connections.discard(self)
-        if self._idle is not None:
-            self._idle.cancel()
         if self._in_message and not self._discard:
             self._handler.aborted(self._path)
 
@@ -90,8 +87,6 @@ class Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._reset_message()
         self._in_message = True
-        if self._idle is not None:
-            self._idle.cancel()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -153,7 +148,7 @@ class Connection(asyncio.Protocol):
             if not self._backlog:
                 self._transport.resume_reading()
         else:
-            self._arm_idle()
+            self.last_active = time.monotonic()
 
     def shutdown(self) -> None:
         """Close now when idle, else right after the response in progress."""
@@ -179,9 +174,10 @@ class Connection(asyncio.Protocol):
             self.closed = True
             self._transport.close()
 
-    def _arm_idle(self) -> None:
-        loop = self._server.loop
-        self._idle = loop.call_later(IDLE_TIMEOUT_S, self._close)
+    def close_if_idle(self, now: float) -> None:
+        """Close a keep-alive connection that has had nothing to do for IDLE_TIMEOUT_S."""
+        if not self.busy and not self._in_message and now - self.last_active > IDLE_TIMEOUT_S:
+            self._close()
 
     def _reset_message(self) -> None:
         self._url = b""
@@ -202,14 +198,25 @@ class HttpServer:
         self.loop = loop
         self.connections: set[Connection] = set()
         self._server: asyncio.base_events.Server | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def start(self, sock: Any) -> None:
         self._server = await self.loop.create_server(lambda: Connection(self), sock=sock, backlog=4096)
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Every few seconds, close idle connections (cheaper than a timer per response)."""
+        now = time.monotonic()
+        for conn in list(self.connections):
+            conn.close_if_idle(now)
+        self._sweeper = self.loop.call_later(IDLE_TIMEOUT_S / 10, self._sweep)
 
     async def shutdown(self, timeout: float) -> bool:
         """Stop accepting, close idle connections, wait (up to ``timeout``) for busy ones."""
         if self._server is not None:
             self._server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for conn in list(self.connections):
             conn.shutdown()
         deadline = time.monotonic() + timeout

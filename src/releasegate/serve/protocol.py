@@ -80,7 +80,7 @@ def parse_infer(body: bytes, header_length: int | None, sig: Signature) -> Infer
 
 def _load_json(body: bytes) -> dict[str, Any]:
     try:
-        doc = json.loads(body)
+        doc = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise RequestError(f"request body: malformed JSON ({e})") from e
     if not isinstance(doc, dict):
@@ -203,27 +203,38 @@ def _wanted_outputs(doc: dict[str, Any], sig: Signature) -> tuple[tuple[int, boo
 def encode_response(
     sig: Signature, req: InferRequest, results: list[np.ndarray]
 ) -> tuple[bytes, int | None]:
-    """The response body and, when it carries binary tensors, the length of its JSON header."""
-    outputs: list[dict[str, Any]] = []
+    """The response body and, when it carries binary tensors, the length of its JSON header.
+
+    The JSON is assembled from pre-escaped pieces (``json.dumps`` of a nested dict per
+    request was a measurable share of the per-request cost); only the data lists and
+    shapes go through the encoder.
+    """
+    entries: list[str] = []
     chunks: list[bytes] = []
     for index, binary in req.outputs:
         spec = sig.outputs[index]
         array = results[index]
-        entry: dict[str, Any] = {"name": spec.name, "datatype": spec.datatype, "shape": list(array.shape)}
+        head = _output_head(spec.name, spec.datatype, array.shape)
         if binary:
             raw = np.ascontiguousarray(array, dtype=spec.numpy_dtype.newbyteorder("<")).tobytes()
-            entry["parameters"] = {"binary_data_size": len(raw)}
+            entries.append(f'{head},"parameters":{{"binary_data_size":{len(raw)}}}}}')
             chunks.append(raw)
         else:
-            entry["data"] = array.reshape(-1).tolist()
-        outputs.append(entry)
-    doc: dict[str, Any] = {"model_name": sig.name, "model_version": sig.version, "outputs": outputs}
-    if req.id is not None:
-        doc["id"] = req.id
-    header = json.dumps(doc, separators=(",", ":")).encode()
+            entries.append(f'{head},"data":{_dumps(array.reshape(-1).tolist())}}}')
+    request_id = "" if req.id is None else f',"id":{_dumps(req.id)}'
+    text = f'{{"model_name":{_dumps(sig.name)},"model_version":{_dumps(sig.version)},"outputs":[{",".join(entries)}]{request_id}}}'
+    header = text.encode()
     if not chunks:
         return header, None
     return b"".join([header, *chunks]), len(header)
+
+
+def _output_head(name: str, datatype: str, shape: tuple[int, ...]) -> str:
+    dims = ",".join(str(d) for d in shape)
+    return f'{{"name":{_dumps(name)},"datatype":"{datatype}","shape":[{dims}]'
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def error_body(message: str) -> bytes:
