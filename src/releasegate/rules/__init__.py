@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from releasegate.rules.consistency import EnvironmentKnownRule, NameMatchesFileRule, VersionImmutableRule
 from releasegate.rules.freeze import FreezeWindowRule
+from releasegate.rules.history import history_rules
 from releasegate.rules.schema import SchemaRule
 from releasegate.validate import Rule, ValidationContext
 
@@ -18,4 +19,5 @@ def default_rules(ctx: ValidationContext) -> list[Rule]:
         EnvironmentKnownRule(),
         VersionImmutableRule(),
         FreezeWindowRule(),
+        *history_rules(ctx),  # only for a change in a Git repository; wires ctx.is_rollback
     ]
