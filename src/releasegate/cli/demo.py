@@ -112,6 +112,7 @@ def hand_written_release(demo: Demo, artifact: DemoArtifact, accuracy: float) ->
 def promote(demo: Demo, version: str, env: str, *, expect_pass: bool = True) -> bool:
     branch = f"releasegate/promote-{MODEL}-{env}-{version}"
     demo.run("promote", MODEL, "--to", env, "--no-pr", "--branch", branch)
+    demo.ws.git("checkout", "-q", branch)  # promote leaves the checkout on main; CI checks out the PR
     return gate(demo, branch, f"Promote {MODEL} {version} to {env}", expect_pass=expect_pass)
 
 
@@ -124,6 +125,7 @@ def advance(demo: Demo, hours: float, why: str) -> None:
 def rollback_and_compare(demo: Demo, to_version: str, live_commit: str) -> None:
     branch = f"releasegate/rollback-{MODEL}-prod-{to_version}"
     demo.run("rollback", MODEL, "--env", "prod", "--to", to_version, "--no-pr", "--branch", branch)
+    demo.ws.git("checkout", "-q", branch)
     gate(demo, branch, f"Roll back {MODEL} in prod to {to_version}")
     manifests = "environments/prod/manifests"
     then = demo.ws.git("ls-tree", "-r", live_commit, "--", manifests)
