@@ -56,6 +56,11 @@ class RepoLayout:
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the root, with forward slashes (as Git and GitHub show it)."""
+        if path.is_absolute() and self.root.is_absolute():
+            try:  # the common case, without touching the file system
+                return path.relative_to(self.root).as_posix()
+            except ValueError:
+                pass
         try:
             return path.resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:

@@ -1,0 +1,126 @@
+"""``releasegate render``: write (or ``--check``) the manifests Argo CD and Flux apply."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from releasegate.cli import format_option, root_option
+from releasegate.command import run_text
+from releasegate.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
+from releasegate.layout import RepoLayout, find_root
+from releasegate.render import Drift, Plan, WriteResult, apply_plan, compare, render_changed, render_plan
+from releasegate.render.problems import Problem
+from releasegate.report import escape_data, escape_property
+
+FIX = "releasegate render"
+
+
+def _changed_since(layout: RepoLayout, ref: str) -> list[str]:
+    """Release files changed between ``ref`` and the work tree (untracked ones included)."""
+    diff = run_text(["git", "diff", "--name-only", "--no-renames", ref, "--", "environments"], cwd=layout.root)
+    untracked = run_text(["git", "ls-files", "--others", "--exclude-standard", "--", "environments"], cwd=layout.root)
+    return sorted(set((diff + untracked).split()))
+
+
+def _relative(layout: RepoLayout, files: tuple[str, ...]) -> list[str]:
+    out = []
+    for name in files:
+        path = Path(name)
+        rel = layout.relative(path if path.is_absolute() else Path.cwd() / path)
+        if not rel.startswith("environments/"):
+            rel = layout.relative(layout.root / path)
+        if not (rel.startswith("environments/") and "/releases/" in rel):
+            raise InputError(f"{name}: not a release file (environments/<env>/releases/<model>.yaml)",
+                             "pass release files, or no files to render everything")
+        out.append(rel)
+    return out
+
+
+def _plan(layout: RepoLayout, envs: tuple[str, ...], files: tuple[str, ...], since: str | None) -> Plan:
+    if files or since:
+        if envs:
+            raise InputError("--env cannot be combined with release files or --changed-since",
+                             "the files already say which environments they belong to")
+        changed = _relative(layout, files) + (_changed_since(layout, since) if since else [])
+        return render_changed(layout, changed)
+    return render_plan(layout, list(envs) or None)
+
+
+def _emit_problems(problems: list[Problem], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({"ok": False, "problems": [p.to_json() for p in problems]}, indent=2, sort_keys=True))
+        return
+    for p in problems:
+        if fmt == "github":
+            click.echo(f"::error file={escape_property(p.file)},line={p.line or 1},col={p.column or 1},"
+                       f"title={escape_property(p.rule)}::{escape_data(f'{p.json_path}: {p.message}')}"
+                       f"{escape_data(chr(10) + 'hint: ' + p.hint)}")
+        click.echo(str(p))
+    click.echo(f"{len(problems)} problem(s); nothing was written.")
+
+
+def _emit_drift(drifts: list[Drift], fmt: str, checked: int) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({"ok": not drifts, "checked": checked, "drift": [d.to_json() for d in drifts],
+                               "fix": FIX if drifts else None}, indent=2, sort_keys=True))
+        return
+    for d in drifts:
+        if fmt == "github":
+            click.echo(f"::error file={escape_property(d.path)},title=render drift::"
+                       f"{escape_data(f'{d.path} is {d.status}: run {FIX} and commit the result')}")
+        click.echo(f"{d.path}: {d.status}")
+        click.echo(d.diff, nl=False)
+    if drifts:
+        click.echo(f"{len(drifts)} rendered file(s) out of date. Fix: {FIX}")
+    else:
+        click.echo(f"up to date: {checked} rendered file(s) match the release files")
+
+
+def _emit_written(result: WriteResult, plan: Plan, fmt: str) -> None:
+    notes = [(m.source, m.note) for m in plan.models if m.note]
+    if fmt == "json":
+        click.echo(json.dumps({
+            "ok": True, "written": list(result.written), "removed": list(result.removed),
+            "skipped": [{"file": f, "reason": r} for f, r in notes],
+        }, indent=2, sort_keys=True))
+        return
+    for path in result.written:
+        click.echo(f"wrote {path}")
+    for path in result.removed:
+        click.echo(f"removed {path} (stale)")
+    for source, note in notes:
+        click.echo(f"skipped {source}: {note}")
+    click.echo(f"rendered {len(plan.models)} release file(s): {len(result.written)} written, "
+               f"{len(result.removed)} removed")
+
+
+@click.command("render")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--env", "envs", multiple=True, metavar="ENV",
+              help="Render only this environment (repeatable; default: all).")
+@click.option("--check", is_flag=True, envvar="RELEASEGATE_RENDER_CHECK",
+              help="Write nothing: exit 1 with a diff per file if the committed manifests differ.")
+@click.option("--changed-since", "since", metavar="REF",
+              help="Re-render only release files changed since this git ref (incremental mode).")
+@format_option()
+@root_option()
+def render(files: tuple[str, ...], envs: tuple[str, ...], check: bool, since: str | None,
+           output_format: str, root: str | None) -> int:
+    """Render environments/<env>/manifests/ and deploy/ from the release files.
+
+    FILES: release files to re-render (incremental mode; default: everything).
+    Exit codes: 0 written or up to date, 1 drift found by --check, 2 bad input.
+    """
+    layout = find_root(root)
+    plan = _plan(layout, envs, files, since)
+    if plan.problems:
+        _emit_problems(plan.problems, output_format)
+        return EXIT_INPUT
+    if check:
+        drifts = compare(layout, plan)
+        _emit_drift(drifts, output_format, len(plan.expected))
+        return EXIT_FAILED if drifts else EXIT_OK
+    _emit_written(apply_plan(layout, plan), plan, output_format)
+    return EXIT_OK

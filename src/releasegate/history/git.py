@@ -1,0 +1,164 @@
+"""Thin, batched access to the Git repository behind a releasegate layout.
+
+Every call goes through :func:`releasegate.command.run`; reading many blobs is one
+``git cat-file --batch`` process, never one process per object.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from releasegate.command import run
+from releasegate.errors import CommandError, GitError
+
+AUTO_UNSHALLOW_ENV = "RELEASEGATE_AUTO_UNSHALLOW"
+SHALLOW_HINT = (
+    "fetch the full history: in GitHub Actions set `fetch-depth: 0` on actions/checkout "
+    "(with: fetch-depth: 0); locally run `git fetch --unshallow`; or pass --deepen "
+    f"(or set {AUTO_UNSHALLOW_ENV}=1) to let releasegate run it"
+)
+
+
+@dataclass(frozen=True)
+class Git:
+    """A Git work tree rooted at ``root`` (the GitOps repository root)."""
+
+    root: Path
+
+    def run(self, args: Sequence[str], *, input: bytes | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> bytes:
+        proc = run(["git", "-C", str(self.root), *args], input=input, check=check, env={**_GIT_ENV, **(env or {})})
+        return proc.stdout
+
+    def text(self, args: Sequence[str], *, check: bool = True) -> str:
+        return self.run(args, check=check).decode("utf-8", "replace").strip()
+
+    def ok(self, args: Sequence[str]) -> bool:
+        """Run ``args`` and say whether git exited 0 (for questions such as ``rev-parse --verify``)."""
+        proc = run(["git", "-C", str(self.root), *args], check=False, env=_GIT_ENV)
+        return proc.returncode == 0
+
+    def rev_parse(self, ref: str) -> str:
+        """The full commit id of ``ref``; :class:`GitError` naming the ref when it does not exist."""
+        out = run(
+            ["git", "-C", str(self.root), "rev-parse", "--verify", "-q", f"{ref}^{{commit}}"],
+            check=False,
+            env=_GIT_ENV,
+        )
+        if out.returncode != 0:
+            raise GitError(
+                f"git ref {ref!r} does not name a commit in {self.root}",
+                "pass an existing branch, tag or commit (see `git branch -a`)",
+            )
+        return out.stdout.decode().strip()
+
+    def git_dir(self) -> Path:
+        """The common .git directory (shared by all worktrees)."""
+        path = Path(self.text(["rev-parse", "--git-common-dir"]))
+        return path if path.is_absolute() else (self.root / path).resolve()
+
+    def is_shallow(self) -> bool:
+        return self.text(["rev-parse", "--is-shallow-repository"]) == "true"
+
+    def remotes(self) -> list[str]:
+        return self.text(["remote"]).split()
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch name, or None on a detached HEAD."""
+        proc = run(
+            ["git", "-C", str(self.root), "symbolic-ref", "-q", "--short", "HEAD"],
+            check=False,
+            env=_GIT_ENV,
+        )
+        return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+    def dirty_paths(self) -> list[str]:
+        """Tracked files with uncommitted changes (staged or not)."""
+        out = self.run(["status", "--porcelain", "-z", "--untracked-files=no"])
+        return [entry[3:] for entry in out.decode("utf-8", "replace").split("\0") if entry]
+
+    def branch_exists(self, name: str) -> bool:
+        return self.ok(["rev-parse", "--verify", "-q", f"refs/heads/{name}"])
+
+    def blob_at(self, ref: str, path: str) -> bytes | None:
+        """The bytes of ``path`` at ``ref``, or None when it does not exist there."""
+        proc = run(
+            ["git", "-C", str(self.root), "cat-file", "blob", f"{ref}:{path}"],
+            check=False,
+            env=_GIT_ENV,
+        )
+        return proc.stdout if proc.returncode == 0 else None
+
+    def blob_id(self, ref: str, path: str) -> str | None:
+        proc = run(
+            ["git", "-C", str(self.root), "rev-parse", "--verify", "-q", f"{ref}:{path}"],
+            check=False,
+            env=_GIT_ENV,
+        )
+        return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+    def cat_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
+        """Contents of many blobs in one ``git cat-file --batch`` call."""
+        wanted = list(dict.fromkeys(oids))
+        if not wanted:
+            return {}
+        out = self.run(["cat-file", "--batch"], input="\n".join(wanted).encode() + b"\n")
+        return _parse_batch(out)
+
+
+def _parse_batch(out: bytes) -> dict[str, bytes]:
+    blobs: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        if len(header) < 3 or header[1] == b"missing":
+            pos = end + 1
+            continue
+        size = int(header[2])
+        blobs[header[0].decode()] = out[end + 1 : end + 1 + size]
+        pos = end + 1 + size + 1
+    return blobs
+
+
+# Keep user configuration from changing what plumbing prints.
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+
+
+def open_repo(root: Path) -> Git:
+    """The Git repository at ``root``; :class:`GitError` when ``root`` is not inside one."""
+    proc = run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], check=False, env=_GIT_ENV)
+    if proc.returncode != 0:
+        raise GitError(
+            f"{root}: not a Git repository",
+            "releasegate reads the release record from Git: run it inside a clone "
+            "of your GitOps repository (git clone ...), or `git init` and commit the files first",
+        )
+    return Git(root)
+
+
+def ensure_full_history(git: Git, deepen: bool = False) -> None:
+    """Refuse to read history from a shallow clone, or deepen it when allowed.
+
+    Deepening runs ``git fetch --unshallow <remote>`` when ``deepen`` is set or the
+    environment variable ``RELEASEGATE_AUTO_UNSHALLOW`` is ``1``/``true`` and a remote exists.
+    """
+    if not git.is_shallow():
+        return
+    allowed = deepen or os.environ.get(AUTO_UNSHALLOW_ENV, "").lower() in ("1", "true", "yes")
+    remotes = git.remotes()
+    if allowed and remotes:
+        remote = "origin" if "origin" in remotes else remotes[0]
+        try:
+            git.run(["fetch", "--quiet", "--unshallow", remote])
+        except CommandError as e:
+            raise GitError(f"{git.root}: could not deepen the shallow clone: {e.message}", SHALLOW_HINT) from e
+        return
+    why = "and it has no remote to fetch from" if allowed else "so its history is incomplete"
+    raise GitError(
+        f"{git.root}: this is a shallow clone {why}; releasegate will not report "
+        "status, history or policy from partial history",
+        SHALLOW_HINT,
+    )

@@ -1,0 +1,278 @@
+"""The policy pack: rules that need time, history, reviews or measurements.
+
+The pack is ``policies/policy-pack.yaml``, validated by
+``policies/schemas/policy-pack.schema.json``. A broken pack stops every gate with a
+:class:`ConfigError` that lists each problem: the gate cannot run without it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+from releasegate.errors import ConfigError, InputError
+from releasegate.layout import RepoLayout
+from releasegate.yamlio import YamlDocument, load_yaml_file
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    minimum: int = 0
+    teams: tuple[str, ...] = ()
+    dismiss_stale: bool = False
+
+
+@dataclass(frozen=True)
+class LoadTestPolicy:
+    required: bool = False
+    require_gpu: bool = False
+    profile: str = "smoke"
+    regression: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class FreezeWindow:
+    """A time during which releases to an environment are refused."""
+
+    name: str
+    reason: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    days: tuple[str, ...] = ()
+    from_time: time | None = None
+    to_time: time | None = None  # None with from_time set means "until midnight"
+    zone: str = "UTC"
+
+    def contains(self, now: datetime) -> bool:
+        if self.start is not None and self.end is not None:
+            return self.start <= now < self.end
+        return self._weekly_contains(now.astimezone(ZoneInfo(self.zone)))
+
+    def _weekly_contains(self, local: datetime) -> bool:
+        start = self.from_time or time(0, 0)
+        day = WEEKDAYS[local.weekday()]
+        previous = WEEKDAYS[(local.weekday() - 1) % 7]
+        moment = local.time().replace(tzinfo=None)
+        if self.to_time is None or start < self.to_time:
+            return day in self.days and start <= moment and (self.to_time is None or moment < self.to_time)
+        # The window crosses midnight: it started today, or started yesterday and runs on.
+        return (day in self.days and moment >= start) or (previous in self.days and moment < self.to_time)
+
+    def describe(self) -> str:
+        if self.start is not None and self.end is not None:
+            return f"{self.start.isoformat()} to {self.end.isoformat()}"
+        until = self.to_time.strftime("%H:%M") if self.to_time else "24:00"
+        since = (self.from_time or time(0, 0)).strftime("%H:%M")
+        return f"every {','.join(self.days)} {since}-{until} {self.zone}"
+
+
+@dataclass(frozen=True)
+class EnvironmentPolicy:
+    name: str
+    promotes_from: str | None = None
+    soak_hours: float = 0.0
+    approvals: ApprovalPolicy = ApprovalPolicy()
+    load_test: LoadTestPolicy = LoadTestPolicy()
+    freeze_windows: tuple[FreezeWindow, ...] = ()
+
+
+@dataclass(frozen=True)
+class RollbackPolicy:
+    skip_load_test: bool = True
+    skip_soak: bool = True
+    ignore_freeze: bool = False
+    approvals: ApprovalPolicy | None = None
+
+
+@dataclass(frozen=True)
+class PolicyPack:
+    source: str
+    environments: tuple[EnvironmentPolicy, ...]
+    rollback: RollbackPolicy
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    def environment(self, name: str) -> EnvironmentPolicy | None:
+        return next((e for e in self.environments if e.name == name), None)
+
+    @property
+    def environment_names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.environments)
+
+
+@lru_cache(maxsize=16)
+def load_schema(path: Path) -> dict[str, Any]:
+    """Load a JSON Schema file and check it against its metaschema."""
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: schema file not found", "restore it from the releasegate template") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path}: not a readable JSON schema: {e}", "fix the JSON syntax") from e
+    if not isinstance(schema, dict):
+        raise ConfigError(f"{path}: a JSON Schema must be an object", "fix the schema file")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as e:
+        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        raise ConfigError(f"{path}: invalid JSON Schema at {where}: {e.message}",
+                          "fix the schema; it must be valid JSON Schema 2020-12") from e
+    return schema
+
+
+def inline_local_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``schema`` with every ``{"$ref": "#/$defs/x"}`` replaced by its definition.
+
+    jsonschema spends most of its time resolving references; our schemas are not
+    recursive, so inlining them once makes validating thousands of files several
+    times faster. Recursive definitions are left as references.
+    """
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any, active: frozenset[str]) -> Any:
+        if isinstance(node, list):
+            return [walk(item, active) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and "/" not in ref[8:]:
+            name = ref[8:]
+            if name in defs and name not in active:
+                siblings = {k: walk(v, active) for k, v in node.items() if k != "$ref"}
+                target = walk(defs[name], active | {name})
+                return {**target, **siblings} if isinstance(target, dict) else target
+        return {key: walk(value, active) for key, value in node.items()}
+
+    return walk(schema, frozenset())
+
+
+def load_policy_pack(layout: RepoLayout) -> PolicyPack:
+    """Load, schema-check and interpret ``policies/policy-pack.yaml``."""
+    source = layout.relative(layout.policy_pack)
+    if not layout.policy_pack.is_file():
+        raise ConfigError(f"{source}: policy pack not found",
+                          "create policies/policy-pack.yaml (see docs/policies.md)")
+    try:
+        document = load_yaml_file(layout.policy_pack, source)
+    except InputError as e:
+        raise ConfigError(f"invalid policy pack: {e.message}", e.hint) from e
+    if not isinstance(document.value, dict):
+        raise ConfigError(f"{source}:1:1: the policy pack must be a mapping", "see docs/policies.md")
+    _check_against_schema(document, load_schema(layout.schemas_dir / "policy-pack.schema.json"))
+    return _interpret(document)
+
+
+def _check_against_schema(document: YamlDocument, schema: dict[str, Any]) -> None:
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    problems = []
+    for error in sorted(validator.iter_errors(document.value), key=lambda e: list(map(str, e.absolute_path))):
+        line, column = document.position(tuple(error.absolute_path))
+        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        problems.append(f"{document.source}:{line}:{column}: {where}: {error.message}")
+    if problems:
+        raise ConfigError("invalid policy pack:\n  " + "\n  ".join(problems),
+                          "fix the policy pack; its format is in docs/policies.md")
+
+
+def _interpret(document: YamlDocument) -> PolicyPack:
+    raw = document.value
+    envs = tuple(_environment(e, document, i) for i, e in enumerate(raw["environments"]))
+    _check_environment_graph(envs, document)
+    return PolicyPack(document.source, envs, _rollback(raw.get("rollback", {})), raw)
+
+
+def _environment(raw: dict[str, Any], document: YamlDocument, index: int) -> EnvironmentPolicy:
+    windows = tuple(
+        _freeze_window(w, document, ("environments", index, "freezeWindows", j))
+        for j, w in enumerate(raw.get("freezeWindows", []))
+    )
+    return EnvironmentPolicy(
+        name=raw["name"],
+        promotes_from=raw.get("promotesFrom"),
+        soak_hours=float(raw.get("soakHours", 0)),
+        approvals=_approvals(raw.get("approvals", {})),
+        load_test=_load_test(raw.get("loadTest", {})),
+        freeze_windows=windows,
+    )
+
+
+def _approvals(raw: dict[str, Any]) -> ApprovalPolicy:
+    return ApprovalPolicy(int(raw.get("minimum", 0)), tuple(raw.get("teams", ())),
+                          bool(raw.get("dismissStale", False)))
+
+
+def _load_test(raw: dict[str, Any]) -> LoadTestPolicy:
+    return LoadTestPolicy(bool(raw.get("required", False)), bool(raw.get("requireGpu", False)),
+                          str(raw.get("profile", "smoke")), dict(raw.get("regression", {})))
+
+
+def _rollback(raw: dict[str, Any]) -> RollbackPolicy:
+    approvals = _approvals(raw["approvals"]) if "approvals" in raw else None
+    return RollbackPolicy(bool(raw.get("skipLoadTest", True)), bool(raw.get("skipSoak", True)),
+                          bool(raw.get("ignoreFreeze", False)), approvals)
+
+
+def _freeze_window(raw: dict[str, Any], document: YamlDocument, path: tuple[Any, ...]) -> FreezeWindow:
+    name, reason = raw["name"], raw.get("reason", "")
+    if "weekly" in raw:
+        weekly = raw["weekly"]
+        zone = weekly.get("timezone", "UTC")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise _config_error(document, (*path, "weekly", "timezone"), f"unknown time zone {zone!r}",
+                                "use an IANA name such as UTC or Europe/Berlin") from e
+        to_text = weekly["to"]
+        to_time = None if to_text == "24:00" else time.fromisoformat(to_text)
+        return FreezeWindow(name, reason, days=tuple(weekly["days"]),
+                            from_time=time.fromisoformat(weekly["from"]), to_time=to_time, zone=zone)
+    start = _aware(raw["start"], document, (*path, "start"))
+    end = _aware(raw["end"], document, (*path, "end"))
+    if end <= start:
+        raise _config_error(document, (*path, "end"), f"freeze window {name!r} ends before it starts",
+                            "make end later than start")
+    return FreezeWindow(name, reason, start=start, end=end)
+
+
+def _aware(text: str, document: YamlDocument, path: tuple[Any, ...]) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise _config_error(document, path, f"not an ISO 8601 time: {text!r}",
+                            "write e.g. 2026-12-21T00:00:00Z") from e
+    if moment.tzinfo is None:
+        raise _config_error(document, path, f"time {text!r} has no time zone",
+                            "add Z or an offset such as +01:00")
+    return moment.astimezone(timezone.utc)
+
+
+def _check_environment_graph(envs: tuple[EnvironmentPolicy, ...], document: YamlDocument) -> None:
+    names = [e.name for e in envs]
+    for index, env in enumerate(envs):
+        path = ("environments", index)
+        if names.count(env.name) > 1:
+            raise _config_error(document, (*path, "name"), f"environment {env.name!r} is listed twice",
+                                "list each environment once")
+        if env.promotes_from is not None and env.promotes_from not in names[:index]:
+            raise _config_error(
+                document, (*path, "promotesFrom"),
+                f"environment {env.name!r} promotes from {env.promotes_from!r}, "
+                "which is not an environment listed before it",
+                f"use one of: {', '.join(names[:index]) or '(none: remove promotesFrom)'}")
+
+
+def _config_error(document: YamlDocument, path: tuple[Any, ...], problem: str, hint: str) -> ConfigError:
+    line, column = document.position(path)
+    return ConfigError(f"invalid policy pack: {document.source}:{line}:{column}: {problem}", hint)
+
+
+def soak_delta(env: EnvironmentPolicy) -> timedelta:
+    return timedelta(hours=env.soak_hours)

@@ -1,0 +1,102 @@
+"""Release files: one model in one environment, ``environments/<env>/releases/<model>.yaml``."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from releasegate.errors import InputError
+from releasegate.layout import RELEASE_SUFFIX, RepoLayout
+from releasegate.yamlio import YamlDocument, YamlError, load_yaml_bytes, load_yaml_file
+
+API_VERSION = "releasegate/v1"
+KIND = "ModelRelease"
+
+
+@dataclass(frozen=True)
+class Release:
+    """A parsed release file. ``data`` is only guaranteed to be a mapping; the schema says the rest."""
+
+    source: str
+    env: str
+    file_model: str
+    data: dict[str, Any] = field(repr=False)
+    document: YamlDocument = field(repr=False, compare=False)
+
+    @property
+    def name(self) -> str | None:
+        value = _dig(self.data, "metadata", "name")
+        return value if isinstance(value, str) else None
+
+    @property
+    def version(self) -> str | None:
+        value = _dig(self.data, "spec", "model", "version")
+        return value if isinstance(value, str) else None
+
+    @property
+    def sha256(self) -> str | None:
+        value = _dig(self.data, "spec", "model", "artifact", "sha256")
+        return value if isinstance(value, str) else None
+
+    @property
+    def model(self) -> str:
+        """The model this file is about: its file name, which must equal metadata.name."""
+        return self.file_model
+
+
+def _dig(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def split_release_path(source: str) -> tuple[str, str]:
+    """``environments/<env>/releases/<model>.yaml`` -> ``(env, model)``; InputError otherwise."""
+    parts = PurePosixPath(source).parts
+    if len(parts) != 4 or parts[0] != "environments" or parts[2] != "releases" \
+            or not parts[3].endswith(RELEASE_SUFFIX):
+        raise InputError(
+            f"{source}: not a release file path",
+            "release files live at environments/<env>/releases/<model>.yaml",
+        )
+    return parts[1], parts[3][: -len(RELEASE_SUFFIX)]
+
+
+def is_release_path(source: str) -> bool:
+    try:
+        split_release_path(source)
+    except InputError:
+        return False
+    return True
+
+
+def parse_release(data: bytes, source: str) -> Release:
+    """Parse the bytes of a release file; ``source`` is its repository-relative path."""
+    env, model = split_release_path(source)
+    return _from_document(load_yaml_bytes(data, source), env, model)
+
+
+def load_release(layout: RepoLayout, path: Path) -> Release:
+    """Load the release file at ``path`` (inside ``layout.root``)."""
+    source = layout.relative(path)
+    env, model = split_release_path(source)
+    return _from_document(load_yaml_file(path, source), env, model)
+
+
+def _from_document(document: YamlDocument, env: str, model: str) -> Release:
+    if not isinstance(document.value, dict):
+        kind = "a list" if isinstance(document.value, list) else f"a single value ({document.value!r})"
+        raise YamlError(document.source, 1, 1, f"the document is {kind}, expected a mapping",
+                        "a release file is a YAML mapping with apiVersion, kind, metadata and spec")
+    return Release(document.source, env, model, document.value, document)
+
+
+def iter_release_paths(layout: RepoLayout, envs: Iterable[str] | None = None) -> Iterator[Path]:
+    """Release files on disk, sorted by environment then model."""
+    for env in sorted(envs) if envs is not None else layout.environment_names():
+        directory = layout.releases_dir(env)
+        if directory.is_dir():
+            yield from sorted(p for p in directory.iterdir() if p.name.endswith(RELEASE_SUFFIX))

@@ -1,0 +1,241 @@
+"""``runtime.kind: builtin``: Deployments, Services, PodDisruptionBudgets (and an
+HTTPRoute) that run ``releasegate serve`` on the model artifact.
+
+Rolling mode renders one Deployment ``<name>`` (track ``stable``). Canary mode
+adds ``<name>-canary`` running the release's version while ``<name>`` runs
+``spec.rollout.stable``, and a Gateway API HTTPRoute splits traffic by weight
+between the Services ``<name>-stable`` and ``<name>-canary``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+from releasegate.render import meta
+from releasegate.render.config import Gateway, RenderConfig
+from releasegate.render.problems import PathPart, Problem
+from releasegate.render.spec import Artifact, Workload
+
+_FILE_NAMES = {"torch-export": "model.pt2", "torchscript": "model.pt", "safetensors": "model.safetensors"}
+_SERVICE_PORT = 80
+
+
+def check(w: Workload, cfg: RenderConfig) -> list[Problem]:
+    """What a builtin workload lacks; empty when it can be rendered."""
+    problems = _artifact_problems(w, w.artifact, ("spec", "model", "artifact"), cfg)
+    if w.stable is not None:
+        problems += _artifact_problems(w, w.stable.artifact, ("spec", "rollout", "stable", "artifact"), cfg)
+    if w.kserve:
+        problems.append(_problem(w, ("spec", "runtime", "kserve"), "runtime.kserve is only read by runtime.kind kserve",
+                                 "remove spec.runtime.kserve or set runtime.kind: kserve"))
+    if w.canary_percent is not None and w.stable is None:
+        problems.append(_problem(
+            w, ("spec", "rollout"),
+            "a builtin canary needs the version it runs beside: spec.rollout.stable is missing",
+            "add spec.rollout.stable with the version and artifact (uri, sha256, format) that the environment "
+            "runs now (what main's release file said before this change), or use strategy: rolling"))
+    if w.canary_percent is not None and cfg.gateway is None:
+        problems.append(_problem(
+            w, ("spec", "rollout", "canaryPercent"),
+            "a builtin canary splits traffic with a Gateway API HTTPRoute, but no gateway is configured",
+            "set gateway.name (and gateway.namespace) in policies/render.yaml, or use strategy: rolling"))
+    return problems
+
+
+def _problem(w: Workload, path: tuple[PathPart, ...], message: str, hint: str, rule: str = "render.builtin") -> Problem:
+    return Problem(w.source, path, rule, message, hint)
+
+
+def _artifact_problems(w: Workload, a: Artifact, path: tuple[PathPart, ...], cfg: RenderConfig) -> list[Problem]:
+    problems = []
+    if not a.sha256:
+        problems.append(_problem(
+            w, (*path, "sha256"), "runtime.kind builtin needs the artifact's sha256: the server verifies it before loading",
+            "add sha256 (64 hex digits: sha256sum of the artifact file)", "render.required"))
+    if a.format and a.format not in _FILE_NAMES:
+        problems.append(_problem(w, (*path, "format"), f"unknown artifact format {a.format!r}",
+                                 f"use one of {', '.join(sorted(_FILE_NAMES))}"))
+    if a.format == "safetensors" and not a.factory:
+        problems.append(_problem(w, (*path, "factory"), "safetensors weights need a model factory",
+                                 "add artifact.factory: the name of an installed model factory", "render.required"))
+    scheme = urlsplit(a.uri).scheme if "://" in a.uri else ""
+    if scheme not in ("", "file") and scheme not in cfg.fetchers:
+        problems.append(_problem(w, (*path, "uri"), f"no fetcher for {scheme}:// artifacts",
+                                 f"use one of {', '.join(sorted(cfg.fetchers))}:// or add builtin.fetchers.{scheme} "
+                                 "to policies/render.yaml"))
+    return problems
+
+
+def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
+    """All objects of one builtin workload, in a fixed order."""
+    if w.canary_percent is None or w.stable is None or cfg.gateway is None:
+        return [
+            deployment(w, cfg, w.name, "stable", w.version, w.artifact, w.replicas),
+            service(w, w.name, None),
+            pdb(w, w.name, "stable"),
+            *([route(w, cfg.gateway, [(w.name, 1)])] if cfg.gateway else []),
+        ]
+    canary_replicas = max(1, math.ceil(w.replicas * w.canary_percent / 100))
+    canary = f"{w.name}-canary"
+    return [
+        deployment(w, cfg, w.name, "stable", w.stable.version, w.stable.artifact, w.replicas),
+        deployment(w, cfg, canary, "canary", w.version, w.artifact, canary_replicas),
+        service(w, w.name, None),
+        service(w, f"{w.name}-stable", "stable"),
+        service(w, canary, "canary"),
+        pdb(w, w.name, "stable"),
+        pdb(w, canary, "canary"),
+        route(w, cfg.gateway, [(f"{w.name}-stable", 100 - w.canary_percent), (canary, w.canary_percent)]),
+    ]
+
+
+def deployment(w: Workload, cfg: RenderConfig, name: str, track: str, version: str, a: Artifact,
+               replicas: int) -> dict[str, Any]:
+    labels = meta.labels(w, "predictor", version, track)
+    annos = meta.trace_annotations(w, version, a.sha256, a.uri)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta.metadata(name, labels, annos),
+        "spec": {
+            "replicas": replicas,
+            "revisionHistoryLimit": 3,
+            "selector": {"matchLabels": meta.selector(w, track)},
+            "template": {
+                "metadata": {"labels": labels, "annotations": annos},
+                "spec": pod_spec(w, cfg, a),
+            },
+        },
+    }
+
+
+def pod_spec(w: Workload, cfg: RenderConfig, a: Artifact) -> dict[str, Any]:
+    path = f"{cfg.model_dir.rstrip('/')}/{_FILE_NAMES[a.format]}"
+    volume, init = _artifact_source(a, path, cfg)
+    spec: dict[str, Any] = {
+        "containers": [_server(w, cfg, a, path)],
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": 60,
+        "volumes": [volume],
+    }
+    if init:
+        spec["initContainers"] = [init]
+    if w.gpu:
+        spec["tolerations"] = [dict(t) for t in cfg.gpu_tolerations]
+        if w.gpu_type:
+            spec["nodeSelector"] = {cfg.gpu_node_label: cfg.gpu_product(w.gpu_type)}
+    return spec
+
+
+def _artifact_source(a: Artifact, path: str, cfg: RenderConfig) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The model volume, and the init container that fills it (None for node-local files)."""
+    scheme = urlsplit(a.uri).scheme if "://" in a.uri else ""
+    if scheme in ("", "file"):
+        local = a.uri[len("file://"):] if scheme == "file" else a.uri
+        if not local.startswith("/"):
+            local = f"{cfg.local_artifact_root.rstrip('/')}/{local}"
+        return {"name": "model", "hostPath": {"path": local, "type": "File"}}, None
+    fetcher = cfg.fetchers[scheme]
+    command = [part.replace("{uri}", a.uri).replace("{path}", path) for part in fetcher.command]
+    init = {
+        "name": "fetch-model",
+        "image": fetcher.image,
+        "command": command,
+        "volumeMounts": [{"name": "model", "mountPath": cfg.model_dir}],
+    }
+    return {"name": "model", "emptyDir": {}}, init
+
+
+def _server_args(w: Workload, cfg: RenderConfig, a: Artifact, path: str) -> list[str]:
+    args = [path, "--sha256", a.sha256 or "", "--format", a.format, "--port", str(cfg.port),
+            "--device", "cuda" if w.gpu else "cpu"]
+    if a.factory:
+        args += ["--factory", a.factory]
+    if w.max_batch is not None:
+        args += ["--max-batch", str(w.max_batch)]
+    if w.max_delay_ms is not None:
+        delay = w.max_delay_ms
+        args += ["--max-delay-ms", str(int(delay)) if float(delay).is_integer() else repr(float(delay))]
+    if w.dtype:
+        args += ["--dtype", w.dtype]
+    return args
+
+
+def _server(w: Workload, cfg: RenderConfig, a: Artifact, path: str) -> dict[str, Any]:
+    mount = {"name": "model", "mountPath": path if _is_local(a) else cfg.model_dir, "readOnly": True}
+    return {
+        "name": "server",
+        "image": w.image or cfg.image,
+        "command": ["releasegate", "serve"],
+        "args": _server_args(w, cfg, a, path),
+        "ports": [{"name": "http", "containerPort": cfg.port, "protocol": "TCP"}],
+        "readinessProbe": _probe("/v2/health/ready", period=5, failures=3),
+        "livenessProbe": _probe("/v2/health/live", period=10, failures=3),
+        "startupProbe": _probe("/v2/health/live", period=5, failures=120),
+        "resources": meta.resources(w, cfg),
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [mount],
+    }
+
+
+def _is_local(a: Artifact) -> bool:
+    return "://" not in a.uri or a.uri.startswith("file://")
+
+
+def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": failures,
+    }
+
+
+
+def service(w: Workload, name: str, track: str | None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta.metadata(name, meta.labels(w, "predictor", track=track), meta.trace_annotations(w)),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": meta.selector(w, track),
+            "ports": [{"name": "http", "port": _SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def pdb(w: Workload, name: str, track: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": meta.metadata(name, meta.labels(w, "predictor", track=track), meta.trace_annotations(w)),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": meta.selector(w, track)}},
+    }
+
+
+def route(w: Workload, gateway: Gateway, backends: list[tuple[str, int]]) -> dict[str, Any]:
+    """A Gateway API HTTPRoute sending the model's hostnames to ``backends`` by weight."""
+    parent: dict[str, Any] = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway.name}
+    if gateway.namespace:
+        parent["namespace"] = gateway.namespace
+    spec: dict[str, Any] = {
+        "parentRefs": [parent],
+        "rules": [{
+            "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+            "backendRefs": [
+                {"group": "", "kind": "Service", "name": name, "port": _SERVICE_PORT, "weight": weight}
+                for name, weight in backends
+            ],
+        }],
+    }
+    hostnames = [h.replace("{model}", w.name).replace("{env}", w.env) for h in gateway.hostnames]
+    if hostnames:
+        spec["hostnames"] = hostnames
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": meta.metadata(w.name, meta.labels(w, "predictor"), meta.trace_annotations(w)),
+        "spec": spec,
+    }

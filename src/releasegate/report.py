@@ -1,0 +1,77 @@
+"""Reporters for validation results, chosen by name: ``text``, ``json``, ``github``.
+
+The JSON structure is versioned (``schemaVersion``) and documented in
+docs/validate.md; fields are only ever added within a version.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from releasegate.validate import ValidationResult, Violation
+
+JSON_SCHEMA_VERSION = 1
+
+
+def render_text(result: ValidationResult) -> str:
+    lines = []
+    for v in result.violations:
+        lines.append(f"{v.file}:{v.line}:{v.column}: error [{v.rule}] {v.path}: {v.message}")
+        if v.hint:
+            lines.append(f"    hint: {v.hint}")
+    lines.append(_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(result: ValidationResult) -> str:
+    files = len(result.checked)
+    if result.ok:
+        return f"OK: {files} release file{'s' if files != 1 else ''} checked, no violations"
+    bad = len({v.file for v in result.violations})
+    count = len(result.violations)
+    return f"FAILED: {count} violation{'s' if count != 1 else ''} in {bad} of {files} file{'s' if files != 1 else ''}"
+
+
+def render_json(result: ValidationResult) -> str:
+    payload = {
+        "schemaVersion": JSON_SCHEMA_VERSION,
+        "ok": result.ok,
+        "checked": list(result.checked),
+        "violations": [v.as_dict() for v in result.violations],
+        "summary": {"files": len(result.checked), "violations": len(result.violations),
+                    "filesWithViolations": len({v.file for v in result.violations})},
+    }
+    return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+
+
+def escape_data(text: str) -> str:
+    """Escape a workflow-command message (GitHub's toolkit rules)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a workflow-command property value (file=, title=)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(v: Violation, level: str = "error") -> str:
+    message = f"{v.path}: {v.message}" + (f"\nhint: {v.hint}" if v.hint else "")
+    return (f"::{level} file={escape_property(v.file)},line={v.line},col={v.column},"
+            f"title={escape_property(v.rule)}::{escape_data(message)}")
+
+
+def render_github(result: ValidationResult) -> str:
+    lines = [github_annotation(v) for v in result.violations]
+    lines.append(_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+REPORTERS: dict[str, Callable[[ValidationResult], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "github": render_github,
+}
+
+
+def render(result: ValidationResult, output_format: str) -> str:
+    return REPORTERS[output_format](result)

@@ -1,0 +1,185 @@
+"""Rules that read Git history: promotion order, soak time, no downgrade, immutable versions.
+
+They judge the change under review (the release files changed against ``--base``, or the
+paths given), never every file of ``--all``, against the first-parent history of the base
+(``--base``) or of ``HEAD``: that history is what has been live.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
+
+from releasegate.history.judge import Assessment, Judge, release_paths
+from releasegate.history.query import History
+from releasegate.history.report import duration, iso
+from releasegate.history.timeline import Stint
+from releasegate.command import run
+from releasegate.policy import EnvironmentPolicy
+from releasegate.release import Release
+from releasegate.validate import Rule, ValidationContext, Violation, violation_at
+
+VERSION = ("spec", "model", "version")
+DIGEST = ("spec", "model", "artifact", "sha256")
+
+
+def history_rules(ctx: ValidationContext) -> list[Rule]:
+    """The history rules for a change in a Git repository (none otherwise).
+
+    Also answers ``ctx.is_rollback`` from history, so that the freeze rule (and any other
+    rule asking) gives rollbacks to a previously-live version their fast path.
+    """
+    if not ctx.changed or not ctx.targets or not _in_git(ctx):
+        return []
+    state = HistoryState(ctx)
+    ctx.is_rollback = state.is_rollback
+    return [PromotionOrderRule(state), SoakTimeRule(state), NoDowngradeRule(state), HistoryImmutableRule(state)]
+
+
+def _in_git(ctx: ValidationContext) -> bool:
+    proc = run(["git", "-C", str(ctx.layout.root), "rev-parse", "--git-dir"], check=False)
+    return proc.returncode == 0
+
+
+class HistoryState:
+    """One targeted read of the history of the changed models, shared by the rules."""
+
+    def __init__(self, ctx: ValidationContext) -> None:
+        self.ctx = ctx
+        self._judge: Judge | None = None
+
+    @property
+    def judge(self) -> Judge:
+        if self._judge is None:
+            models = {r.file_model for r in self.ctx.targets}
+            envs = set(self.ctx.policy.environment_names) | set(self.ctx.layout.environment_names())
+            envs |= {r.env for r in self.ctx.targets}
+            history = History.open(self.ctx.layout.root, self.ctx.base or "HEAD",
+                                   paths=release_paths(models, envs), use_cache=False)
+            self._judge = Judge(history)
+        return self._judge
+
+    def assess(self, release: Release) -> Assessment:
+        return self.judge.assess(release.env, release.file_model, release.version)
+
+    def is_rollback(self, release: Release) -> bool:
+        if release.version is None or not any(release.source == t.source for t in self.ctx.targets):
+            return False
+        return self.assess(release).rollback
+
+    def promotions(self) -> Iterator[tuple[Release, Assessment, EnvironmentPolicy]]:
+        """Targets that bring a new version into an environment of the policy."""
+        for release in self.ctx.targets:
+            env = self.ctx.policy.environment(release.env)
+            if env is None or release.version is None:
+                continue
+            assessment = self.assess(release)
+            if assessment.changes_version:
+                yield release, assessment, env
+
+
+class PromotionOrderRule:
+    """``promotion-order``: a version enters an environment only if it is or was live in ``promotesFrom``."""
+
+    id = "promotion-order"
+
+    def __init__(self, state: HistoryState) -> None:
+        self.state = state
+
+    def check(self, ctx: ValidationContext) -> Iterable[Violation]:
+        for release, assessment, env in self.state.promotions():
+            if env.promotes_from is None or assessment.rollback:
+                continue
+            if self.state.judge.stints_of_version(env.promotes_from, release.file_model, str(release.version)):
+                continue
+            yield violation_at(
+                release, VERSION, self.id,
+                f"{release.file_model} {release.version} was never live in {env.promotes_from}; "
+                f"{release.env} only takes versions that are or were live in {env.promotes_from}",
+                f"promote it to {env.promotes_from} first (releasegate promote {release.file_model} "
+                f"--to {env.promotes_from}) and merge that, or roll back to a version live here before")
+
+
+class SoakTimeRule:
+    """``soak-time``: the version was live in ``promotesFrom`` for at least ``soakHours``."""
+
+    id = "soak-time"
+
+    def __init__(self, state: HistoryState) -> None:
+        self.state = state
+
+    def check(self, ctx: ValidationContext) -> Iterable[Violation]:
+        for release, assessment, env in self.state.promotions():
+            if env.promotes_from is None or env.soak_hours <= 0:
+                continue
+            if assessment.rollback and ctx.policy.rollback.skip_soak:
+                continue
+            stints = self.state.judge.stints_of_version(env.promotes_from, release.file_model, str(release.version))
+            if not stints:
+                continue  # promotion-order reports it
+            yield from self._short(release, env, stints, ctx.now)
+
+    def _short(self, release: Release, env: EnvironmentPolicy, stints: list[Stint],
+               now: datetime) -> Iterator[Violation]:
+        need = env.soak_hours * 3600
+        longest = max(stints, key=lambda s: _lived(s, now))
+        lived = _lived(longest, now)
+        if lived >= need:
+            return
+        ready = datetime.fromtimestamp(longest.start.time, timezone.utc) + timedelta(seconds=need)
+        when = f"wait until {iso(ready.timestamp())}" if longest.live else \
+            f"it left {env.promotes_from} early: promote it there again and let it soak"
+        yield violation_at(
+            release, VERSION, self.id,
+            f"{release.file_model} {release.version} was live in {env.promotes_from} for {duration(lived)}; "
+            f"{release.env} requires {env.soak_hours:g}h of soak there",
+            f"{when} (soakHours of {release.env} in policies/policy-pack.yaml)")
+
+
+def _lived(stint: Stint, now: datetime) -> float:
+    end = stint.end.time if stint.end is not None else now.timestamp()
+    return end - stint.start.time
+
+
+class NoDowngradeRule:
+    """``no-downgrade``: a lower version only as a rollback to one previously live here."""
+
+    id = "no-downgrade"
+
+    def __init__(self, state: HistoryState) -> None:
+        self.state = state
+
+    def check(self, ctx: ValidationContext) -> Iterable[Violation]:
+        for release, assessment, _env in self.state.promotions():
+            if not assessment.downgrade or assessment.rollback:
+                continue
+            live = assessment.live.version if assessment.live else "?"
+            yield violation_at(
+                release, VERSION, self.id,
+                f"{release.file_model} goes down from {live} to {release.version} in {release.env}, "
+                f"but {release.version} was never live in {release.env} before",
+                "release a new, higher version; only rollbacks to a version previously live in this "
+                f"environment may go down (releasegate history {release.file_model} --env {release.env})")
+
+
+class HistoryImmutableRule:
+    """``version-immutable-history``: one digest per model and version across all of history."""
+
+    id = "version-immutable-history"
+
+    def __init__(self, state: HistoryState) -> None:
+        self.state = state
+
+    def check(self, ctx: ValidationContext) -> Iterable[Violation]:
+        for release in ctx.targets:
+            digest = release.sha256
+            if release.version is None or digest is None or len(digest) != 64:
+                continue
+            conflicts = self.state.judge.digest_conflicts(release.file_model, release.version, digest)
+            if conflicts:
+                first = conflicts[0]
+                yield violation_at(
+                    release, DIGEST, self.id,
+                    f"{release.file_model} {release.version} had digest {first.digest[:12]}… in {first.path} "
+                    f"(commit {first.commit[:10]}, {iso(first.time)}); here it is {digest[:12]}…",
+                    "versions are immutable: publish the new artifact under a new version number")
+

@@ -1,0 +1,46 @@
+"""Every command and every option has help text (gto's meta-test)."""
+from __future__ import annotations
+
+import click
+import pytest
+
+from releasegate.cli import COMMANDS, LazyGroup, cli, main
+
+
+def _commands() -> list[str]:
+    return sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("name", _commands())
+def test_command_and_options_have_help(name: str) -> None:
+    command = LazyGroup.get_command(cli, click.Context(cli), name)
+    assert command is not None
+    assert command.help and len(command.help.strip()) > 20, f"{name} has no help"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{name} {param.opts} has no help"
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in _commands():
+        assert name in out
+    assert "Exit codes" in out
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["valdate"]) == 2
+    assert "No such command 'valdate'" in capsys.readouterr().err
+
+
+def test_unexpected_errors_are_one_line(capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr("releasegate.cli.validate.run_validation", boom)
+    monkeypatch.setattr("releasegate.cli.validate.find_root", lambda root: None)
+    assert main(["validate"]) == 3
+    err = capsys.readouterr().err
+    assert err.strip() == "Unexpected error: RuntimeError: kaboom; re-run with --traceback"

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from releasegate.yamlio import YamlError, load_yaml_bytes
+
+
+def test_positions_of_keys_and_values() -> None:
+    doc = load_yaml_bytes(b"# c\na:\n  b: [1, {c: x}]\n", "f.yaml")
+    assert doc.value == {"a": {"b": [1, {"c": "x"}]}}
+    assert doc.position(("a", "b")) == (3, 6)
+    assert doc.position(("a", "b", 1, "c")) == (3, 14)
+    assert doc.key_position(("a", "b")) == (3, 3)
+    assert doc.position(("a", "missing", "deeper")) == (3, 3)
+
+
+def test_timestamps_stay_text_and_scalars_are_typed() -> None:
+    doc = load_yaml_bytes(b"t: 2026-11-01T12:00:00Z\ni: 3\nf: 0.5\nb: true\nn: null\ns: '1.0'\n", "f")
+    assert doc.value == {"t": "2026-11-01T12:00:00Z", "i": 3, "f": 0.5, "b": True, "n": None, "s": "1.0"}
+
+
+@pytest.mark.parametrize(("data", "fragment"), [
+    (b"on: push\n", "f.yaml:1:1: key 'on' is not a string"),
+    (b"? [a, b]\n: 1\n", "key (a list) is not a string"),
+    (b"<<: {a: 1}\n", "merge keys"),
+    (b"a: !custom x\n", "unsupported YAML tag !custom"),
+])
+def test_refused_constructs(data: bytes, fragment: str) -> None:
+    with pytest.raises(YamlError) as info:
+        load_yaml_bytes(data, "f.yaml")
+    assert fragment in str(info.value)
