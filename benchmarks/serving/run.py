@@ -254,9 +254,16 @@ def run_locust(kind: str, url: str, users: int, seq: int, vocab: int, plan: Plan
            "--loglevel", "WARNING", "--stop-timeout", "10"]
     if plan.processes > 1:
         cmd += ["--processes", str(plan.processes)]
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=plan.seconds + 120, check=False)
-    return read_locust_csv(Path(f"{prefix}_stats.csv"))
+    log = Path(f"{prefix}.log")
+    for attempt in (1, 2):  # a shared machine can make locust fail to start; one retry
+        with open(log, "wb") as sink:
+            subprocess.run(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                           timeout=plan.seconds + 120, check=False)
+        csv_path = Path(f"{prefix}_stats.csv")
+        if csv_path.exists():
+            return read_locust_csv(csv_path)
+        print(f"  locust wrote no stats (attempt {attempt}); log tail:\n{log.read_text()[-1500:]}", flush=True)
+    raise RuntimeError(f"locust failed twice for {kind} at {users} users; see {log}")
 
 
 def read_locust_csv(path: Path) -> dict[str, float]:
@@ -367,7 +374,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rg-serving-") as tmp:
         work = Path(tmp)
         models = [asdict(bench_model(name, plan, work)) for name in plan.models]
-        for log in work.glob("*.log"):
+        for log in work.glob("*.log"):  # server and locust logs, for the record
             shutil.copy(log, args.out / log.name)
     report = {"machine": machine(), "command": "python " + " ".join(sys.argv), "plan": asdict(plan),
               "seconds": round(time.time() - started, 1), "models": models}
