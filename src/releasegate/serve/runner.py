@@ -70,7 +70,9 @@ class TorchRunner:
         ]
 
     def prepare(self) -> None:
-        """Compile if asked, run every batch size once, and learn the output signature."""
+        """Compile if asked, warm up every batch size, and learn the output signature (launch thread)."""
+        if self.cuda and self.model.device.index is not None:
+            torch.cuda.set_device(self.model.device.index)  # events and copies on the model's GPU
         if self.compile_mode != "off":
             self._module = torch.compile(self.model.module, mode=self.compile_mode, dynamic=False)
         sizes = self.buckets or sorted({1, self.max_batch})
