@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from releasegate.errors import ArtifactError
+from releasegate.errors import ArtifactError, InputError
 from releasegate.serve.batching import Job
 from releasegate.serve.loader import TORCH_TO_V2, LoadedModel
 from releasegate.serve.spec import TensorSpec
@@ -51,7 +51,12 @@ class TorchRunner:
         self.model = model
         self.cuda = model.device.type == "cuda"
         self.max_batch = min(max_batch, model.fixed_batch) if model.fixed_batch else max_batch
-        self.compile_mode = compile_mode if model.compilable else "off"
+        if compile_mode != "off" and not model.compilable:
+            raise InputError(
+                f"--compile {compile_mode}: a {model.format} program cannot go through torch.compile",
+                "leave --compile off, or serve a torch.export (.pt2) program or weights with a factory",
+            )
+        self.compile_mode = compile_mode
         self.buckets = _buckets(self.max_batch, model.fixed_batch, self.compile_mode != "off")
         self.outputs: tuple[TensorSpec, ...] = ()
         self._module = model.module
