@@ -85,10 +85,21 @@ class TorchRunner:
             # Three calls per size: compile (or TorchScript profiling), then CUDA-graph
             # recording, then a replay, so that no request pays for any of them.
             for _ in range(WARMUP_CALLS):
-                outputs = self._forward(0, size)
+                outputs = self._warm(size)
             self.outputs = self._output_specs(outputs, size)
         if self.cuda:
             torch.cuda.synchronize()
+
+    def _warm(self, size: int) -> list[torch.Tensor]:
+        try:
+            return self._forward(0, size)
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:
+            inputs = ", ".join(f"{s.name}:{s.datatype}{[size, *s.shape]}" for s in self.model.inputs)
+            raise ArtifactError(
+                f"the {self.model.format} model fails a warm-up forward pass with zeros of {inputs} "
+                f"({type(e).__name__}: {' '.join(str(e).split())[:300]})",
+                "check --input-spec (or the factory's input_spec) against what the model takes",
+            ) from e
 
     def launch(self, slot: int, jobs: Sequence[Job], rows: int) -> _Pending:
         host = self._host[slot]
