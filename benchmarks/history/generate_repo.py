@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     stream = generate(args.models, args.promotions)
     subprocess.run([*git, "fast-import", "--quiet"], input=stream, check=True)
     subprocess.run([*git, "reset", "-q", "--hard", "main"], check=True)
+    # fast-import writes a poorly deltified pack; a clone from a Git host is packed like this.
+    subprocess.run([*git, "repack", "-a", "-d", "-f", "-q"], check=True)
     return 0
 
 

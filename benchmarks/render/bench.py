@@ -5,8 +5,9 @@
 Times whole CLI invocations (wall clock, interpreter start included):
 - `render`                      full render into an empty output tree;
 - `render --check`              full in-memory render compared with the committed files;
-- `render --changed-since main` a PR touching 5 release files (incremental mode);
-- `render --check --changed-since main` the same PR, checked.
+- `render` again                on an up-to-date tree (reads, renders, writes nothing);
+- `render --check --changed-since main` a PR touching 5 release files (incremental mode);
+- `render --changed-since main` the same PR, rendered.
 Prints medians; writes nothing outside a temporary directory.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -78,11 +80,22 @@ def make_repo(root: Path, models: int) -> None:
             (folder / f"model-{i:04d}.yaml").write_text(release_text(f"model-{i:04d}", i, "1.0.0"))
 
 
-def cli(repo: Path, *args: str, expect: int = 0) -> float:
+CPU: dict[str, list[float]] = {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cli(repo: Path, *args: str, expect: int = 0, label: str = "") -> float:
+    """Wall time of one CLI run; its CPU time (user + system) goes to CPU[label]."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "releasegate", "render", *args], cwd=repo,
                           env={**os.environ, "PYTHONPATH": str(PROJECT / "src")}, capture_output=True)
     elapsed = time.perf_counter() - start
+    CPU.setdefault(label, []).append(_children_cpu() - cpu)
     if proc.returncode != expect:
         raise SystemExit(f"render {' '.join(args)} exited {proc.returncode}, expected {expect}:\n"
                          f"{proc.stdout.decode()[-2000:]}{proc.stderr.decode()[-2000:]}")
@@ -103,7 +116,8 @@ def main() -> int:
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    times: dict[str, list[float]] = {"full": [], "check": [], "changed": [], "check-changed": []}
+    times: dict[str, list[float]] = {"full": [], "check": [], "again": [], "changed": [], "check-changed": []}
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="rg-render-bench-") as tmp:
         repo = Path(tmp) / "repo"
         make_repo(repo, args.models)
@@ -112,23 +126,29 @@ def main() -> int:
             shutil.rmtree(repo / "deploy", ignore_errors=True)
             for env in ENVS:
                 shutil.rmtree(repo / "environments" / env / "manifests", ignore_errors=True)
-            times["full"].append(cli(repo))
-            times["check"].append(cli(repo, "--check"))
+            times["full"].append(cli(repo, label="full"))
+            times["check"].append(cli(repo, "--check", label="check"))
+            times["again"].append(cli(repo, label="again"))
             git(repo, "add", "-A")
             git(repo, "-c", "user.name=b", "-c", "user.email=b@example.com", "commit", "--allow-empty", "-q",
                 "-m", f"run {run}")
             touch_five(repo, run)
             # The PR's check finds the 5 manifests out of date (exit 1), then the PR renders them.
-            times["check-changed"].append(cli(repo, "--check", "--changed-since", "main", expect=1))
-            times["changed"].append(cli(repo, "--changed-since", "main"))
+            times["check-changed"].append(cli(repo, "--check", "--changed-since", "main", expect=1,
+                                              label="check-changed"))
+            times["changed"].append(cli(repo, "--changed-since", "main", label="changed"))
             git(repo, "checkout", "-q", "--", ".")
         files = sum(1 for _ in repo.rglob("manifests/*.yaml"))
-    print(f"models: {args.models} x {len(ENVS)} environments, {files} rendered files, runs: {args.runs}")
-    for name, label in (("full", "render"), ("check", "render --check"),
-                        ("changed", "render --changed-since main (5 files)"),
-                        ("check-changed", "render --check --changed-since main (5 files)")):
-        values = times[name]
-        print(f"{label:48s} median {statistics.median(values):.3f} s  (min {min(values):.3f}, max {max(values):.3f})")
+    print(f"models: {args.models} x {len(ENVS)} environments, {files} rendered files, runs: {args.runs}, "
+          f"load average before: {load[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
+    for name, label in (("full", "render (empty output tree: writes every file)"),
+                        ("check", "render --check (up to date)"),
+                        ("again", "render (up to date: writes nothing)"),
+                        ("check-changed", "render --check --changed-since main (5 files)"),
+                        ("changed", "render --changed-since main (5 files)")):
+        values, cpu = times[name], CPU[name]
+        print(f"{label:50s} wall median {statistics.median(values):.3f} s (min {min(values):.3f}, "
+              f"max {max(values):.3f}); cpu median {statistics.median(cpu):.3f} s")
     return 0
 
 

@@ -109,3 +109,14 @@ def test_shallow_clone_deepened_by_environment(story: Repo, tmp_path: Path, monk
     monkeypatch.setenv("RELEASEGATE_AUTO_UNSHALLOW", "1")
     result = run_cli(capsys, "status")
     assert result.code == 2 and "has no remote to fetch from" in result.err
+
+
+def test_status_snapshot_follows_the_branch(story: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    first = run_cli(capsys, "status", "--env", "prod")
+    assert "1.0.0" in first.out and (story.root / ".git/releasegate/status.json").is_file()
+    assert run_cli(capsys, "status", "--env", "prod").out == first.out  # from the snapshot
+    text = (story.root / "environments/staging/releases/sentiment.yaml").read_text()
+    story.commit("Promote sentiment 1.1.0 to prod (#9)", "2026-01-09T00:00:00Z",
+                 {"environments/prod/releases/sentiment.yaml": text.replace("replicas: 1", "replicas: 2")})
+    again = run_cli(capsys, "status", "--env", "prod")
+    assert "1.1.0" in again.out and "2026-01-09T00:00:00Z" in again.out and "#9" in again.out

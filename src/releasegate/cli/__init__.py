@@ -22,9 +22,11 @@ COMMANDS: dict[str, str] = {
     "approvals": "releasegate.cli.approvals:approvals",
     "demo": "releasegate.cli.demo:demo",
     "history": "releasegate.cli.status:history",
+    "loadtest": "releasegate.cli.loadtest:loadtest",
     "promote": "releasegate.cli.promote:promote",
     "render": "releasegate.cli.render:render",
     "rollback": "releasegate.cli.promote:rollback",
+    "serve": "releasegate.cli.serve:serve",
     "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",
 }

@@ -85,9 +85,9 @@ class Judge:
         return sorted(found, key=lambda c: c.time)
 
     def _model_events(self, model: str) -> Iterator[Event]:
-        for (_, m), events in self.history.events.items():
-            if m == model:
-                yield from (e for e in events if e.blob)
+        for key in self.history.keys():
+            if key[1] == model:
+                yield from (e for e in self.history.events(key) if e.blob)
 
 
 def _is_digest(value: str) -> bool:

@@ -2,22 +2,16 @@
 
 What was live on a branch is what its first-parent chain says: a merge commit (or a
 squash commit, or a rebased commit) lands a change at the moment it lands on the branch.
-The log is cached in ``.git/releasegate/`` keyed by the tip commit id and extended
-incrementally when the branch moves forward; it is never committed.
+:mod:`releasegate.history.cache` keeps it in ``.git/releasegate/``.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
-from pathlib import Path
 from typing import NamedTuple
 
 from releasegate.history.git import Git
 
 ENV_PREFIX = "environments/"
-CACHE_FORMAT = 1
 _START = "\x1e\x1fRGC\x1f"
 _END = "\x1f\x1dRGE"
 _FIELDS = ("%H", "%P", "%ct", "%an", "%ae", "%B")
@@ -135,76 +129,3 @@ def _change(kind: str, path: str, old_path: str | None, old_blob: str, blob: str
     if kind in "MT":
         return Change("M", path, new, None, old)
     return Change(kind, path, new, None, old)
-
-
-# -- cache ---------------------------------------------------------------------------------
-
-
-def cached_log(git: Git, tip: str) -> list[Commit]:
-    """The full first-parent log of release files up to ``tip``, using and refreshing the cache."""
-    cache_file = git.git_dir() / "releasegate" / "history-log.json"
-    cached = _load_cache(cache_file)
-    if cached is not None:
-        cached_tip, commits = cached
-        if cached_tip == tip:
-            return commits
-        newer = _extend(git, cached_tip, tip)
-        if newer is not None:
-            commits = commits + newer
-            _save_cache(cache_file, tip, commits)
-            return commits
-    commits = read_log(git, tip)
-    _save_cache(cache_file, tip, commits)
-    return commits
-
-
-def _extend(git: Git, cached_tip: str, tip: str) -> list[Commit] | None:
-    """Commits after ``cached_tip`` when it lies on ``tip``'s first-parent chain, else None."""
-    chain = git.text(["rev-list", "--first-parent", "--parents", f"{cached_tip}..{tip}"]).splitlines()
-    if not chain:
-        return None
-    last = chain[-1].split()
-    if len(last) < 2 or last[1] != cached_tip:
-        return None
-    return read_log(git, tip, stop=cached_tip)
-
-
-def _load_cache(path: Path) -> tuple[str, list[Commit]] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != CACHE_FORMAT:
-            return None
-        return data["tip"], [_commit_from_json(c) for c in data["commits"]]
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        return None  # a missing or damaged cache is rebuilt from git
-
-
-def _save_cache(path: Path, tip: str, commits: list[Commit]) -> None:
-    data = {"format": CACHE_FORMAT, "tip": tip, "commits": [_commit_to_json(c) for c in commits]}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".history-log.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, separators=(",", ":"))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError:
-        return  # a read-only .git only costs speed
-
-
-def _commit_to_json(c: Commit) -> list[object]:
-    changes = [[ch.status, ch.path, ch.blob, ch.old_path, ch.old_blob] for ch in c.changes]
-    return [c.oid, c.parent, c.time, c.author, c.email, c.subject, c.pr,
-            [list(t) for t in c.trailers], c.reverts, c.merge, changes]
-
-
-def _commit_from_json(row: list) -> Commit:  # type: ignore[type-arg]
-    oid, parent, time, author, email, subject, pr, trailers, reverts, merge, changes = row
-    return Commit(
-        oid, parent, time, author, email, subject, pr,
-        tuple(map(tuple, trailers)), reverts, merge,
-        tuple(Change(*ch) for ch in changes),
-    )

@@ -5,15 +5,17 @@ answers status, per-model history and "what was live at time T" from it.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from releasegate.history.blobs import BlobInfo, BlobSummaries
 from releasegate.history.git import Git, ensure_full_history, open_repo
-from releasegate.history.log import Commit, cached_log, read_log
-from releasegate.history.timeline import Event, Key, Stint, build_stints, events_by_key
+from releasegate.history.cache import cached_log
+from releasegate.history.log import Commit, read_log
+from releasegate.history.record import Record, Row
+from releasegate.history.timeline import Event, Key, Stint, build_stints
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,10 @@ class LiveEntry:
 class History:
     """The first-parent history of release files on one branch (``ref``)."""
 
-    def __init__(self, git: Git, ref: str, tip: str, commits: Sequence[Commit], summaries: BlobSummaries) -> None:
+    def __init__(self, git: Git, ref: str, tip: str, record: Record, summaries: BlobSummaries) -> None:
         self.git, self.ref, self.tip = git, ref, tip
-        self.commits = tuple(commits)
+        self.record = record
         self.summaries = summaries
-        self._events: dict[Key, list[Event]] | None = None
 
     @classmethod
     def open(cls, root: Path, ref: str = "HEAD", *, deepen: bool = False,
@@ -47,10 +48,12 @@ class History:
         ensure_full_history(git, deepen)
         tip = git.rev_parse(ref)
         if paths is not None:
-            commits = read_log(git, tip, tuple(sorted(set(paths))) or ("environments/",))
+            record = Record.from_commits(read_log(git, tip, tuple(sorted(set(paths))) or ("environments/",)))
+        elif use_cache:
+            record = cached_log(git, tip)
         else:
-            commits = cached_log(git, tip) if use_cache else read_log(git, tip)
-        return cls(git, ref, tip, commits, BlobSummaries(git, use_cache=use_cache))
+            record = Record.from_commits(read_log(git, tip))
+        return cls(git, ref, tip, record, BlobSummaries(git, use_cache=use_cache))
 
     def close(self) -> None:
         """Persist newly read blob summaries (a cache; losing it only costs time)."""
@@ -66,73 +69,78 @@ class History:
 
     def until(self, at: datetime) -> History:
         """The history as it stood at ``at``: commits up to the newest one that had landed by then."""
-        cutoff = at.timestamp()
-        last = max((i for i, c in enumerate(self.commits) if c.time <= cutoff), default=-1)
-        return History(self.git, self.ref, self.tip, self.commits[: last + 1], self.summaries)
+        return History(self.git, self.ref, self.tip, self.record.until(at.timestamp()), self.summaries)
 
     @property
-    def events(self) -> dict[Key, list[Event]]:
-        if self._events is None:
-            self._events = events_by_key(self.commits)
-        return self._events
+    def commit_count(self) -> int:
+        return len(self.record)
+
+    def first_time(self) -> int | None:
+        return self.record.time(0) if len(self.record) else None
 
     def keys(self) -> list[Key]:
-        return sorted(self.events)
+        return self.record.keys()
+
+    def events(self, key: Key) -> list[Event]:
+        return self.record.events(key)
 
     def models(self) -> set[str]:
-        return {model for _, model in self.events}
+        return {model for _, model in self.keys()}
 
     def environments(self) -> set[str]:
-        return {env for env, _ in self.events}
+        return {env for env, _ in self.keys()}
 
     def stints(self, env: str, model: str) -> tuple[Stint, ...]:
         """Every stint of ``model`` in ``env``, oldest first."""
-        events = self.events.get((env, model), [])
+        events = self.events((env, model))
         info = self.summaries.get(e.blob for e in events)
         return build_stints((env, model), events, info)
 
     def model_stints(self, model: str, envs: Iterable[str] | None = None) -> dict[str, tuple[Stint, ...]]:
         """Stints of ``model`` per environment (one batched blob read)."""
-        keys = [k for k in self.keys() if k[1] == model and (envs is None or k[0] in set(envs))]
-        self.summaries.get(e.blob for k in keys for e in self.events[k])
+        wanted = None if envs is None else set(envs)
+        keys = [k for k in self.keys() if k[1] == model and (wanted is None or k[0] in wanted)]
+        self.summaries.get(r[2] for k in keys for r in self.record.rows(k))
         return {env: self.stints(env, model) for env, _ in keys}
 
     def live(self, envs: Iterable[str] | None = None) -> list[LiveEntry]:
         """What is live at the end of this history, per (env, model), sorted."""
         wanted = set(envs) if envs is not None else None
-        keys = [k for k, ev in self.events.items() if ev[-1].blob and (wanted is None or k[0] in wanted)]
-        return _current(self.events, sorted(keys), self.summaries)
+        rows = {k: self.record.rows(k) for k in self.keys() if wanted is None or k[0] in wanted}
+        return _current(self.record, {k: r for k, r in rows.items() if r and r[-1][2]}, self.summaries)
 
     def blob_info(self, oids: Iterable[str | None]) -> dict[str, BlobInfo]:
         return self.summaries.get(oids)
 
 
-def _current(events: dict[Key, list[Event]], keys: list[Key], summaries: BlobSummaries) -> list[LiveEntry]:
+def _current(record: Record, rows: dict[Key, list[Row]], summaries: BlobSummaries) -> list[LiveEntry]:
     """The current stint of each key, reading only the blobs needed: one batch per step back."""
-    index = {k: len(events[k]) - 1 for k in keys}
+    keys = sorted(rows)
+    index = {k: len(rows[k]) - 1 for k in keys}
     version: dict[Key, str | None] = {}
     start: dict[Key, int] = {}
-    pending = list(keys)
+    pending = keys
     while pending:
-        info = summaries.get(events[k][index[k]].blob for k in pending)
+        info = summaries.get(rows[k][index[k]][2] for k in pending)
         still = []
         for k in pending:
             i = index[k]
-            v = info[events[k][i].blob or ""].version
+            v = info[rows[k][i][2] or ""].version
             version.setdefault(k, v)
             if v != version[k]:
                 start[k] = i + 1
-            elif i == 0 or events[k][i - 1].blob is None:
+            elif i == 0 or rows[k][i - 1][2] is None:
                 start[k] = i
             else:
                 index[k] = i - 1
                 still.append(k)
         pending = still
-    return [_entry(k, events[k], start[k], summaries) for k in keys]
+    known = summaries.get(rows[k][-1][2] for k in keys)
+    return [_entry(k, rows[k], start[k], record, known) for k in keys]
 
 
-def _entry(key: Key, events: list[Event], start: int, summaries: BlobSummaries) -> LiveEntry:
-    last = events[-1]
-    info = summaries.get([last.blob])[last.blob or ""]
-    return LiveEntry(key[0], key[1], info.version, info.digest, last.path, last.blob or "",
-                     events[start].commit, last.commit)
+def _entry(key: Key, rows: list[Row], start: int, record: Record, info: dict[str, BlobInfo]) -> LiveEntry:
+    _, path, blob, _, _ = rows[-1]
+    last = info[blob or ""]
+    return LiveEntry(key[0], key[1], last.version, last.digest, path, blob or "",
+                     record.commit(rows[start][0]), record.commit(rows[-1][0]))

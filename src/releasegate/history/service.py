@@ -9,7 +9,9 @@ from datetime import datetime, timezone
 import yaml
 
 from releasegate.errors import InputError
+from releasegate.history.git import ensure_full_history, open_repo
 from releasegate.history.query import History, LiveEntry
+from releasegate.history.snapshot import live_snapshot
 from releasegate.history.timeline import Stint
 from releasegate.layout import RepoLayout
 
@@ -69,17 +71,22 @@ def check_choice(kind: str, flag: str, given: str, known: Sequence[str]) -> None
 
 def status_report(layout: RepoLayout, *, ref: str = "HEAD", at: datetime | None = None,
                   envs: Sequence[str] = (), deepen: bool = False) -> StatusReport:
-    with History.open(layout.root, ref, deepen=deepen) as history:
-        order = environment_order(layout, history.environments())
-        for env in envs:
-            check_choice("environment", "--env", env, order)
-        view = history.until(at) if at is not None else history
-        entries = view.live(envs or None)
-        rank = {env: i for i, env in enumerate(order)}
-        entries.sort(key=lambda e: (e.model, rank.get(e.env, len(rank)), e.env))
-        first = history.commits[0].time if history.commits else None
-        shown = tuple(e for e in order if not envs or e in envs)
-        return StatusReport(ref, history.tip, at, shown, tuple(entries), first)
+    git = open_repo(layout.root)
+    ensure_full_history(git, deepen)
+    tip = git.rev_parse(ref)
+    if at is None:
+        snap = live_snapshot(lambda: History.open(layout.root, tip), git, tip)
+        entries, seen, first = list(snap.entries), snap.environments, snap.first_time
+    else:
+        with History.open(layout.root, tip) as history:
+            entries, seen, first = history.until(at).live(), tuple(history.environments()), history.first_time()
+    order = environment_order(layout, seen)
+    for env in envs:
+        check_choice("environment", "--env", env, order)
+    rank = {env: i for i, env in enumerate(order)}
+    shown = [e for e in entries if not envs or e.env in envs]
+    shown.sort(key=lambda e: (e.model, rank.get(e.env, len(rank)), e.env))
+    return StatusReport(ref, tip, at, tuple(e for e in order if not envs or e in envs), tuple(shown), first)
 
 
 def model_history(layout: RepoLayout, model: str, *, ref: str = "HEAD", envs: Sequence[str] = (),

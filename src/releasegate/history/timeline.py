@@ -7,7 +7,6 @@ lands, the file is deleted (the model is retired) or renamed.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -66,31 +65,6 @@ class Stint:
     @property
     def live(self) -> bool:
         return self.end is None
-
-
-def events_by_key(commits: Iterable[Commit]) -> dict[Key, list[Event]]:
-    """Every release file's events in chain order; renames carry the old file's events over."""
-    events: dict[Key, list[Event]] = {}
-    for commit in commits:
-        for ch in commit.changes:
-            key, old_key = release_key(ch.path), release_key(ch.old_path)
-            if ch.status == "R" and old_key is not None:
-                old_events = events.setdefault(old_key, [])
-                inherited = list(old_events)
-                old_events.append(Event(commit, ch.old_path or "", None, ch.path))
-                if key is not None:
-                    target = events.setdefault(key, [])
-                    if not target:  # the renamed file carries its past along
-                        target.extend(inherited)
-                    target.append(Event(commit, ch.path, ch.blob))
-                continue
-            if key is not None:
-                events.setdefault(key, []).append(Event(commit, ch.path, ch.blob))
-    return events
-
-
-def needed_blobs(events: Iterable[Event]) -> set[str]:
-    return {e.blob for e in events if e.blob}
 
 
 def build_stints(key: Key, events: list[Event], info: dict[str, BlobInfo]) -> tuple[Stint, ...]:

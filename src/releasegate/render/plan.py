@@ -8,8 +8,9 @@ nothing may be written).
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import yaml
 from releasegate.errors import InputError
 from releasegate.policy import load_policy_pack
 from releasegate.layout import RELEASE_SUFFIX, RepoLayout
-from releasegate.render import builtin, kserve, kustomize, wiring, yamlout
+from releasegate.render import builtin, kserve, kustomize, parallel, wiring, yamlout
 from releasegate.render.config import RenderConfig, load_config
 from releasegate.render.problems import Problem
 from releasegate.release import Release
@@ -72,6 +73,15 @@ def render_workload(w: Workload, cfg: RenderConfig) -> tuple[list[dict[str, Any]
     return [], []
 
 
+def render_file(layout: RepoLayout, cfg: RenderConfig, path: Path) -> tuple[RenderedModel | None, list[Problem]]:
+    """Read and render one release file (picklable result: the parsed file is dropped)."""
+    release, problems = read_release(layout, path)
+    if release is None:
+        return None, problems
+    model, problems = render_source(release, cfg)
+    return (None if model is None else replace(model, release=None)), problems
+
+
 def render_source(release: Release, cfg: RenderConfig) -> tuple[RenderedModel | None, list[Problem]]:
     """Render one release file to the bytes of its manifest file."""
     model, problems = _render_release(release, cfg)
@@ -99,12 +109,11 @@ def _render_release(source: Release, cfg: RenderConfig) -> tuple[RenderedModel |
     return RenderedModel(source.source, source.env, stem, content, names, None, source), []
 
 
-def collisions(models: Iterable[RenderedModel]) -> list[Problem]:
+def collisions(layout: RepoLayout, models: list[RenderedModel]) -> list[Problem]:
     """Two release files of one environment that render objects of the same kind and name
     (one problem per pair of files, naming every clashing object)."""
     owner: dict[tuple[str, str, str], str] = {}
     clashes: dict[tuple[str, str], list[str]] = {}
-    releases = {m.source: m.release for m in models}
     for m in sorted(models, key=lambda m: m.source):
         for kind, name in m.objects:
             key = (m.env, kind, name)
@@ -117,7 +126,7 @@ def collisions(models: Iterable[RenderedModel]) -> list[Problem]:
         problem = Problem(source, ("metadata", "name"), "render.collision",
                           f"renders {', '.join(objects)}, which {other} renders too",
                           "rename one of the two models: a canary adds <name>-canary and <name>-stable objects")
-        release = releases.get(source)
+        release, _ = read_release(layout, layout.root / source)
         problems += positioned([problem], release.document) if release else [problem]
     return problems
 
@@ -165,13 +174,12 @@ def render_plan(layout: RepoLayout, envs: list[str] | None = None, cfg: RenderCo
     """The full render of ``envs`` (default: every environment)."""
     cfg = cfg or load_config(layout)
     plan = Plan(envs=select_envs(layout, envs))
+    paths = [p for env in plan.envs for p in release_paths(layout, env)]
+    _add_models(plan, parallel.map_ordered(functools.partial(render_file, layout, cfg), paths))
     for env in plan.envs:
-        sources = [read_release(layout, p) for p in release_paths(layout, env)]
-        plan.problems += [p for _, found in sources for p in found]
-        _add_models(plan, (render_source(s, cfg) for s, _ in sources if s is not None))
         plan.expected.update(_env_files(env, cfg, [m for m in plan.models if m.env == env]))
         plan.owned_dirs.append(f"environments/{env}/manifests")
-    plan.problems += collisions(plan.models)
+    plan.problems += collisions(layout, plan.models)
     _add_wiring(plan, layout, cfg)
     return plan
 
@@ -203,7 +211,7 @@ def render_changed(layout: RepoLayout, changed: Iterable[str], cfg: RenderConfig
         plan.expected[f"environments/{env}/manifests/{kustomize.KUSTOMIZATION}"] = kustomize.kustomization(
             env, cfg.namespace(env), files)
         plan.expected[f"environments/{env}/manifests/{kustomize.NAMESPACE}"] = kustomize.namespace(env, cfg.namespace(env))
-    plan.problems += collisions(plan.models)
+    plan.problems += collisions(layout, plan.models)
     _add_wiring(plan, layout, cfg)
     return plan
 
