@@ -65,3 +65,15 @@ class GateFailed(ReleasegateError):
     """A gate ran and decided against the change (exit 1)."""
 
     exit_code = EXIT_FAILED
+
+
+class ArtifactError(InputError):
+    """A model artifact is missing, has the wrong digest, or cannot be loaded safely."""
+
+
+class RequestError(InputError):
+    """An inference request is malformed; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.status = status

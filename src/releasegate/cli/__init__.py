@@ -18,10 +18,15 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 
 # name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
+    "action": "releasegate.cli.action:action",
+    "approvals": "releasegate.cli.approvals:approvals",
+    "demo": "releasegate.cli.demo:demo",
     "history": "releasegate.cli.status:history",
+    "loadtest": "releasegate.cli.loadtest:loadtest",
     "promote": "releasegate.cli.promote:promote",
     "render": "releasegate.cli.render:render",
     "rollback": "releasegate.cli.promote:rollback",
+    "serve": "releasegate.cli.serve:serve",
     "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",
 }
@@ -92,6 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     return int(result or 0)
 
 
+_FORMAT_HELP = {
+    "text": "text for people",
+    "json": "json for programs",
+    "github": "github for Actions annotations and step summaries",
+    "markdown": "markdown for PR comments",
+}
+
+
 def format_option(default: str = "text", choices: tuple[str, ...] = ("text", "json", "github")) -> Any:
     """The shared ``--format`` option; ``RELEASEGATE_FORMAT`` sets it from the environment."""
     return click.option(
@@ -101,7 +114,7 @@ def format_option(default: str = "text", choices: tuple[str, ...] = ("text", "js
         default=default,
         show_default=True,
         envvar="RELEASEGATE_FORMAT",
-        help="Output format: text for people, json for programs, github for Actions annotations.",
+        help="Output format: " + ", ".join(_FORMAT_HELP.get(c, c) for c in choices) + ".",
     )
 
 

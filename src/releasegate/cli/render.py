@@ -11,8 +11,8 @@ from releasegate.command import run_text
 from releasegate.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
 from releasegate.layout import RepoLayout, find_root
 from releasegate.render import Drift, Plan, WriteResult, apply_plan, compare, render_changed, render_plan
-from releasegate.render.locate import locate
 from releasegate.render.problems import Problem
+from releasegate.report import escape_data, escape_property
 
 FIX = "releasegate render"
 
@@ -54,8 +54,9 @@ def _emit_problems(problems: list[Problem], fmt: str) -> None:
         return
     for p in problems:
         if fmt == "github":
-            click.echo(f"::error file={p.file},line={p.line or 1},col={p.column or 1},title={p.rule}::"
-                       f"{p.json_path}: {p.message} (hint: {p.hint})")
+            click.echo(f"::error file={escape_property(p.file)},line={p.line or 1},col={p.column or 1},"
+                       f"title={escape_property(p.rule)}::{escape_data(f'{p.json_path}: {p.message}')}"
+                       f"{escape_data(chr(10) + 'hint: ' + p.hint)}")
         click.echo(str(p))
     click.echo(f"{len(problems)} problem(s); nothing was written.")
 
@@ -67,7 +68,8 @@ def _emit_drift(drifts: list[Drift], fmt: str, checked: int) -> None:
         return
     for d in drifts:
         if fmt == "github":
-            click.echo(f"::error file={d.path},title=render drift::{d.path} is {d.status}: run {FIX} and commit")
+            click.echo(f"::error file={escape_property(d.path)},title=render drift::"
+                       f"{escape_data(f'{d.path} is {d.status}: run {FIX} and commit the result')}")
         click.echo(f"{d.path}: {d.status}")
         click.echo(d.diff, nl=False)
     if drifts:
@@ -114,7 +116,7 @@ def render(files: tuple[str, ...], envs: tuple[str, ...], check: bool, since: st
     layout = find_root(root)
     plan = _plan(layout, envs, files, since)
     if plan.problems:
-        _emit_problems(locate(layout.root, plan.problems), output_format)
+        _emit_problems(plan.problems, output_format)
         return EXIT_INPUT
     if check:
         drifts = compare(layout, plan)

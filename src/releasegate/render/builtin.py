@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from releasegate.render import meta
-from releasegate.render.config import RenderConfig
+from releasegate.render.config import Gateway, RenderConfig
 from releasegate.render.problems import PathPart, Problem
 from releasegate.render.spec import Artifact, Workload
 
@@ -69,12 +69,12 @@ def _artifact_problems(w: Workload, a: Artifact, path: tuple[PathPart, ...], cfg
 
 def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
     """All objects of one builtin workload, in a fixed order."""
-    if w.canary_percent is None or w.stable is None:
+    if w.canary_percent is None or w.stable is None or cfg.gateway is None:
         return [
             deployment(w, cfg, w.name, "stable", w.version, w.artifact, w.replicas),
             service(w, w.name, None),
             pdb(w, w.name, "stable"),
-            *([route(w, cfg, [(w.name, 1)])] if cfg.gateway else []),
+            *([route(w, cfg.gateway, [(w.name, 1)])] if cfg.gateway else []),
         ]
     canary_replicas = max(1, math.ceil(w.replicas * w.canary_percent / 100))
     canary = f"{w.name}-canary"
@@ -86,14 +86,14 @@ def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
         service(w, canary, "canary"),
         pdb(w, w.name, "stable"),
         pdb(w, canary, "canary"),
-        route(w, cfg, [(f"{w.name}-stable", 100 - w.canary_percent), (canary, w.canary_percent)]),
+        route(w, cfg.gateway, [(f"{w.name}-stable", 100 - w.canary_percent), (canary, w.canary_percent)]),
     ]
 
 
 def deployment(w: Workload, cfg: RenderConfig, name: str, track: str, version: str, a: Artifact,
                replicas: int) -> dict[str, Any]:
     labels = meta.labels(w, "predictor", version, track)
-    annos = meta.annotations(w, version, a.sha256, a.uri)
+    annos = meta.trace_annotations(w, version, a.sha256, a.uri)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -197,7 +197,7 @@ def service(w: Workload, name: str, track: str | None) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": meta.metadata(name, meta.labels(w, "predictor", track=track), meta.annotations(w)),
+        "metadata": meta.metadata(name, meta.labels(w, "predictor", track=track), meta.trace_annotations(w)),
         "spec": {
             "type": "ClusterIP",
             "selector": meta.selector(w, track),
@@ -210,16 +210,16 @@ def pdb(w: Workload, name: str, track: str) -> dict[str, Any]:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": meta.metadata(name, meta.labels(w, "predictor", track=track), meta.annotations(w)),
+        "metadata": meta.metadata(name, meta.labels(w, "predictor", track=track), meta.trace_annotations(w)),
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": meta.selector(w, track)}},
     }
 
 
-def route(w: Workload, cfg: RenderConfig, backends: list[tuple[str, int]]) -> dict[str, Any]:
-    assert cfg.gateway is not None  # checked by check() and render()
-    parent: dict[str, Any] = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": cfg.gateway.name}
-    if cfg.gateway.namespace:
-        parent["namespace"] = cfg.gateway.namespace
+def route(w: Workload, gateway: Gateway, backends: list[tuple[str, int]]) -> dict[str, Any]:
+    """A Gateway API HTTPRoute sending the model's hostnames to ``backends`` by weight."""
+    parent: dict[str, Any] = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway.name}
+    if gateway.namespace:
+        parent["namespace"] = gateway.namespace
     spec: dict[str, Any] = {
         "parentRefs": [parent],
         "rules": [{
@@ -230,12 +230,12 @@ def route(w: Workload, cfg: RenderConfig, backends: list[tuple[str, int]]) -> di
             ],
         }],
     }
-    hostnames = [h.replace("{model}", w.name).replace("{env}", w.env) for h in cfg.gateway.hostnames]
+    hostnames = [h.replace("{model}", w.name).replace("{env}", w.env) for h in gateway.hostnames]
     if hostnames:
         spec["hostnames"] = hostnames
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
-        "metadata": meta.metadata(w.name, meta.labels(w, "predictor"), meta.annotations(w)),
+        "metadata": meta.metadata(w.name, meta.labels(w, "predictor"), meta.trace_annotations(w)),
         "spec": spec,
     }

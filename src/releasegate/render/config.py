@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
-from releasegate.errors import ConfigError
+from releasegate.errors import ConfigError, InputError
 from releasegate.layout import RepoLayout
+from releasegate.yamlio import YamlDocument, load_yaml_file
 
 CONFIG_FILE = "policies/render.yaml"
 SCHEMA_FILE = "policies/schemas/render.schema.json"
@@ -100,13 +100,17 @@ def _merge(base: Any, override: Any) -> Any:
     return override
 
 
-def _schema_check(data: Any, source: str, schema_path: Path) -> None:
+def _schema_check(document: YamlDocument, schema_path: Path) -> None:
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(document.value), key=lambda e: [str(p) for p in e.path])
     if errors:
         first = errors[0]
-        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.path)
-        raise ConfigError(f"{source}: {where}: {first.message}", f"fix {source}; its fields are documented in docs/render.md")
+        path = tuple(first.path)
+        line, column = document.position(path)
+        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+        raise ConfigError(f"{document.source}:{line}:{column}: {where}: {first.message}",
+                          f"fix {document.source}; its fields are documented in docs/render.md")
 
 
 def load_config(layout: RepoLayout) -> RenderConfig:
@@ -115,15 +119,15 @@ def load_config(layout: RepoLayout) -> RenderConfig:
     data: dict[str, Any] = {}
     if path.is_file():
         try:
-            loaded = yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{CONFIG_FILE}: not valid YAML: {e}", f"fix the YAML syntax of {CONFIG_FILE}") from e
-        data = loaded if isinstance(loaded, dict) else {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{CONFIG_FILE}: expected a mapping", "see docs/render.md for the format")
+            document = load_yaml_file(path, CONFIG_FILE)
+        except InputError as e:
+            raise ConfigError(f"invalid render config: {e.message}", e.hint) from e
+        if not isinstance(document.value, dict):
+            raise ConfigError(f"{CONFIG_FILE}:1:1: expected a mapping", "see docs/render.md for the format")
         schema = layout.root / SCHEMA_FILE
         if schema.is_file():
-            _schema_check(data, CONFIG_FILE, schema)
+            _schema_check(document, schema)
+        data = document.value
     return config_from_dict(_merge(DEFAULTS, data))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from releasegate.layout import RepoLayout
@@ -22,7 +22,12 @@ class Drift:
     path: str
     status: str  # changed | missing | stale
     expected: bytes | None
-    diff: str
+    actual: bytes | None = field(default=None, repr=False)
+
+    @property
+    def diff(self) -> str:
+        """The unified diff from the file on disk to the rendered one (computed on demand)."""
+        return unified_diff(self.path, self.actual, self.expected)
 
     def to_json(self) -> dict[str, str]:
         return {"file": self.path, "status": self.status, "diff": self.diff}
@@ -92,11 +97,9 @@ def compare(layout: RepoLayout, plan: Plan) -> list[Drift]:
         if actual == expected:
             continue
         if expected is None:
-            drifts.append(Drift(path, STALE, None, unified_diff(path, actual, None)))
-        elif actual is None:
-            drifts.append(Drift(path, MISSING, expected, unified_diff(path, None, expected)))
+            drifts.append(Drift(path, STALE, None, actual))
         else:
-            drifts.append(Drift(path, CHANGED, expected, unified_diff(path, actual, expected)))
+            drifts.append(Drift(path, MISSING if actual is None else CHANGED, expected, actual))
     for path in owned_extra(layout, plan):
-        drifts.append(Drift(path, STALE, None, unified_diff(path, _read(layout.root / path), None)))
+        drifts.append(Drift(path, STALE, None, _read(layout.root / path)))
     return sorted(drifts, key=lambda d: d.path)

@@ -78,7 +78,7 @@ def _canary_problems(w: Workload, mode: str | None) -> list[Problem]:
 
 def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
     """The InferenceService of one kserve workload."""
-    annos = meta.annotations(w)
+    annos = meta.trace_annotations(w)
     mode = w.kserve.get("deploymentMode")
     if mode:
         annos["serving.kserve.io/deploymentMode"] = mode
@@ -87,7 +87,7 @@ def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
         "metadata": meta.metadata(w.name, labels, annos),
-        "spec": {"predictor": _predictor(w, cfg, labels, meta.annotations(w))},
+        "spec": {"predictor": _predictor(w, cfg, labels, meta.trace_annotations(w))},
     }]
 
 

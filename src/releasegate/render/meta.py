@@ -35,7 +35,7 @@ def labels(w: Workload, component: str, version: str | None = None, track: str |
     return out
 
 
-def annotations(w: Workload, version: str | None = None, sha256: str | None = None,
+def trace_annotations(w: Workload, version: str | None = None, sha256: str | None = None,
                 uri: str | None = None) -> dict[str, str]:
     out = {
         "releasegate.dev/release-file": w.source,

@@ -8,19 +8,22 @@ nothing may be written).
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from releasegate.errors import InputError
+from releasegate.policy import load_policy_pack
 from releasegate.layout import RELEASE_SUFFIX, RepoLayout
-from releasegate.render import builtin, kserve, kustomize, wiring, yamlout
+from releasegate.render import builtin, kserve, kustomize, parallel, wiring, yamlout
 from releasegate.render.config import RenderConfig, load_config
 from releasegate.render.problems import Problem
-from releasegate.render.sources import ReleaseSource, read_release, release_paths
+from releasegate.release import Release
+from releasegate.render.sources import positioned, read_release, release_paths
 from releasegate.render.spec import Workload, read_workload
 
 EXTERNAL_NOTE = "runtime.kind external runs outside the cluster: nothing to render"
@@ -36,6 +39,7 @@ class RenderedModel:
     content: bytes | None  # None: nothing rendered (external runtime)
     objects: tuple[tuple[str, str], ...]  # (kind, name)
     note: str | None = None
+    release: Release | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -69,28 +73,43 @@ def render_workload(w: Workload, cfg: RenderConfig) -> tuple[list[dict[str, Any]
     return [], []
 
 
-def render_source(source: ReleaseSource, cfg: RenderConfig) -> tuple[RenderedModel | None, list[Problem]]:
+def render_file(layout: RepoLayout, cfg: RenderConfig, path: Path) -> tuple[RenderedModel | None, list[Problem]]:
+    """Read and render one release file (picklable result: the parsed file is dropped)."""
+    release, problems = read_release(layout, path)
+    if release is None:
+        return None, problems
+    model, problems = render_source(release, cfg)
+    return (None if model is None else replace(model, release=None)), problems
+
+
+def render_source(release: Release, cfg: RenderConfig) -> tuple[RenderedModel | None, list[Problem]]:
     """Render one release file to the bytes of its manifest file."""
-    workload, problems = read_workload(source.path, source.env, source.data)
+    model, problems = _render_release(release, cfg)
+    return model, positioned(problems, release.document)
+
+
+def _render_release(source: Release, cfg: RenderConfig) -> tuple[RenderedModel | None, list[Problem]]:
+    workload, problems = read_workload(source.source, source.env, source.data)
     if workload is None:
         return None, problems
-    if workload.name and workload.name != source.stem:
+    stem = source.file_model
+    if workload.name and workload.name != stem:
         problems.append(Problem(
-            source.path, ("metadata", "name"), "render.name",
-            f"metadata.name {workload.name!r} does not match the file name {source.stem!r}",
-            f"rename the file to {workload.name}{RELEASE_SUFFIX} or set metadata.name: {source.stem}"))
+            source.source, ("metadata", "name"), "render.name",
+            f"metadata.name {workload.name!r} does not match the file name {stem!r}",
+            f"rename the file to {workload.name}{RELEASE_SUFFIX} or set metadata.name: {stem}"))
     if workload.kind == "external" and not problems:
-        return RenderedModel(source.path, source.env, source.stem, None, (), EXTERNAL_NOTE), []
+        return RenderedModel(source.source, source.env, stem, None, (), EXTERNAL_NOTE, source), []
     objects, found = render_workload(workload, cfg)
     problems += found
     if problems:
         return None, problems
-    content = yamlout.dump_documents(objects, kustomize.header(source.path))
+    content = yamlout.dump_documents(objects, kustomize.header(source.source))
     names = tuple((o["kind"], o["metadata"]["name"]) for o in objects)
-    return RenderedModel(source.path, source.env, source.stem, content, names), []
+    return RenderedModel(source.source, source.env, stem, content, names, None, source), []
 
 
-def collisions(models: Iterable[RenderedModel]) -> list[Problem]:
+def collisions(layout: RepoLayout, models: list[RenderedModel]) -> list[Problem]:
     """Two release files of one environment that render objects of the same kind and name
     (one problem per pair of files, naming every clashing object)."""
     owner: dict[tuple[str, str, str], str] = {}
@@ -102,24 +121,21 @@ def collisions(models: Iterable[RenderedModel]) -> list[Problem]:
                 clashes.setdefault((m.source, owner[key]), []).append(f"{kind} {name!r}")
             else:
                 owner[key] = m.source
-    return [
-        Problem(source, ("metadata", "name"), "render.collision",
-                f"renders {', '.join(objects)}, which {other} renders too",
-                "rename one of the two models: a canary adds <name>-canary and <name>-stable objects")
-        for (source, other), objects in sorted(clashes.items())
-    ]
+    problems = []
+    for (source, other), objects in sorted(clashes.items()):
+        problem = Problem(source, ("metadata", "name"), "render.collision",
+                          f"renders {', '.join(objects)}, which {other} renders too",
+                          "rename one of the two models: a canary adds <name>-canary and <name>-stable objects")
+        release, _ = read_release(layout, layout.root / source)
+        problems += positioned([problem], release.document) if release else [problem]
+    return problems
 
 
 def _promotion(layout: RepoLayout) -> dict[str, str | None]:
-    """env -> promotesFrom, read from the policy pack (empty when there is none)."""
-    try:
-        raw = yaml.load(layout.policy_pack.read_bytes(), Loader=yaml.CSafeLoader)
-    except (OSError, yaml.YAMLError):
+    """env -> promotesFrom, from the policy pack (no order when the repository has none)."""
+    if not layout.policy_pack.is_file():
         return {}
-    envs = raw.get("environments") if isinstance(raw, dict) else None
-    if not isinstance(envs, list):
-        return {}
-    return {e["name"]: e.get("promotesFrom") for e in envs if isinstance(e, dict) and isinstance(e.get("name"), str)}
+    return {e.name: e.promotes_from for e in load_policy_pack(layout).environments}
 
 
 def select_envs(layout: RepoLayout, only: list[str] | None) -> list[str]:
@@ -158,13 +174,12 @@ def render_plan(layout: RepoLayout, envs: list[str] | None = None, cfg: RenderCo
     """The full render of ``envs`` (default: every environment)."""
     cfg = cfg or load_config(layout)
     plan = Plan(envs=select_envs(layout, envs))
+    paths = [p for env in plan.envs for p in release_paths(layout, env)]
+    _add_models(plan, parallel.map_ordered(functools.partial(render_file, layout, cfg), paths))
     for env in plan.envs:
-        sources = [read_release(layout, env, p) for p in release_paths(layout, env)]
-        plan.problems += [p for _, found in sources for p in found]
-        _add_models(plan, (render_source(s, cfg) for s, found in sources if not found))
         plan.expected.update(_env_files(env, cfg, [m for m in plan.models if m.env == env]))
         plan.owned_dirs.append(f"environments/{env}/manifests")
-    plan.problems += collisions(plan.models)
+    plan.problems += collisions(layout, plan.models)
     _add_wiring(plan, layout, cfg)
     return plan
 
@@ -183,9 +198,9 @@ def render_changed(layout: RepoLayout, changed: Iterable[str], cfg: RenderConfig
         present = {p.name[: -len(RELEASE_SUFFIX)]: p for p in release_paths(layout, env)}
         for stem in sorted(stems):
             if stem in present:
-                source, found = read_release(layout, env, present[stem])
+                source, found = read_release(layout, present[stem])
                 plan.problems += found
-                if not found:
+                if source is not None:
                     _add_models(plan, [render_source(source, cfg)])
             else:
                 plan.expected[manifest_path(env, stem)] = None
@@ -196,7 +211,7 @@ def render_changed(layout: RepoLayout, changed: Iterable[str], cfg: RenderConfig
         plan.expected[f"environments/{env}/manifests/{kustomize.KUSTOMIZATION}"] = kustomize.kustomization(
             env, cfg.namespace(env), files)
         plan.expected[f"environments/{env}/manifests/{kustomize.NAMESPACE}"] = kustomize.namespace(env, cfg.namespace(env))
-    plan.problems += collisions(plan.models)
+    plan.problems += collisions(layout, plan.models)
     _add_wiring(plan, layout, cfg)
     return plan
 
@@ -221,7 +236,7 @@ def _disk_objects(layout: RepoLayout, env: str, stem: str) -> set[tuple[str, str
         docs = list(yaml.load_all((layout.manifests_dir(env) / f"{stem}.yaml").read_bytes(), Loader=yaml.CSafeLoader))
     except (OSError, yaml.YAMLError):
         return set()
-    return {(d.get("kind"), d.get("metadata", {}).get("name")) for d in docs if isinstance(d, dict)}
+    return {(str(d.get("kind")), str((d.get("metadata") or {}).get("name"))) for d in docs if isinstance(d, dict)}
 
 
 def _neighbour_collisions(layout: RepoLayout, models: list[RenderedModel], others: set[str]) -> list[Problem]:
@@ -235,8 +250,9 @@ def _neighbour_collisions(layout: RepoLayout, models: list[RenderedModel], other
             clash = sorted(set(m.objects) & _disk_objects(layout, m.env, other))
             if clash:
                 kind, name = clash[0]
-                problems.append(Problem(
+                problem = Problem(
                     m.source, ("metadata", "name"), "render.collision",
                     f"renders {kind} {name!r}, which environments/{m.env}/releases/{other}{RELEASE_SUFFIX} renders too",
-                    "rename one of the two models: a canary adds <name>-canary and <name>-stable objects"))
+                    "rename one of the two models: a canary adds <name>-canary and <name>-stable objects")
+                problems += positioned([problem], m.release.document) if m.release else [problem]
     return problems

@@ -1,55 +1,40 @@
-"""Release files as the renderer reads them: path, environment, parsed data."""
+"""Release files as the renderer reads them (through the foundation's safe loader)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from releasegate.errors import InputError
 from releasegate.layout import RELEASE_SUFFIX, RepoLayout
+from releasegate.release import Release, load_release
 from releasegate.render.problems import Problem
-
-
-@dataclass(frozen=True)
-class ReleaseSource:
-    """One release file: where it is and what it says (``data`` is None when unreadable)."""
-
-    path: str
-    env: str
-    stem: str
-    data: Any
+from releasegate.yamlio import YamlDocument, YamlError
 
 
 def release_paths(layout: RepoLayout, env: str) -> list[Path]:
     folder = layout.releases_dir(env)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix == RELEASE_SUFFIX and p.is_file())
+    return sorted(p for p in folder.iterdir() if p.name.endswith(RELEASE_SUFFIX) and p.is_file())
 
 
-def read_release(layout: RepoLayout, env: str, path: Path) -> tuple[ReleaseSource, list[Problem]]:
-    rel = f"environments/{env}/releases/{path.name}"
-    stem = path.name[: -len(RELEASE_SUFFIX)]
+def read_release(layout: RepoLayout, path: Path) -> tuple[Release | None, list[Problem]]:
+    """The parsed release file, or the problem that keeps it from being read."""
     try:
-        data = yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        problem = Problem(rel, (), "render.yaml", f"cannot read the release file: {_one_line(e)}",
-                          "fix the YAML (releasegate validate shows the exact line)")
-        return ReleaseSource(rel, env, stem, None), [problem]
-    return ReleaseSource(rel, env, stem, data), []
+        return load_release(layout, path), []
+    except YamlError as e:
+        return None, [Problem(e.source, (), "render.yaml", f"cannot read the release file: {e.problem}",
+                              e.hint or "fix the YAML", e.line, e.column)]
+    except InputError as e:
+        return None, [Problem(layout.relative(path), (), "render.yaml", e.message, e.hint or "fix the file")]
 
 
-def read_releases(layout: RepoLayout, env: str, paths: Iterable[Path]) -> tuple[list[ReleaseSource], list[Problem]]:
-    sources: list[ReleaseSource] = []
-    problems: list[Problem] = []
-    for path in paths:
-        source, found = read_release(layout, env, path)
-        sources.append(source)
-        problems += found
-    return sources, problems
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())
+def positioned(problems: list[Problem], document: YamlDocument) -> list[Problem]:
+    """``problems`` with the line and column of their path in ``document``."""
+    out = []
+    for p in problems:
+        if p.line is None:
+            line, column = document.position(p.path)
+            p = replace(p, line=line, column=column)
+        out.append(p)
+    return out

@@ -4,7 +4,6 @@ removed). A render with problems writes nothing."""
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,15 +23,16 @@ class WriteResult:
 
 
 def _temp_write(target: Path, data: bytes) -> Path:
+    """Write ``data`` beside ``target`` under a name unique to this process."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(temp, "wb") as f:
             f.write(data)
     except BaseException:
-        Path(name).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
-    return Path(name)
+    return temp
 
 
 def apply_plan(layout: RepoLayout, plan: Plan) -> WriteResult:

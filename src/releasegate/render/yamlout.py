@@ -23,83 +23,100 @@ _RESERVED = frozenset(
 )
 
 
+_STRING_CACHE: dict[str, str] = {}
+_CACHE_LIMIT = 200_000
+
+
 def _scalar(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _string(value)
     if value is None:
         return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
+    if kind is bool:
+        return "true" if value else "false"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return str(int(value))
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"cannot render non-finite number {value!r}")
-        return repr(value)
+        return repr(float(value))
     if isinstance(value, str):
-        return _string(value)
+        return _string(str(value))
     raise TypeError(f"cannot render {type(value).__name__} as YAML")
 
 
 def _string(text: str) -> str:
+    cached = _STRING_CACHE.get(text)
+    if cached is not None:
+        return cached
     if (
         _PLAIN.fullmatch(text)
         and not text.endswith(":")
         and "::" not in text
         and text.lower() not in _RESERVED
     ):
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _emit(value: Any, indent: str, out: list[str]) -> None:
-    """Append the lines of a block collection (``value`` is a non-empty dict or list)."""
-    if isinstance(value, Mapping):
-        for key in sorted(value):
-            _emit_entry(f"{indent}{_string(str(key))}:", value[key], indent, out, nested="  ")
+        out = text
     else:
-        for item in value:
-            _emit_item(item, indent, out)
+        out = json.dumps(text, ensure_ascii=False)
+    if len(_STRING_CACHE) < _CACHE_LIMIT:
+        _STRING_CACHE[text] = out
+    return out
 
 
-def _is_block(value: Any) -> bool:
-    return isinstance(value, (Mapping, list, tuple)) and len(value) > 0
+def _emit_map(mapping: Mapping[Any, Any], indent: str, out: list[str]) -> None:
+    """The entries of a non-empty mapping, keys sorted, at ``indent`` (hot path: inlined)."""
+    nested = indent + "  "
+    cache = _STRING_CACHE
+    append = out.append
+    for key in sorted(mapping):
+        value = mapping[key]
+        name = cache.get(key) or _string(str(key))
+        kind = type(value)
+        if kind is str:
+            append(f"{indent}{name}: {cache.get(value) or _string(value)}")
+        elif kind is dict or isinstance(value, Mapping):
+            if value:
+                append(f"{indent}{name}:")
+                _emit_map(value, nested, out)
+            else:
+                append(f"{indent}{name}: {{}}")
+        elif kind is list or kind is tuple:
+            if value:
+                append(f"{indent}{name}:")
+                _emit_seq(value, indent, out)  # kubectl style: items at the key's indent
+            else:
+                append(f"{indent}{name}: []")
+        else:
+            append(f"{indent}{name}: {_scalar(value)}")
 
 
-def _emit_entry(head: str, value: Any, indent: str, out: list[str], nested: str) -> None:
-    if not _is_block(value):
-        out.append(f"{head} {_empty_or_scalar(value)}")
-    elif isinstance(value, Mapping):
-        out.append(head)
-        _emit(value, indent + nested, out)
-    else:
-        out.append(head)
-        _emit(value, indent, out)  # kubectl style: list items at the key's indent
-
-
-def _emit_item(item: Any, indent: str, out: list[str]) -> None:
-    if not _is_block(item):
-        out.append(f"{indent}- {_empty_or_scalar(item)}")
-        return
-    start = len(out)
-    if isinstance(item, Mapping):
-        _emit(item, indent + "  ", out)
-    else:
-        _emit_nested_list(item, indent + "  ", out)
-    out[start] = f"{indent}- {out[start][len(indent) + 2:]}"
-
-
-def _emit_nested_list(items: Sequence[Any], indent: str, out: list[str]) -> None:
+def _emit_seq(items: Sequence[Any], indent: str, out: list[str]) -> None:
+    """The items of a non-empty sequence, ``- `` at ``indent``."""
+    nested = indent + "  "
+    cut = len(nested)
     for item in items:
-        _emit_item(item, indent, out)
-
-
-def _empty_or_scalar(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "{}"
-    if isinstance(value, (list, tuple)):
-        return "[]"
-    return _scalar(value)
+        kind = type(item)
+        if kind is str:
+            out.append(f"{indent}- {_STRING_CACHE.get(item) or _string(item)}")
+        elif kind is dict or isinstance(item, Mapping):
+            if item:
+                start = len(out)
+                _emit_map(item, nested, out)
+                out[start] = f"{indent}- {out[start][cut:]}"
+            else:
+                out.append(f"{indent}- {{}}")
+        elif kind is list or kind is tuple:
+            if item:
+                start = len(out)
+                _emit_seq(item, nested, out)
+                out[start] = f"{indent}- {out[start][cut:]}"
+            else:
+                out.append(f"{indent}- []")
+        else:
+            out.append(f"{indent}- {_scalar(item)}")
 
 
 def dump_document(value: Mapping[str, Any]) -> str:
@@ -107,7 +124,7 @@ def dump_document(value: Mapping[str, Any]) -> str:
     out: list[str] = []
     if not value:
         return "{}\n"
-    _emit(value, "", out)
+    _emit_map(value, "", out)
     return "\n".join(out) + "\n"
 
 

@@ -17,6 +17,7 @@ GOLDEN = REPO_ROOT / "tests" / "golden" / "render"
 def make_repo(dest: Path, case: str | None = None) -> RepoLayout:
     """A repository with the test policies and (optionally) a case's release files."""
     shutil.copytree(DATA / "policies", dest / "policies")
+    shutil.copytree(REPO_ROOT / "policies" / "schemas", dest / "policies" / "schemas")
     (dest / "environments").mkdir(exist_ok=True)
     if case:
         shutil.copytree(CASES / case / "environments", dest / "environments", dirs_exist_ok=True)
@@ -57,12 +58,10 @@ def find_kubectl() -> Path:
 
 
 def find_crds() -> Path:
-    """The CRD schemas folder: $RELEASEGATE_CRD_SCHEMAS, else shared/crds beside the checkout
+    """The CRD schemas folder: shared/crds beside the checkout
     (CI clones the project with shared/ beside it) or beside one of its parents."""
-    env = os.environ.get("RELEASEGATE_CRD_SCHEMAS")
-    candidates = [Path(env)] if env else [p / "shared" / "crds" for p in REPO_ROOT.parents]
-    for candidate in candidates:
+    for candidate in (p / "shared" / "crds" for p in REPO_ROOT.parents):
         if candidate.is_dir() and any(candidate.glob("*.schema.json")):
             return candidate
-    fixture_missing("CRD schemas (shared/crds)", "set RELEASEGATE_CRD_SCHEMAS to the folder of *.schema.json files")
+    fixture_missing("CRD schemas (shared/crds)", "put the shared/ folder beside the checkout (see 'Validation in the test suite' in docs/render.md)")
     raise AssertionError("unreachable")

@@ -4,14 +4,16 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 import yaml
 from render_helpers import CASES, make_repo, write_release
 
 from releasegate.layout import RepoLayout
-from releasegate.render import apply_plan, compare, render_changed, render_plan
+from releasegate.render import apply_plan, compare, parallel, render_changed, render_plan
 from releasegate.render.config import load_config
 from releasegate.render.plan import render_source
-from releasegate.render.sources import ReleaseSource
+from releasegate.release import Release
+from releasegate.yamlio import load_yaml_bytes
 
 CANARY_CASE = CASES / "builtin-canary" / "environments" / "prod" / "releases" / "sentiment.yaml"
 
@@ -41,11 +43,12 @@ def _shuffled(value: object, rng: random.Random) -> object:
 def test_output_does_not_depend_on_key_order(repo: RepoLayout) -> None:
     data = yaml.safe_load(CANARY_CASE.read_text())
     cfg = load_config(repo)
-    first, _ = render_source(ReleaseSource("environments/prod/releases/sentiment.yaml", "prod", "sentiment", data), cfg)
+    source = "environments/prod/releases/sentiment.yaml"
+    document = load_yaml_bytes(CANARY_CASE.read_bytes(), source)
+    first, _ = render_source(Release(source, "prod", "sentiment", data, document), cfg)
     rng = random.Random(7)
     for _ in range(20):
-        again, _ = render_source(ReleaseSource("environments/prod/releases/sentiment.yaml", "prod", "sentiment",
-                                               _shuffled(data, rng)), cfg)
+        again, _ = render_source(Release(source, "prod", "sentiment", _shuffled(data, rng), document), cfg)
         assert again is not None and first is not None and again.content == first.content
 
 
@@ -152,3 +155,23 @@ def test_env_filter_limits_the_scope(repo: RepoLayout) -> None:
     plan = render_plan(repo, ["dev"])
     assert not [p for p in plan.expected if p.startswith("environments/prod/")]
     assert plan.owned_dirs == ["environments/dev/manifests"]
+
+
+def test_parallel_render_gives_the_same_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    layout = make_repo(tmp_path / "r")
+    for i in range(12):
+        write_release(layout, ("dev", "staging", "prod")[i % 3], f"m{i}", _model(f"m{i}", kind="kserve" if i % 4 else "builtin"))
+    write_release(layout, "dev", "bad", _model("bad").replace("torch-export", "onnx"))
+    write_release(layout, "prod", "m0-canary", _model("m0-canary"))
+    write_release(layout, "prod", "m0", _model("m0") + (
+        "  rollout:\n    strategy: canary\n    canaryPercent: 5\n    stable:\n      version: 0.1.0\n"
+        f"      artifact: {{uri: s3://m/old.pt2, sha256: \"{'b' * 64}\", format: torch-export}}\n"))
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 10**9)
+    serial = render_plan(layout)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(parallel, "worker_count", lambda: 2)
+    forked = render_plan(layout)
+    assert forked.expected == serial.expected
+    assert forked.problems == serial.problems
+    assert sorted(p.rule for p in serial.problems) == ["render.builtin", "render.collision"]
+    assert all(p.line is not None for p in serial.problems)

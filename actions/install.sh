@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Shared by the composite actions: make a Python with releasegate available and report its
+# path as the step output `python`.
+#   RELEASEGATE_PYTHON  an interpreter that already has releasegate (the `python` input); or empty:
+#                       install releasegate from this repository (the action's own source) into a
+#                       virtualenv under RUNNER_TEMP, reused by later releasegate steps of the job.
+#   RELEASEGATE_EXTRA   the extra to install ("" for the light core, "loadtest" for the GPU load test).
+set -euo pipefail
+
+if [[ -n "${RELEASEGATE_PYTHON:-}" ]]; then
+  if ! "$RELEASEGATE_PYTHON" -c "import releasegate" 2>/dev/null; then
+    echo "::error title=releasegate install::input python=$RELEASEGATE_PYTHON cannot import releasegate; install it there or leave the input empty"
+    exit 2
+  fi
+  python_bin="$RELEASEGATE_PYTHON"
+else
+  source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  extra="${RELEASEGATE_EXTRA:-}"
+  venv="${RUNNER_TEMP:-/tmp}/releasegate-venv${extra:+-$extra}"
+  if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import releasegate" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$source_dir${extra:+[$extra]}"
+  fi
+  python_bin="$venv/bin/python"
+fi
+echo "python=$python_bin" >>"$GITHUB_OUTPUT"

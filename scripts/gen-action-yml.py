@@ -1,0 +1,55 @@
+"""Regenerate actions/<name>/action.yml from the input/output tables in src/releasegate/actions/inputs.py.
+
+Usage: python scripts/gen-action-yml.py   (then review the diff; tests/actions/test_workflows.py
+checks that action.yml and the tables agree)
+"""
+import os
+import sys
+import textwrap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.chdir(ROOT)
+sys.path.insert(0, os.path.join(ROOT, "src"))
+from releasegate.actions import inputs as I
+
+def q(s):
+    return '"' + s.replace('\\', '\\\\').replace('"', '\\"') + '"'
+
+def gen(name, title, desc, ins, outs, install_extra, module):
+    L = [f"# releasegate {name}: {title}", "# Inputs reach the script only through env: (never ${{ }} inside run:). See docs/github-actions.md.",
+         f"name: releasegate {name}", f"description: {q(desc)}", "author: releasegate", "branding:", "  icon: shield", "  color: green", "inputs:"]
+    for i in ins:
+        L.append(f"  {i.name}:")
+        L += ["    description: >-"] + ["      " + l for l in textwrap.wrap(i.description, 100, break_on_hyphens=False)]
+        L.append("    required: false")
+        default = "${{ github.token }}" if i.name == "github-token" else i.default
+        L.append(f"    default: {q(default)}")
+    L.append("outputs:")
+    for o in outs:
+        L.append(f"  {o.name}:")
+        L += ["    description: >-"] + ["      " + l for l in textwrap.wrap(o.description, 100, break_on_hyphens=False)]
+        L.append(f"    value: ${{{{ steps.run.outputs.{o.name} }}}}")
+    L += ["runs:", "  using: composite", "  steps:",
+          "    - name: Install releasegate" + (f" with [{install_extra}]" if install_extra else " (light core, no torch)"),
+          "      id: install", "      shell: bash", "      env:", "        RELEASEGATE_PYTHON: ${{ inputs.python }}",
+          f"        RELEASEGATE_EXTRA: {q(install_extra)}",
+          "      run: \"$GITHUB_ACTION_PATH/../install.sh\"",
+          f"    - name: Run releasegate {name}", "      id: run", "      shell: bash", "      env:"]
+    for i in ins:
+        if i.name == "python":
+            continue
+        L.append(f"        {i.env}: ${{{{ inputs.{i.name} }}}}")
+    L.append("        RELEASEGATE_PYTHON_BIN: ${{ steps.install.outputs.python }}")
+    L.append(f"      run: '\"$RELEASEGATE_PYTHON_BIN\" -m releasegate.actions.{module}'")
+    return "\n".join(L) + "\n"
+
+open("actions/validate/action.yml", "w").write(gen("validate", "check a release pull request against the policy pack",
+    "Validate changed release files against the schemas and the policy pack, evaluate approvals, and report on the pull request: one sticky comment, a check run per gate, annotations on the exact lines, labels.",
+    I.VALIDATE_INPUTS, I.VALIDATE_OUTPUTS, "", "validate"))
+open("actions/render/action.yml", "w").write(gen("render", "render (or check) the manifests Argo CD / Flux apply",
+    "Render environments/<env>/manifests from the release files, or check that the committed manifests are up to date (drift fails the step with a diff).",
+    I.RENDER_INPUTS, I.RENDER_OUTPUTS, "", "render"))
+
+open("actions/loadtest/action.yml", "w").write(gen("loadtest", "load-test candidate models on a GPU runner",
+    "Start the candidate model and the version live now, drive both with locust in interleaved phases on this runner's GPU, and gate on the policy's SLOs and regression limits; report tables and plots on the pull request.",
+    I.LOADTEST_INPUTS, I.LOADTEST_OUTPUTS, "loadtest", "loadtest"))

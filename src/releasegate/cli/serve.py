@@ -1,0 +1,87 @@
+"""``releasegate serve``: serve one model artifact over the Open Inference Protocol v2."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from releasegate.errors import InputError
+from releasegate.serve.artifact import FORMATS
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+@click.command()
+@click.argument("artifact", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sha256", "sha256", required=True, help="Expected sha256 of ARTIFACT (64 hex digits); checked before loading.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
+              help="Artifact format; auto detects it from the file's bytes.")
+@click.option("--factory", default=None, help="Installed model factory (entry point in releasegate.model_factories) that builds the network for safetensors/state-dict weights.")
+@click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N, or auto (cuda when a GPU is visible).")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True,
+              help="Precision of the model's floating-point weights and inputs.")
+@click.option("--max-batch", type=click.IntRange(1, 65536), default=64, show_default=True,
+              help="Most rows (requests x their batch size) run in one forward pass.")
+@click.option("--max-delay-ms", type=click.FloatRange(0, 10_000), default=0.0, show_default=True,
+              help="How long an idle worker waits for a batch to fill; 0 runs whatever is queued at once.")
+@click.option("--max-queue", type=click.IntRange(1, 1_000_000), default=1024, show_default=True,
+              help="Requests that may wait for a batch; beyond it the server answers 503 with Retry-After.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--model-name", default="model", show_default=True, help="Name of the model in the v2 URLs (/v2/models/NAME).")
+@click.option("--input-spec", "input_specs", multiple=True, metavar="NAME:DATATYPE:DIMS",
+              help="An input's v2 datatype and shape without the batch dimension (repeat per input), e.g. input_ids:INT64:128. Required for TorchScript.")
+@click.option("--max-request-bytes", type=click.IntRange(1, 2**40), default=64 * 1024 * 1024, show_default=True,
+              help="Largest request body accepted; larger ones get 413 before they are read.")
+@click.option("--compile", "compile_mode", type=click.Choice(["off", "default", "reduce-overhead", "max-autotune"]), default="off", show_default=True,
+              help="torch.compile the model and pad batches to power-of-two sizes compiled at start-up (max-autotune adds CUDA graphs).")
+@click.option("--graceful-timeout", type=click.FloatRange(0, 3600), default=30.0, show_default=True,
+              help="Seconds to finish in-flight requests after SIGTERM/SIGINT.")
+def serve(
+    artifact: Path, sha256: str, fmt: str, factory: str | None, device: str, dtype: str, max_batch: int,
+    max_delay_ms: float, max_queue: int, host: str, port: int, model_name: str, input_specs: tuple[str, ...],
+    max_request_bytes: int, compile_mode: str, graceful_timeout: float,
+) -> int:
+    """Serve ARTIFACT over the KServe Open Inference Protocol v2 (HTTP) with dynamic batching.
+
+    The sha256 is checked before anything is loaded. Formats: torch.export (.pt2),
+    TorchScript, and safetensors or weights-only torch.save state dicts loaded into a
+    network that --factory builds. Pickled Python objects are refused. Runs until
+    SIGTERM/SIGINT, then finishes the requests it holds. See docs/serve.md.
+    """
+    from releasegate.serve.server import ModelServer, ServeConfig
+    from releasegate.serve.spec import parse_input_spec
+
+    if not _DEVICE.fullmatch(device):
+        raise InputError(f"--device {device}: not a device", "use cpu, cuda, cuda:N or auto")
+    config = ServeConfig(
+        artifact=artifact, sha256=sha256, format=fmt, factory=factory, device=device, dtype=dtype,
+        max_batch=max_batch, max_delay_ms=max_delay_ms, max_queue=max_queue, host=host, port=port,
+        model_name=model_name, input_spec=tuple(parse_input_spec(s) for s in input_specs),
+        max_request_bytes=max_request_bytes, compile=compile_mode, graceful_timeout_s=graceful_timeout,
+    )
+    _check_torch()
+    server = ModelServer(config)
+    click.echo(f"releasegate serve: verifying {artifact} (sha256) and loading it", err=True)
+    info = server.prepare()
+    inputs = ", ".join(f"{s.name}:{s.datatype}{[-1, *s.shape]}" for s in info.inputs)
+    click.echo(
+        f"releasegate serve: model {info.model!r} ({info.format}, {info.device}, {info.dtype}, "
+        f"max batch {info.max_batch}; inputs {inputs}) ready on {info.url}",
+        err=True,
+    )
+    server.run()
+    click.echo("releasegate serve: stopped after finishing in-flight requests", err=True)
+    return 0
+
+
+def _check_torch() -> None:
+    try:
+        import torch  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        raise InputError(
+            f"releasegate serve needs torch and uvicorn ({e})",
+            "install the serving extra: pip install 'releasegate[serve]'",
+        ) from e

@@ -1,0 +1,143 @@
+"""``run_gate``: the load-test gate from release files to a :class:`GateResult`.
+
+For each changed release whose environment requires a load test (and that is not a
+rollback the policy lets through), the gate verifies the candidate's artifact, finds
+the live version at the base ref (the baseline), starts both, warms them up, measures
+them in interleaved phases and decides per metric. Problems of one release (artifact
+unreachable, server never ready, crash, every request failing, no GPU where required,
+a baseline that no longer loads) become that release's ``error`` verdict with the
+reason; bad invocations (unknown profile, malformed release file, bad ``--base``)
+raise :class:`~releasegate.errors.InputError` (exit 2).
+"""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from releasegate import __version__
+from releasegate.layout import RepoLayout, find_root
+from releasegate.loadtest import selection
+from releasegate.loadtest.errors import LoadTestError
+from releasegate.loadtest.procs import cleanup_on_signals
+from releasegate.loadtest.profiles import Profile, declared
+from releasegate.loadtest.result import GateResult, ReleaseResult
+from releasegate.loadtest.telemetry import GpuInfo, gpu_info
+from releasegate.policy import PolicyPack, load_policy_pack
+from releasegate.release import load_release
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """The options of one gate run (the CLI flags, one to one)."""
+
+    paths: tuple[str, ...] = ()
+    root: Path | str | None = None
+    base: str | None = None
+    profile: str | None = None
+    budget_seconds: float | None = None
+    out_dir: Path | str | None = None
+    device: str = "auto"
+    no_baseline: bool = False
+    plots: bool = True
+
+
+@dataclass
+class GateContext:
+    """What every release of one run shares."""
+
+    options: GateOptions
+    layout: RepoLayout
+    policy: PolicyPack
+    profiles: dict[str, Profile]
+    base: str
+    gpu: GpuInfo
+    device: str
+    work_dir: Path
+    out_dir: Path | None
+    deadline: float
+    progress: Progress
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+def _device(option: str, gpu: GpuInfo) -> str:
+    if option in ("cpu", "cuda"):
+        return option
+    return "cuda" if gpu.available else "cpu"
+
+
+def _machine(gpu: GpuInfo, device: str) -> dict[str, object]:
+    from releasegate.loadtest.driver import locust_processes
+
+    return {
+        "cpuCount": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "releasegate": __version__,
+        "device": device,
+        "gpu": {"available": gpu.available, "name": gpu.name, "count": gpu.count, "reason": gpu.reason},
+        "locustProcesses": locust_processes(),
+    }
+
+
+def run_gate(options: GateOptions | None = None, progress: Progress | None = None) -> GateResult:
+    """Run the load-test gate; see the module docstring and docs/loadtest.md."""
+    options = options or GateOptions()
+    progress = progress or _quiet
+    started, t0 = datetime.now(timezone.utc), time.monotonic()
+    layout = find_root(options.root) if options.root else find_root()
+    policy = load_policy_pack(layout)
+    profiles = declared(policy.raw)
+    base = options.base or "HEAD"
+    selection.check_ref(layout, base)
+    sources = selection.select(layout, options.paths, options.base)
+    gpu = gpu_info()
+    device = _device(options.device, gpu)
+    out_dir = Path(options.out_dir).resolve() if options.out_dir else None
+    with ExitStack() as stack:
+        stack.enter_context(cleanup_on_signals())
+        work = _work_dir(out_dir, stack)
+        budget = options.budget_seconds
+        deadline = t0 + budget if budget else float("inf")
+        ctx = GateContext(options, layout, policy, profiles, base, gpu, device, work, out_dir, deadline, progress)
+        progress(f"releasegate loadtest: {len(sources)} release file(s) against {base}; device {device}")
+        results = tuple(_one(ctx, source) for source in sources)
+    result = GateResult(results, base, _machine(gpu, device), started.isoformat(timespec="seconds"),
+                        time.monotonic() - t0, str(out_dir) if out_dir else None)
+    if out_dir is not None:
+        from releasegate.loadtest.report import write_outputs
+
+        result = write_outputs(result, out_dir, plots=options.plots)
+    return result
+
+
+def _work_dir(out_dir: Path | None, stack: ExitStack) -> Path:
+    if out_dir is not None:
+        work = out_dir / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        return work
+    work = Path(tempfile.mkdtemp(prefix="releasegate-loadtest-"))
+    stack.callback(shutil.rmtree, work, True)
+    return work
+
+
+def _one(ctx: GateContext, source: str) -> ReleaseResult:
+    from releasegate.loadtest.release_gate import gate_release
+
+    t0 = time.monotonic()
+    candidate = load_release(ctx.layout, ctx.layout.root / source)
+    result = gate_release(ctx, candidate)
+    ctx.progress(f"{source}: {result.verdict} - {result.reason}")
+    return replace(result, seconds=time.monotonic() - t0)

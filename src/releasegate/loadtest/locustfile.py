@@ -1,0 +1,141 @@
+"""The locustfile that ``releasegate loadtest`` runs headless (``locust -f <this file>``).
+
+Configured entirely through environment variables set by :mod:`releasegate.loadtest.driver`
+(forked locust worker processes inherit them):
+
+``RG_LT_TARGETS``  JSON file: ``{"slotSeconds": 0.5, "pattern": ["baseline", "candidate", ...],
+                   "targets": {"baseline": {"url": ..., "contentType": ..., "bodies": [...]}, ...}}``
+``RG_LT_OUT``      directory; every locust process writes ``lat-<pid>.csv`` there
+``RG_LT_MODE``     ``closed`` (each user sends its next request when the last one returns) or
+                   ``open`` (arrivals follow a Poisson schedule, whatever the responses do)
+``RG_LT_RATE``     open mode: total arrival rate in requests/s, shared by ``RG_LT_USERS`` users
+``RG_LT_TIMEOUT``  request timeout in seconds
+
+Interleaving: wall-clock time is cut into slots of ``slotSeconds``; slot ``k`` belongs to
+the side ``pattern[k % len(pattern)]`` and every request whose (intended) send time falls
+in it goes to that side's URL. With the pattern A B B A, the two servers take turns every
+half second under the same load, so noise on the machine hits both alike.
+
+Each CSV row is ``intended,sent,latency,status,side``: wall-clock seconds of the intended
+and the actual send time, latency in seconds, HTTP status (0: no response), the index of
+the side in the sorted target names. In open mode the latency is measured from the
+*intended* send time, so a request that had to wait for a free user (because the server
+was slow) counts that wait: the latencies do not hide queueing (no coordinated
+omission). In closed mode intended == sent.
+
+This file is loaded by locust, never imported by releasegate itself.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, constant, events, task
+
+_CONFIG: dict[str, Any] = {}
+_ROWS: list[str] = []
+_FLUSH_EVERY = 5000
+
+
+def _config() -> dict[str, Any]:
+    if not _CONFIG:
+        with open(os.environ["RG_LT_TARGETS"], encoding="utf-8") as f:
+            spec = json.load(f)
+        names = sorted(spec["targets"])
+        _CONFIG.update(
+            slot=float(spec["slotSeconds"]),
+            pattern=[names.index(side) for side in spec["pattern"]],
+            urls=[spec["targets"][n]["url"] for n in names],
+            headers=[{"Content-Type": spec["targets"][n].get("contentType", "application/json")} for n in names],
+            bodies=[[b.encode("utf-8") for b in spec["targets"][n]["bodies"]] for n in names],
+            out=os.environ["RG_LT_OUT"],
+            mode=os.environ.get("RG_LT_MODE", "closed"),
+            rate=float(os.environ.get("RG_LT_RATE", "0") or 0),
+            users=max(1, int(os.environ.get("RG_LT_USERS", "1") or 1)),
+            timeout=float(os.environ.get("RG_LT_TIMEOUT", "30") or 30),
+        )
+    return _CONFIG
+
+
+def side_at(t: float) -> int:
+    cfg = _config()
+    return cfg["pattern"][int(math.floor(t / cfg["slot"])) % len(cfg["pattern"])]
+
+
+def _flush() -> None:
+    if not _ROWS:
+        return
+    path = os.path.join(_config()["out"], f"lat-{os.getpid()}.csv")
+    with open(path, "a", encoding="ascii") as f:
+        f.write("".join(_ROWS))
+    _ROWS.clear()
+
+
+def _record(intended: float, sent: float, latency: float, status: int, side: int) -> None:
+    _ROWS.append(f"{intended:.6f},{sent:.6f},{latency:.6f},{status},{side}\n")
+    if len(_ROWS) >= _FLUSH_EVERY:
+        _flush()
+
+
+@events.test_stop.add_listener
+def _on_test_stop(**_kwargs: Any) -> None:
+    _flush()
+
+
+@events.quitting.add_listener
+def _on_quitting(**_kwargs: Any) -> None:
+    _flush()
+
+
+class ModelUser(FastHttpUser):
+    """One virtual client of the model servers."""
+
+    wait_time = constant(0)
+    host = "http://127.0.0.1"
+
+    def on_start(self) -> None:
+        cfg = _config()
+        self.client.client.network_timeout = cfg["timeout"]  # type: ignore[attr-defined]
+        self.client.client.connection_timeout = cfg["timeout"]  # type: ignore[attr-defined]
+        self._rng = random.Random()
+        self._next = self._rng.randrange(1 << 30)
+        self._intended = time.time()
+        if cfg["mode"] == "open":
+            self._intended += self._gap()
+
+    def _gap(self) -> float:
+        cfg = _config()
+        return self._rng.expovariate(cfg["rate"] / cfg["users"]) if cfg["rate"] > 0 else 1.0
+
+    @task
+    def infer(self) -> None:
+        cfg = _config()
+        if cfg["mode"] == "open":
+            intended = self._intended
+            self._intended += self._gap()
+            delay = intended - time.time()
+            if delay > 0:
+                gevent.sleep(delay)
+        sent = time.time()
+        if cfg["mode"] != "open":
+            intended = sent
+        side = side_at(intended)
+        status = self._post(cfg, side)
+        _record(intended, sent, time.time() - intended, status, side)
+
+    def _post(self, cfg: dict[str, Any], side: int) -> int:
+        bodies = cfg["bodies"][side]
+        self._next += 1
+        with self.client.post(
+            cfg["urls"][side], data=bodies[self._next % len(bodies)], headers=cfg["headers"][side],
+            catch_response=True,
+        ) as response:
+            status = int(response.status_code or 0)
+            if status != 200:
+                response.failure(f"HTTP {status}")
+            return status

@@ -1,0 +1,127 @@
+"""From release files to what the gate starts: server specs and request payloads."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from releasegate.errors import InputError
+from releasegate.loadtest.artifacts import Artifact
+from releasegate.loadtest.payloads import DYNAMIC_DIM, Payloads, from_file, from_template, generate_v2, parse_signature
+from releasegate.loadtest.profiles import Profile
+from releasegate.loadtest.runtime import Server, ServerSpec, fetch_json
+from releasegate.release import Release
+
+
+def spec_of(release: Release) -> dict[str, Any]:
+    spec = release.data.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def runtime_of(release: Release) -> dict[str, Any]:
+    runtime = spec_of(release).get("runtime")
+    return runtime if isinstance(runtime, dict) else {}
+
+
+def runtime_kind(release: Release) -> str:
+    kind = str(runtime_of(release).get("kind", "builtin"))
+    return "builtin" if kind == "kserve" else kind
+
+
+def server_spec(label: str, release: Release, artifact: Artifact, device: str, profile: Profile, root: Path) -> ServerSpec:
+    """How to start ``release`` (its runtime section, the verified artifact)."""
+    runtime = runtime_of(release)
+    kind = runtime_kind(release)
+    if kind not in ("builtin", "external"):
+        raise InputError(f"{release.source}: spec.runtime.kind {kind!r} cannot be load-tested", "use builtin, kserve or external")
+    batching = runtime.get("batching") or {}
+    external = runtime.get("external") or {}
+    if kind == "external" and not external:
+        raise InputError(f"{release.source}: spec.runtime.external is missing", "give command, readinessUrl and inferUrl")
+    startup = float(external.get("startupTimeoutSeconds", profile.startup_timeout_seconds))
+    return ServerSpec(
+        label=label,
+        model=release.name or release.model,
+        version=release.version,
+        kind=kind,
+        artifact=artifact.path,
+        sha256=artifact.sha256,
+        artifact_format=artifact.format,
+        factory=artifact.factory,
+        dtype=str(runtime.get("dtype", "float32")),
+        max_batch=int(batching.get("maxBatch", 64)),
+        max_delay_ms=float(batching.get("maxDelayMs", 2.0)),
+        device=device,
+        startup_timeout=startup,
+        input_specs=input_specs(release),
+        external=external,
+        root=root,
+    )
+
+
+def input_specs(release: Release) -> tuple[str, ...]:
+    """``spec.model.signature`` as the built-in server's ``--input-spec NAME:DATATYPE:DIMS`` values.
+
+    The signature's shapes start with the batch dimension (-1), which the server leaves
+    out; other -1 dimensions get the payload generator's fixed size.
+    """
+    sig = (spec_of(release).get("model") or {}).get("signature") or {}
+    out = []
+    for item in sig.get("inputs") or [] if isinstance(sig, dict) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("shape"), list):
+            continue
+        dims = [DYNAMIC_DIM if int(d) < 0 else int(d) for d in item["shape"][1:]]
+        out.append(f"{item.get('name')}:{item.get('datatype')}:{','.join(map(str, dims))}")
+    return tuple(out)
+
+
+def unchanged(candidate: Release, baseline: Release | None) -> bool:
+    """Same artifact and runtime (replica count aside): nothing new to measure."""
+    if baseline is None:
+        return False
+    strip = lambda r: {k: v for k, v in runtime_of(r).items() if k != "replicas"}  # noqa: E731
+    artifact = lambda r: (spec_of(r).get("model") or {}).get("artifact")  # noqa: E731
+    return artifact(candidate) == artifact(baseline) and strip(candidate) == strip(baseline)
+
+
+def _signature(release: Release, server: Server) -> tuple[Any, str]:
+    if server.metadata_url:
+        meta = fetch_json(server.metadata_url)
+        if isinstance(meta, dict) and isinstance(meta.get("inputs"), list) and meta["inputs"]:
+            return meta["inputs"], f"{server.metadata_url} (server metadata)"
+    sig = (spec_of(release).get("model") or {}).get("signature") or {}
+    inputs = sig.get("inputs") if isinstance(sig, dict) else None
+    if not inputs:
+        raise InputError(
+            f"{release.source}: cannot tell the model's inputs (no server metadata, no spec.model.signature)",
+            "add spec.model.signature.inputs or spec.loadTest.payloadFile",
+        )
+    return inputs, f"{release.source}: spec.model.signature"
+
+
+def payloads_for(release: Release, payload_release: Release, server: Server, root: Path) -> Payloads:
+    """Request bodies for ``server``; the payload file comes from the candidate (``payload_release``)."""
+    parts = urlsplit(server.infer_url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    payload_file = (spec_of(payload_release).get("loadTest") or {}).get("payloadFile")
+    if payload_file:
+        source = f"{payload_release.source}: spec.loadTest.payloadFile {payload_file}"
+        return from_file(root / str(payload_file), path, source)
+    inputs, source = _signature(release, server)
+    specs = parse_signature(inputs, source)
+    template = (runtime_of(release).get("external") or {}).get("requestTemplate")
+    if runtime_kind(release) == "external" and template:
+        return from_template(str(template), specs, path)
+    generated = generate_v2(specs, server.spec.model)
+    return Payloads(path, generated.content_type, generated.bodies, source)
+
+
+def write_payloads(payloads: Payloads, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(payloads.to_json(), encoding="utf-8")
+    return path
+
+
+def same_inputs(a: Payloads, b: Payloads) -> bool:
+    return json.dumps(a.bodies) == json.dumps(b.bodies)

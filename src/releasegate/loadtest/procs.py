@@ -1,0 +1,172 @@
+"""Long-running child processes (model servers, locust) in their own process groups.
+
+``releasegate.command.run`` is for programs that run to completion; a model server
+or a locust run with worker processes has to be watched while it runs and, on every
+exit path, stopped together with everything it forked. Each :class:`Managed`
+process is started with ``start_new_session=True`` (its own process group), and
+:func:`stop_all` -- registered with :mod:`atexit` and called from the signal
+handlers of :func:`cleanup_on_signals` -- kills the whole group. Arguments are a
+list, never a shell.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from releasegate.errors import InputError
+
+_LIVE: dict[int, Managed] = {}
+_LOCK = threading.Lock()
+TERM_GRACE_SECONDS = 5.0
+
+
+class Managed:
+    """A child process in its own process group, with stdout+stderr in ``log_path``."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        log_path: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        self.argv = [str(a) for a in argv]
+        self.log_path = log_path
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        full_env = {**os.environ, **(env or {})}
+        with open(log_path, "ab") as log:
+            try:
+                self.popen = subprocess.Popen(  # noqa: S603 - list args, no shell
+                    self.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=full_env,
+                    cwd=cwd,
+                    start_new_session=True,
+                )
+            except (FileNotFoundError, PermissionError) as e:
+                raise InputError(
+                    f"cannot start {self.argv[0]}: {e.strerror or e}",
+                    "check the command (a list: program first, then its arguments) and PATH",
+                ) from e
+        self.pgid = self.popen.pid  # start_new_session: the child leads its group
+        with _LOCK:
+            _LIVE[self.pgid] = self
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def poll(self) -> int | None:
+        """The exit code, or None while it runs."""
+        return self.popen.poll()
+
+    def wait(self, timeout: float) -> int | None:
+        """Wait up to ``timeout`` seconds; the exit code or None if still running."""
+        try:
+            return self.popen.wait(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, grace: float = TERM_GRACE_SECONDS) -> int | None:
+        """SIGTERM the whole group, then SIGKILL it after ``grace`` seconds. Idempotent."""
+        _signal_group(self.pgid, signal.SIGTERM)
+        code = self.wait(grace)
+        # Kill the group even when the leader exited: forked workers may survive it.
+        _signal_group(self.pgid, signal.SIGKILL)
+        if code is None:
+            code = self.wait(grace)
+        with _LOCK:
+            _LIVE.pop(self.pgid, None)
+        return code
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines of the process's output."""
+        return log_tail(self.log_path, lines)
+
+
+def log_tail(path: Path, lines: int = 20, max_bytes: int = 64 * 1024) -> str:
+    """The last ``lines`` lines of the file at ``path`` (empty when it is missing)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", "replace").rstrip()
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def live_groups() -> list[int]:
+    """Process-group ids of the children not yet stopped."""
+    with _LOCK:
+        return list(_LIVE)
+
+
+def stop_all() -> None:
+    """Stop every child still running (used on every exit path)."""
+    with _LOCK:
+        children = list(_LIVE.values())
+    for child in children:
+        child.stop(grace=1.0)
+
+
+atexit.register(stop_all)
+
+
+class Interrupted(BaseException):
+    """SIGTERM/SIGHUP arrived: unwind (running every ``finally``) and stop the children."""
+
+
+@contextmanager
+def cleanup_on_signals() -> Iterator[None]:
+    """While active, SIGTERM and SIGHUP unwind the stack like Ctrl-C does, so children get stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(f"received signal {signum}")
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        stop_all()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def deadline(seconds: float) -> float:
+    """A ``time.monotonic()`` value ``seconds`` from now."""
+    return time.monotonic() + seconds

@@ -1,0 +1,214 @@
+"""Telemetry sampled while a phase runs: the GPU (NVML) and the load generator's CPU (psutil).
+
+NVML comes from ``nvidia-ml-py``; its import is guarded, and a machine without the
+library or without a GPU records the GPU as unavailable with the reason. The GPU
+sampled is NVML device 0 (the first one ``CUDA_VISIBLE_DEVICES`` leaves visible is
+what the server uses; run one gate per GPU).
+
+The generator's CPU is the busiest locust process's mean CPU over the phase: a locust
+process is single-threaded (gevent), so at ~100 % of one core it cannot send faster
+and the latencies it measures include its own delay. Such a phase is flagged
+``saturated`` and the comparison says so instead of pretending to measure the model.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+SAMPLE_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    """Whether NVML sees a GPU; ``reason`` says why not."""
+
+    available: bool
+    name: str | None = None
+    count: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GpuStats:
+    """GPU telemetry of one phase (None fields: not measured)."""
+
+    available: bool
+    samples: int = 0
+    util_pct_mean: float | None = None
+    util_pct_max: float | None = None
+    memory_peak_mib: float | None = None
+    server_memory_peak_mib: float | None = None
+    power_watts_mean: float | None = None
+    power_watts_max: float | None = None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "available": self.available,
+            "samples": self.samples,
+            "utilizationPctMean": self.util_pct_mean,
+            "utilizationPctMax": self.util_pct_max,
+            "memoryPeakMiB": self.memory_peak_mib,
+            "serverMemoryPeakMiB": self.server_memory_peak_mib,
+            "powerWattsMean": self.power_watts_mean,
+            "powerWattsMax": self.power_watts_max,
+            "reason": self.reason,
+        }
+
+
+def _nvml() -> Any:
+    import pynvml  # nvidia-ml-py
+
+    pynvml.nvmlInit()
+    return pynvml
+
+
+def gpu_info() -> GpuInfo:
+    """What NVML reports about this machine's GPUs (never raises)."""
+    try:
+        nvml = _nvml()
+    except ImportError:
+        return GpuInfo(False, reason="nvidia-ml-py is not installed")
+    except Exception as e:  # noqa: BLE001 - pynvml raises its own NVMLError family
+        return GpuInfo(False, reason=f"NVML unavailable: {e}")
+    try:
+        count = int(nvml.nvmlDeviceGetCount())
+        if count == 0:
+            return GpuInfo(False, reason="NVML sees no GPU")
+        name = nvml.nvmlDeviceGetName(nvml.nvmlDeviceGetHandleByIndex(0))
+        return GpuInfo(True, name if isinstance(name, str) else name.decode(), count)
+    except Exception as e:  # noqa: BLE001
+        return GpuInfo(False, reason=f"NVML error: {e}")
+
+
+class GpuSampler:
+    """Samples device 0 every :data:`SAMPLE_SECONDS` in a thread between ``start`` and ``stop``.
+
+    Samples carry their wall-clock time, so that an interleaved phase can attribute
+    each one to the side whose slot it fell in (:meth:`stats`).
+    """
+
+    def __init__(self, info: GpuInfo) -> None:
+        self.info = info
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # (time, utilisation %, used MiB, watts, {pid: MiB})
+        self.samples: list[tuple[float, float, float, float, dict[int, float]]] = []
+
+    def start(self) -> GpuSampler:
+        if self.info.available:
+            self._thread = threading.Thread(target=self._run, name="gpu-sampler", daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            nvml = _nvml()
+            handle = nvml.nvmlDeviceGetHandleByIndex(0)
+        except Exception:  # noqa: BLE001 - recorded as zero samples
+            return
+        while not self._stop.is_set():
+            self._sample(nvml, handle)
+            self._stop.wait(SAMPLE_SECONDS)
+
+    def _sample(self, nvml: Any, handle: Any) -> None:
+        try:
+            util = float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+            used = nvml.nvmlDeviceGetMemoryInfo(handle).used / 2**20
+            watts = nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0
+            procs = {
+                int(p.pid): p.usedGpuMemory / 2**20
+                for p in nvml.nvmlDeviceGetComputeRunningProcesses(handle)
+                if p.usedGpuMemory is not None
+            }
+        except Exception:  # noqa: BLE001 - a failed sample is skipped, not fatal
+            return
+        self.samples.append((time.time(), util, used, watts, procs))
+
+    def stop(self) -> GpuSampler:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        return self
+
+    def stats(self, select: Callable[[float], bool] | None = None, server_pid: int | None = None) -> GpuStats:
+        """Telemetry of the samples whose time ``select`` accepts (all by default)."""
+        if not self.info.available:
+            return GpuStats(False, reason=self.info.reason)
+        rows = [s for s in self.samples if select is None or select(s[0])]
+        if not rows:
+            return GpuStats(True, reason="no NVML sample in this phase")
+        server = [s[4][server_pid] for s in rows if server_pid in s[4]]
+        return GpuStats(
+            True,
+            samples=len(rows),
+            util_pct_mean=sum(r[1] for r in rows) / len(rows),
+            util_pct_max=max(r[1] for r in rows),
+            memory_peak_mib=max(r[2] for r in rows),
+            server_memory_peak_mib=max(server) if server else None,
+            power_watts_mean=sum(r[3] for r in rows) / len(rows),
+            power_watts_max=max(r[3] for r in rows),
+        )
+
+
+@dataclass(frozen=True)
+class GeneratorStats:
+    """The load generator's CPU during a phase."""
+
+    processes: int
+    busiest_cpu_pct: float
+    machine_cpu_pct: float
+    saturated: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "processes": self.processes,
+            "busiestProcessCpuPct": round(self.busiest_cpu_pct, 1),
+            "machineCpuPct": round(self.machine_cpu_pct, 1),
+            "saturated": self.saturated,
+        }
+
+
+class CpuSampler:
+    """CPU of a process tree (locust master and workers), sampled by the caller's loop."""
+
+    def __init__(self, root_pid: int) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._root = root_pid
+        self._procs: dict[int, Any] = {}
+        self._series: dict[int, list[float]] = {}
+        self._machine: list[float] = []
+        psutil.cpu_percent(None)
+
+    def sample(self) -> None:
+        psutil = self._psutil
+        try:
+            root = psutil.Process(self._root)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return
+        for proc in tree:
+            known = self._procs.setdefault(proc.pid, proc)
+            try:
+                value = known.cpu_percent(None)
+            except psutil.Error:
+                continue
+            self._series.setdefault(proc.pid, []).append(value)
+        self._machine.append(psutil.cpu_percent(None))
+
+    def result(self, limit_pct: float) -> GeneratorStats:
+        # The first reading of each process is psutil's priming 0.0: skip it.
+        means = [sum(s[1:]) / len(s[1:]) for s in self._series.values() if len(s) > 1]
+        busiest = max(means, default=0.0)
+        machine = self._machine[1:] or [0.0]
+        return GeneratorStats(
+            processes=len(self._series),
+            busiest_cpu_pct=busiest,
+            machine_cpu_pct=sum(machine) / len(machine),
+            saturated=busiest >= limit_pct,
+        )

@@ -1,0 +1,161 @@
+"""Put it together: verify, load, warm up, serve over HTTP, drain on SIGTERM/SIGINT.
+
+Order matters for security: the artifact's sha256 is checked before torch even
+opens the file. Shutdown is graceful: on a signal the server stops accepting
+connections, reports not-ready, answers every request it already holds, then stops
+the batcher once the queue is empty.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from releasegate.errors import InputError
+from releasegate.serve.artifact import verify_digest
+from releasegate.serve.spec import TensorSpec
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything ``releasegate serve`` takes (see docs/serve.md for each field)."""
+
+    artifact: Path
+    sha256: str
+    format: str = "auto"
+    factory: str | None = None
+    device: str = "auto"
+    dtype: str = "float32"
+    max_batch: int = 64
+    max_delay_ms: float = 0.0
+    max_queue: int = 1024
+    host: str = "127.0.0.1"
+    port: int = 8000
+    model_name: str = "model"
+    model_version: str = "1"
+    input_spec: tuple[TensorSpec, ...] = ()
+    max_request_bytes: int = 64 * 1024 * 1024
+    compile: str = "off"
+    graceful_timeout_s: float = 30.0
+    retry_after_s: int = 1
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the server reports once it is ready."""
+
+    url: str
+    port: int
+    model: str
+    format: str
+    device: str
+    dtype: str
+    max_batch: int
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; refuse ``cuda`` without one."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device cuda: torch sees no CUDA GPU here", "use --device cpu or auto")
+    return device
+
+
+class ModelServer:
+    """One model behind one HTTP listener. ``prepare()`` then ``run()`` (or ``serve()`` on a loop)."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.app: Any = None
+        self.info: ServerInfo | None = None
+        self._socket: socket.socket | None = None
+        self._uvicorn: Any = None
+
+    def prepare(self) -> ServerInfo:
+        """Verify the digest, load and warm up the model, bind the port. Raises ReleasegateError."""
+        cfg = self.config
+        verify_digest(cfg.artifact, cfg.sha256)
+        from releasegate.serve.runtime import build_app
+
+        self._socket = _bind(cfg.host, cfg.port)
+        try:
+            self.app, self.info = build_app(cfg, resolve_device(cfg.device), self._socket.getsockname()[1])
+        except BaseException:
+            self._socket.close()
+            raise
+        return self.info
+
+    def run(self) -> None:
+        """Serve until SIGTERM/SIGINT (main thread) or :meth:`stop`, then drain."""
+        _event_loop_policy()
+        asyncio.run(self.serve())
+
+    async def serve(self) -> None:
+        import uvicorn
+
+        if self.app is None or self._socket is None:
+            raise RuntimeError("ModelServer.prepare() must run first")
+        config = uvicorn.Config(
+            self.app,
+            http="httptools",
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=self.config.graceful_timeout_s,
+            timeout_keep_alive=30,
+            backlog=4096,
+            server_header=False,
+            date_header=False,
+        )
+        from releasegate.serve.runtime import DrainingServer
+
+        self._uvicorn = DrainingServer(config, self._drain)
+        try:
+            await self._uvicorn.serve(sockets=[self._socket])
+        finally:
+            self.app.batcher.close(self.config.graceful_timeout_s)
+
+    def stop(self) -> None:
+        """Begin a graceful shutdown from another thread (what SIGTERM does)."""
+        self._drain()
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+
+    @property
+    def started(self) -> bool:
+        return bool(self._uvicorn is not None and self._uvicorn.started)
+
+    def _drain(self) -> None:
+        if self.app is not None:
+            self.app.draining = True
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise InputError(f"--host {host} --port {port}: cannot listen there ({e.strerror})",
+                         "pick a free port (or 0 for any free port)") from e
+    sock.listen(4096)
+    sock.setblocking(False)
+    return sock
+
+
+def _event_loop_policy() -> None:
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

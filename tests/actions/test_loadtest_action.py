@@ -1,0 +1,100 @@
+"""The loadtest action's wiring: inputs to the load-test library's options, outputs, check run, comment.
+
+The load test itself is the loadtest library's (tested with real tiny models there); here the
+library is replaced by a recording stand-in so that this test needs no GPU, torch or locust.
+"""
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from releasegate.actions import loadtest as loadtest_action
+from releasegate.github.comment import marker
+from tests.actions.conftest import ActionEnv
+from tests.support.fake_github import Pull
+from tests.support.github_events import pull_request_event
+
+
+@dataclass(frozen=True)
+class _Options:
+    paths: tuple[str, ...] = ()
+    root: Any = None
+    base: str | None = None
+    profile: str | None = None
+    budget_seconds: float | None = None
+    out_dir: Any = None
+    device: str = "auto"
+    no_baseline: bool = False
+    plots: bool = True
+
+
+@dataclass(frozen=True)
+class _Result:
+    exit_code: int
+
+
+@pytest.fixture
+def library(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    seen: dict[str, Any] = {"exit_code": 1}
+    module = types.ModuleType("releasegate.loadtest")
+    report = types.ModuleType("releasegate.loadtest.report")
+
+    def run_gate(options: _Options, progress: Any = None) -> _Result:
+        seen["options"] = options
+        progress("measuring")
+        return _Result(seen["exit_code"])
+
+    module.GateOptions = _Options  # type: ignore[attr-defined]
+    module.run_gate = run_gate  # type: ignore[attr-defined]
+    module.report = report  # type: ignore[attr-defined]
+    report.github = lambda result: "::error title=loadtest::p95 regressed\n"  # type: ignore[attr-defined]
+    report.markdown = lambda result: "## load test\n\n| metric | candidate |\n|---|---|\n| p95 | 9 ms |\n"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "releasegate.loadtest", module)
+    monkeypatch.setitem(sys.modules, "releasegate.loadtest.report", report)
+    return seen
+
+
+def test_inputs_reach_the_library_and_results_reach_the_pull_request(
+    action_env: ActionEnv, library: dict[str, Any], tmp_path: Path
+) -> None:
+    action_env.fake.add_pull(Pull(9, head_sha="a" * 40))
+    action_env.event("pull_request", pull_request_event("labeled", number=9, base_sha="b" * 40, head_sha="a" * 40,
+                                                        labels=("safe-to-loadtest",), fork=True))
+    action_env.env["RUNNER_TEMP"] = str(tmp_path)
+
+    run = action_env.run(loadtest_action.main, profile="smoke", device="cpu", **{"budget_seconds": "120"})
+
+    options = library["options"]
+    assert (options.base, options.profile, options.device, options.budget_seconds) == ("b" * 40, "smoke", "cpu", 120.0)
+    assert options.out_dir == tmp_path / "releasegate-loadtest"
+    assert run.code == 1
+    assert "[loadtest] measuring" in run.stdout and "::error title=loadtest::p95 regressed" in run.stdout
+    assert (run.outputs["ok"], run.outputs["exit-code"]) == ("false", "1")
+    assert run.outputs["result"] == str(tmp_path / "releasegate-loadtest" / "result.json")
+    (check,) = action_env.fake.check_runs.values()
+    assert (check["name"], check["conclusion"]) == ("releasegate / loadtest", "failure")
+    (comment,) = action_env.fake.comments_on(9)
+    assert comment["body"].startswith(marker("loadtest")) and "| p95 | 9 ms |" in comment["body"]
+
+
+def test_bad_budget_is_exit_2_before_any_measurement(action_env: ActionEnv, library: dict[str, Any]) -> None:
+    run = action_env.run(loadtest_action.main, budget_seconds="soon")
+    assert run.code == 2 and "budget-seconds" in run.lines[-1]
+    assert "options" not in library
+
+
+def test_fork_with_read_only_token_keeps_the_verdict(action_env: ActionEnv, library: dict[str, Any]) -> None:
+    library["exit_code"] = 0
+    action_env.event("pull_request", pull_request_event("labeled", number=9, base_sha="b" * 40, head_sha="a" * 40,
+                                                        labels=("safe-to-loadtest",), fork=True))
+    action_env.fake.forbid_check_runs = True
+    action_env.fake.fail("POST", r"/statuses/", 403, message="Resource not accessible by integration")
+    action_env.fake.fail("POST", r"/comments$", 403, message="Resource not accessible by integration")
+    run = action_env.run(loadtest_action.main)
+    assert run.code == 0 and run.outputs["ok"] == "true"
+    assert action_env.fake.comments == {}

@@ -1,0 +1,1 @@
+"""Test support shared by the test suites (fixtures from GitHub's published contracts, fakes)."""

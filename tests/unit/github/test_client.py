@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import pytest
+
+from releasegate.errors import GitHubError, InputError
+from releasegate.github.client import GitHubClient, connect, token_from_env
+from releasegate.github.pr import get_pull
+from tests.support.fake_github import FakeGitHub, Pull
+
+PULL = r"/pulls/5$"
+
+
+@pytest.fixture(autouse=True)
+def pull(fake_github: FakeGitHub) -> Pull:
+    return fake_github.add_pull(Pull(5, files=["environments/prod/releases/sentiment.yaml"]))
+
+
+def test_server_errors_are_retried_with_backoff(fake_github: FakeGitHub, client: GitHubClient, sleeps: list[float]) -> None:
+    fake_github.fail("GET", PULL, 500, times=2)
+    assert get_pull(client, 5).author == "octo-author"
+    assert sleeps == [1.0, 2.0]
+
+
+def test_server_errors_give_up_after_the_bounded_attempts(
+    fake_github: FakeGitHub, client: GitHubClient, sleeps: list[float]
+) -> None:
+    fake_github.fail("GET", PULL, 503, times=10, message="Service Unavailable")
+    with pytest.raises(GitHubError) as info:
+        get_pull(client, 5)
+    assert "get pull request #5: GitHub answered 503 after 3 attempts" in info.value.message
+    assert "re-run" in str(info.value.hint)
+    assert len(sleeps) == 2
+    assert len(fake_github.calls_to("GET", PULL)) == 3
+
+
+def test_rate_limit_waits_for_retry_after(fake_github: FakeGitHub, client: GitHubClient, sleeps: list[float]) -> None:
+    fake_github.fail("GET", PULL, 429, headers={"Retry-After": "7"}, message="API rate limit exceeded for installation")
+    get_pull(client, 5)
+    assert sleeps == [7.0]
+
+
+def test_primary_rate_limit_403_with_remaining_zero_is_retried(
+    fake_github: FakeGitHub, client: GitHubClient, sleeps: list[float]
+) -> None:
+    fake_github.fail("GET", PULL, 403, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"},
+                     message="API rate limit exceeded for user ID 1.")
+    get_pull(client, 5)
+    assert sleeps == [1.0]
+
+
+def test_rate_limit_resetting_far_in_the_future_fails_at_once(
+    fake_github: FakeGitHub, client: GitHubClient, sleeps: list[float]
+) -> None:
+    fake_github.fail("GET", PULL, 403, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "99999999999"},
+                     message="API rate limit exceeded for user ID 1.")
+    with pytest.raises(GitHubError) as info:
+        get_pull(client, 5)
+    assert "rate limit" in str(info.value.hint)
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(("status", "hint"), [(403, "permissions:"), (404, "does not exist"), (422, "invalid")])
+def test_client_errors_are_not_retried(
+    fake_github: FakeGitHub, client: GitHubClient, sleeps: list[float], status: int, hint: str
+) -> None:
+    fake_github.fail("GET", PULL, status, message="nope")
+    with pytest.raises(GitHubError) as info:
+        get_pull(client, 5)
+    assert f"answered {status}: nope" in info.value.message
+    assert hint in str(info.value.hint)
+    assert sleeps == []
+
+
+def test_unknown_pull_request_is_a_clear_404(fake_github: FakeGitHub, client: GitHubClient) -> None:
+    with pytest.raises(GitHubError, match="get pull request #99: GitHub answered 404"):
+        get_pull(client, 99)
+
+
+def test_missing_token_names_the_variables() -> None:
+    with pytest.raises(InputError) as info:
+        token_from_env({})
+    assert "GITHUB_TOKEN" in info.value.message and "GH_TOKEN" in info.value.message
+    assert token_from_env({"GH_TOKEN": " t "}) == "t"
+
+
+def test_repository_must_be_owner_slash_name() -> None:
+    with pytest.raises(InputError, match="owner/name"):
+        connect("just-a-name", "t", "http://127.0.0.1:1")

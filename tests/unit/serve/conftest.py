@@ -1,0 +1,68 @@
+"""Fixtures for the serving tests: tiny real models saved in every format and a
+fake installed factory package (helpers live in serve_testkit.py)."""
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from releasegate.serve.models import build  # noqa: E402
+from serve_testkit import SEQ, write_factory_dist  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> torch.nn.Module:
+    return build("tiny-encoder")
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory, tiny_model: torch.nn.Module) -> dict[str, Path]:
+    """The tiny encoder saved as torch.export, TorchScript, safetensors, state dict and pickle."""
+    from safetensors.torch import save_file
+
+    out = tmp_path_factory.mktemp("artifacts")
+    example = torch.zeros(2, SEQ, dtype=torch.long)
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    program = torch.export.export(tiny_model, (example,), dynamic_shapes={"input_ids": {0: batch}})
+    paths = {
+        "torch-export": out / "tiny.pt2",
+        "torchscript": out / "tiny.ts",
+        "safetensors": out / "tiny.safetensors",
+        "state-dict": out / "tiny.pth",
+        "pickle": out / "tiny-module.pt",
+    }
+    torch.export.save(program, paths["torch-export"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracing warns about Python control flow it cannot see
+        torch.jit.trace(tiny_model, (example,), check_trace=False).save(str(paths["torchscript"]))
+    save_file(tiny_model.state_dict(), str(paths["safetensors"]))
+    torch.save(tiny_model.state_dict(), paths["state-dict"])
+    torch.save(tiny_model, paths["pickle"])
+    return paths
+
+
+@pytest.fixture(scope="session")
+def factory_dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Puts the fake factory distribution on sys.path for the session."""
+    root = write_factory_dist(tmp_path_factory.mktemp("site"))
+    sys.path.insert(0, str(root))
+    yield root
+    sys.path.remove(str(root))
+
+
+@pytest.fixture(scope="session")
+def slow_weights(tmp_path_factory: pytest.TempPathFactory, factory_dist: Path) -> Path:
+    from safetensors.torch import save_file
+
+    import rg_test_factories  # type: ignore[import-not-found]
+
+    path = tmp_path_factory.mktemp("slow") / "slow.safetensors"
+    save_file(rg_test_factories.slow().state_dict(), str(path))
+    return path
+
+
