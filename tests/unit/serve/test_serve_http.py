@@ -128,3 +128,11 @@ def test_chunked_body_over_the_limit_is_413(artifacts: dict[str, Path]) -> None:
         assert status.startswith(b"HTTP/1.1 413 ")
         assert headers[b"connection"] == b"close"
         assert b"100-byte limit" in body
+
+
+def test_thousands_of_pipelined_requests_in_one_packet(port: int) -> None:
+    get = b"GET /v2/health/live HTTP/1.1\r\nHost: t\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(_post(IDS) + get * 3000 + _post(IDS))
+        statuses = [r[0] for r in _responses(sock, 3002)]
+    assert statuses == [b"HTTP/1.1 200 OK"] * 3002
