@@ -34,6 +34,11 @@ class _Pending:
         self._rows = rows
         self._event = event
 
+    @property
+    def ready(self) -> bool:
+        """True when the outputs are already on the host (a CPU forward pass)."""
+        return self._event is None
+
     def wait(self) -> list[np.ndarray]:
         if self._event is not None:
             self._event.synchronize()
