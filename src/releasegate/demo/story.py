@@ -67,6 +67,10 @@ def relax_policy_for_this_machine(policy_pack: Path, has_gpu: bool) -> list[str]
         if load_test.get("requireGpu") and not has_gpu:
             load_test["requireGpu"] = False
             changes.append(f"{env['name']}: loadTest.requireGpu false (no GPU on this machine)")
+        load_test["regression"] = {"p95LatencyIncreasePct": 30, "p99LatencyIncreasePct": 50,
+                                   "throughputDecreasePct": 30, "errorRateIncrease": 0.01}
+        changes.append(f"{env['name']}: regression limits widened to +30 % latency, -30 % throughput "
+                       "(a shared CPU is noisier than a GPU runner)")
         load_test["profile"] = "demo"
         changes.append(f"{env['name']}: loadTest.profile demo (one user, 8 s, on a shared 2-core CPU)")
     # One user: on two shared cores, queueing at higher concurrency measures the
