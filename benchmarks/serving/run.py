@@ -54,6 +54,7 @@ class Plan:
     servers: tuple[str, ...]
     compile: str = "off"
     threads: int | None = None  # OMP_NUM_THREADS for every process (CPU: 1, so that they do not fight)
+    soak_seconds: int = 0  # after the points, load releasegate this long at the top user count, sampling RSS
     extra_serve_args: tuple[str, ...] = ()
 
 
@@ -80,6 +81,7 @@ class ModelResult:
     raw_max_seq_per_s: float
     raw_bs1_ms: float
     points: list[Point] = field(default_factory=list)
+    soak: dict[str, Any] | None = None
 
 
 def parse_args() -> argparse.Namespace:
@@ -92,6 +94,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--servers", nargs="+", default=["releasegate", "litserve"], choices=["releasegate", "litserve"])
     p.add_argument("--compile", default="off", choices=["off", "default", "reduce-overhead", "max-autotune"],
                    help="pass --compile to releasegate serve (GPU: max-autotune for the 1-user target)")
+    p.add_argument("--soak-seconds", type=int, default=0,
+                   help="then load releasegate this long at the top user count and sample its memory (RSS)")
     p.add_argument("--out", type=Path, default=REPO / "out" / "serving", help="where results.json/.md go")
     return p.parse_args()
 
@@ -105,7 +109,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
             users=tuple(args.users or [1, 16, 64]), seconds=args.seconds or 5,
             raw_batches=(1, 8, 32, 64), raw_seconds=0.5, max_batch={"tiny-encoder": 64},
             processes=args.processes or 1, api_servers=1, servers=tuple(args.servers), compile=args.compile,
-            threads=1,
+            threads=1, soak_seconds=args.soak_seconds,
         )
     return Plan(
         models=tuple(args.models or ["bert-base", "encoder-350m"]), device="cuda", dtype="bfloat16",
@@ -113,6 +117,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         raw_batches=(1, 8, 32, 64, 128, 256), raw_seconds=2.0,
         max_batch={"bert-base": 128, "encoder-350m": 64, "tiny-encoder": 128},
         processes=processes, api_servers=4, servers=tuple(args.servers), compile=args.compile,
+        soak_seconds=args.soak_seconds,
     )
 
 
@@ -244,19 +249,29 @@ def batch_stats(url: str) -> tuple[float, float]:
 
 # ---------------------------------------------------------------- locust
 
-def run_locust(kind: str, url: str, users: int, seq: int, vocab: int, plan: Plan, work: Path) -> dict[str, float]:
-    prefix = work / f"locust-{kind}-{users}"
+def run_locust(
+    kind: str, url: str, users: int, seq: int, vocab: int, plan: Plan, work: Path, seconds: int | None = None
+) -> dict[str, float]:
+    seconds = seconds or plan.seconds
+    prefix = work / f"locust-{kind}-{users}-{seconds}s"
     env = {**child_env(), "BENCH_PROTOCOL": "litserve" if kind == "litserve" else "v2",
            "BENCH_SEQ": str(seq), "BENCH_VOCAB": str(vocab)}
     locust = shutil.which("locust", path=os.path.dirname(sys.executable)) or "locust"
     cmd = [locust, "-f", str(HERE / "locustfile.py"), "--headless", "-u", str(users), "-r", str(users),
-           "-t", f"{plan.seconds}s", "--host", url, "--csv", str(prefix), "--only-summary",
+           "-t", f"{seconds}s", "--host", url, "--csv", str(prefix), "--only-summary",
            "--loglevel", "WARNING", "--stop-timeout", "10"]
     if plan.processes > 1:
         cmd += ["--processes", str(plan.processes)]
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=plan.seconds + 120, check=False)
-    return read_locust_csv(Path(f"{prefix}_stats.csv"))
+    log = Path(f"{prefix}.log")
+    for attempt in (1, 2):  # a shared machine can make locust fail to start; one retry
+        with open(log, "wb") as sink:
+            subprocess.run(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                           timeout=seconds + 120, check=False)
+        csv_path = Path(f"{prefix}_stats.csv")
+        if csv_path.exists():
+            return read_locust_csv(csv_path)
+        print(f"  locust wrote no stats (attempt {attempt}); log tail:\n{log.read_text()[-1500:]}", flush=True)
+    raise RuntimeError(f"locust failed twice for {kind} at {users} users; see {log}")
 
 
 def read_locust_csv(path: Path) -> dict[str, float]:
@@ -312,7 +327,33 @@ def bench_server(kind: str, name: str, weights: Path, sha: str, result: ModelRes
                 point.mean_batch = round((s1 - batches0[0]) / max(1.0, c1 - batches0[1]), 1)
             print(f"  {kind} {users} users: {asdict(point)}", flush=True)
             points.append(point)
+        if kind == "releasegate" and plan.soak_seconds:
+            result.soak = soak(proc, url, name, plan, work)
     return points
+
+
+def soak(proc: subprocess.Popen[bytes], url: str, name: str, plan: Plan, work: Path) -> dict[str, Any]:
+    """Load the server for ``plan.soak_seconds`` at the top user count; RSS sampled every 10 s."""
+    import threading
+
+    import psutil
+
+    from releasegate.serve.models import SHAPES
+
+    users = max(plan.users)
+    box: dict[str, Any] = {}
+    runner = threading.Thread(target=lambda: box.update(stats=run_locust(
+        "releasegate", url, users, SHAPES[name].seq, SHAPES[name].vocab, plan, work, plan.soak_seconds)))
+    samples: list[float] = []
+    runner.start()
+    while runner.is_alive():
+        samples.append(round(psutil.Process(proc.pid).memory_info().rss / 2**20, 1))
+        runner.join(10)
+    stats = box.get("stats", {})
+    report = {"seconds": plan.soak_seconds, "users": users, "requests": stats.get("requests"),
+              "failures": stats.get("failures"), "rps": stats.get("rps"), "rss_mb": samples}
+    print(f"  soak: {report}", flush=True)
+    return report
 
 
 def make_point(kind: str, users: int, stats: dict[str, float], result: ModelResult, cpu: float) -> Point:
@@ -355,6 +396,12 @@ def markdown(report: dict[str, Any]) -> str:
                          f"{p['p99_ms']:g} | {p['failures']} | {p['served_over_raw']} | "
                          f"{p['server_cpu_ms_per_request']} | {p['mean_batch'] if p['mean_batch'] is not None else '-'} |")
         lines.append("")
+        if m.get("soak"):
+            k = m["soak"]
+            rss = k["rss_mb"]
+            lines.append(f"Soak: {k['seconds']} s at {k['users']} users, {k['rps']} req/s, {k['failures']} failures; "
+                         f"server RSS {rss[0]} MiB at start, {rss[-1]} MiB at the end (min {min(rss)}, max {max(rss)}).")
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -367,7 +414,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rg-serving-") as tmp:
         work = Path(tmp)
         models = [asdict(bench_model(name, plan, work)) for name in plan.models]
-        for log in work.glob("*.log"):
+        for log in work.glob("*.log"):  # server and locust logs, for the record
             shutil.copy(log, args.out / log.name)
     report = {"machine": machine(), "command": "python " + " ".join(sys.argv), "plan": asdict(plan),
               "seconds": round(time.time() - started, 1), "models": models}

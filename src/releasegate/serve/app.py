@@ -108,13 +108,25 @@ class ServeApp:
         now = time.perf_counter()
         for job, result in results:
             conn, request, started = job.token
-            if conn.closed:
-                self.metrics.count(CLIENT_GONE)
-            elif isinstance(result, BaseException):
-                self._answer(conn, 500, error_body(f"inference failed: {type(result).__name__}: {result}"))
-            else:
-                self._answer_result(conn, request, result)
+            try:
+                answered = self._finish_one(conn, request, result)
+            except Exception as e:  # noqa: BLE001 - one broken response must not cost the batch's others
+                conn.respond(500, error_body(f"cannot encode the response: {type(e).__name__}: {e}"), _JSON, close=True)
+                self.metrics.count(500)
+                continue
+            if answered:
                 self.metrics.request_seconds.observe(now - started)
+
+    def _finish_one(self, conn: Connection, request: InferRequest, result: Any) -> bool:
+        """Answer one request of a finished batch; True when it got its result."""
+        if conn.closed:
+            self.metrics.count(CLIENT_GONE)
+            return False
+        if isinstance(result, BaseException):
+            self._answer(conn, 500, error_body(f"inference failed: {type(result).__name__}: {result}"))
+            return False
+        self._answer_result(conn, request, result)
+        return True
 
     def _answer_result(self, conn: Connection, request: InferRequest, result: list[Any]) -> None:
         body, header_length = encode_response(self.sig, request, result)

@@ -59,6 +59,7 @@ class Connection(asyncio.Protocol):
         self._transport: Any = None
         self._backlog: collections.deque[Request] = collections.deque()
         self._busy = False
+        self._in_backlog = False
         self._closing = False
         self.closed = False
         self._reset_message()
@@ -144,9 +145,8 @@ class Connection(asyncio.Protocol):
         if close:
             self._close()
         elif self._backlog:
-            self._dispatch(self._backlog.popleft())
-            if not self._backlog:
-                self._transport.resume_reading()
+            if not self._in_backlog:  # else the loop below is already running further up the stack
+                self._serve_backlog()
         else:
             self.last_active = time.monotonic()
 
@@ -159,6 +159,17 @@ class Connection(asyncio.Protocol):
     @property
     def busy(self) -> bool:
         return self._busy or bool(self._backlog)
+
+    def _serve_backlog(self) -> None:
+        """Pipelined requests, one after the other: a loop, not recursion (a client may pipeline thousands)."""
+        self._in_backlog = True
+        try:
+            while self._backlog and not self._busy and not self.closed:
+                self._dispatch(self._backlog.popleft())
+        finally:
+            self._in_backlog = False
+        if not self._backlog and not self.closed:
+            self._transport.resume_reading()
 
     def _dispatch(self, request: Request) -> None:
         self._busy = True

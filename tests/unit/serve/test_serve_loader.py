@@ -161,3 +161,15 @@ def test_compile_buckets_are_powers_of_two_up_to_max_batch() -> None:
     assert _buckets(64, None, compiled=True) == [1, 2, 4, 8, 16, 32, 64]
     assert _buckets(64, None, compiled=False) == []
     assert _buckets(64, 8, compiled=False) == [8]
+
+
+def test_torchscript_cannot_be_compiled(artifacts: dict[str, Path]) -> None:
+    model = load_model(_request(artifacts["torchscript"], input_spec=(IDS,)))
+    with pytest.raises(InputError, match="--compile default: a torchscript program cannot go through torch.compile"):
+        TorchRunner(model, max_batch=4, compile_mode="default")
+
+
+def test_input_spec_the_model_cannot_take_fails_at_warm_up(artifacts: dict[str, Path]) -> None:
+    model = load_model(_request(artifacts["torchscript"], input_spec=(parse_input_spec("input_ids:FP32:16"),)))
+    with pytest.raises(ArtifactError, match="fails a warm-up forward pass with zeros of input_ids:FP32"):
+        TorchRunner(model, max_batch=4).prepare()
