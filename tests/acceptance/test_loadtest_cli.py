@@ -14,6 +14,7 @@ import pytest
 
 from releasegate.loadtest import procs
 from tests.acceptance.cli import run_cli
+from tests.unit.loadtest.test_report import validate_result
 from tests.support.loadtest_repo import commit, make_model, make_repo, release, sha256, write_release
 
 STAGING = "environments/staging/releases/toy.yaml"
@@ -68,6 +69,7 @@ def test_identical_candidate_passes_with_report(tmp_path: Path, models: dict[str
     data = _json(result.out)
     rel = data["releases"][0]
     assert result.code == 0, rel
+    validate_result(data)
     assert data["schemaVersion"] == "releasegate/loadtest-result/v1"
     assert rel["verdict"] in ("pass", "inconclusive") and not rel["blocking"]
     assert not [v for v in rel["verdicts"] if v["verdict"] == "regression"]
@@ -224,3 +226,70 @@ def test_bad_invocations_exit_2(tmp_path: Path, models: dict[str, Path], capsys:
     result = run_cli(capsys, "loadtest", *args)
     assert result.code == 2
     assert fragment in result.err
+
+
+def _builtin_repo(tmp_path: Path, models: dict[str, Path], base: str, candidate: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from tests.support.loadtest_repo import builtin_release
+
+    repo = make_repo(tmp_path)
+    (repo / "models").mkdir()
+    for name, key in (("live.pt", base), ("next.pt", candidate)):
+        shutil.copy(models[key], repo / "models" / name)
+    write_release(repo, "staging", builtin_release("models/live.pt", sha256(models[base]), "1.0.0"))
+    commit(repo, "live: 1.0.0")
+    write_release(repo, "staging", builtin_release("models/next.pt", sha256(models[candidate]), "1.1.0"))
+    monkeypatch.chdir(repo)
+    return repo
+
+
+@pytest.mark.slow
+def test_builtin_server_slowed_candidate_fails(tmp_path: Path, models: dict[str, Path],
+                                               capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    _builtin_repo(tmp_path, models, "base", "slow", monkeypatch)
+    result = run_cli(capsys, "loadtest", "--format", "json")
+    rel = _json(result.out)["releases"][0]
+    assert result.code == 1, rel
+    assert rel["verdict"] == "fail" and rel["candidate"]["runtime"] == "builtin"
+    assert "regression" in {v["verdict"] for v in rel["verdicts"]}
+
+
+def test_builtin_server_broken_candidate_fails_with_the_reason(tmp_path: Path, models: dict[str, Path],
+                                                               capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    _builtin_repo(tmp_path, models, "base", "broken", monkeypatch)
+    result = run_cli(capsys, "loadtest", "--format", "json")
+    rel = _json(result.out)["releases"][0]
+    assert result.code == 1
+    assert rel["code"] == "server-not-ready"
+    assert "candidate toy@1.1.0: the server exited with code" in rel["reason"]
+    assert "not a model artifact" in rel["reason"]
+
+
+@pytest.mark.slow
+def test_open_loop_point_at_half_the_baselines_capacity(tmp_path: Path, models: dict[str, Path],
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _repo(tmp_path, models, "base", "base", monkeypatch)
+    result = run_cli(capsys, "loadtest", "--profile", "open-test", "--format", "json")
+    rel = _json(result.out)["releases"][0]
+    assert result.code == 0, rel
+    closed, opened = rel["points"]
+    assert closed["mode"] == "closed" and opened["mode"] == "open"
+    assert opened["rateRps"] == pytest.approx(0.5 * closed["baseline"]["throughputRps"]["value"], rel=0.05)
+    assert opened["candidate"]["openLoopLatenessP99Ms"] is not None
+    assert "throughput decrease" not in [v["metric"] for v in opened["verdicts"]]
+
+
+@pytest.mark.slow
+def test_external_runtimes_on_one_fixed_port_take_turns(tmp_path: Path, models: dict[str, Path],
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    port = str(procs.free_port())
+    _repo(tmp_path, models, "base", "base", monkeypatch, port=port)
+    result = run_cli(capsys, "loadtest", "--format", "json")
+    assert result.out, result.err
+    rel = _json(result.out)["releases"][0]
+    assert result.code == 0, rel
+    assert any("same fixed port" in w for w in rel["warnings"])
+    runs = [(p["side"], p["interleaved"]) for p in rel["phases"]]
+    assert runs == [("baseline", False), ("candidate", False), ("candidate", False), ("baseline", False)]

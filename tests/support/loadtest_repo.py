@@ -28,7 +28,8 @@ TEST_POLICY_PROFILES = {
         "startupTimeoutSeconds": 60,
         "bootstrapReplicates": 400,
         "onInconclusive": "pass",
-    }
+    },
+    "open-test": {"extends": "test", "arrivalRateFractions": [0.5]},
 }
 
 
@@ -73,6 +74,21 @@ def release(model_file: str, digest: str, version: str, *, extra_args: tuple[str
     if slo:
         doc["spec"]["slo"] = slo  # type: ignore[index]
     return doc
+
+
+def builtin_release(model_file: str, digest: str, version: str, name: str = "toy") -> dict[str, object]:
+    """A release served by releasegate's own server (``releasegate serve``)."""
+    return {
+        "apiVersion": "releasegate/v1",
+        "kind": "ModelRelease",
+        "metadata": {"name": name, "owner": "team-test"},
+        "spec": {
+            "model": {"version": version,
+                      "artifact": {"uri": model_file, "sha256": digest, "format": "torchscript"},
+                      "signature": {"inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, INPUT_DIM]}]}},
+            "runtime": {"kind": "builtin", "batching": {"maxBatch": 8, "maxDelayMs": 0}},
+        },
+    }
 
 
 def git(repo: Path, *args: str) -> str:

@@ -174,7 +174,9 @@ def story(demo: Demo, has_gpu: bool) -> None:
     advance(demo, 24, "a day later")
     hand_written_release(demo, v3, 0.93)
     advance(demo, 2, "dev looks fine")
-    promote(demo, v3.version, "staging", expect_pass=False)
+    promote(demo, v3.version, "staging")
+    advance(demo, 26, "staging soaks")
+    promote(demo, v3.version, "prod", expect_pass=False)
 
     demo.heading(f"6. Something is wrong in prod: roll back to {v1.version}")
     advance(demo, 3, "an incident")

@@ -79,9 +79,9 @@ def serve(
 def _check_torch() -> None:
     try:
         import torch  # noqa: F401
-        import uvicorn  # noqa: F401
+        import httptools  # noqa: F401
     except ImportError as e:
         raise InputError(
-            f"releasegate serve needs torch and uvicorn ({e})",
+            f"releasegate serve needs torch and httptools ({e})",
             "install the serving extra: pip install 'releasegate[serve]'",
         ) from e

@@ -27,7 +27,7 @@ from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
 from releasegate.loadtest.verdict import SLO_LATENCY
 
 OPEN_LOOP_USER_SECONDS = 1.0
-SLOT_LATENCIES = 20  # a slot lasts at least this many expected request latencies
+SLOT_LATENCIES = 8  # a slot lasts at least this many expected request latencies
 MIN_SLOTS = 8  # ... and a phase holds at least this many slots
 MIN_OPEN_USERS = 8
 PROBE_CONCURRENCY = 32
@@ -86,25 +86,25 @@ class Scheduler:
         return True
 
     def _capacity_seen(self) -> float:
-        seen = [d.throughput for d in self.result.phases if d.phase.mode == "closed"]
-        seen += list(self.session.warm_throughput.values())
-        return max(seen, default=0.0)
+        return max((d.throughput for d in self.result.phases if d.phase.mode == "closed"), default=0.0)
 
     def slot_for(self, point: LoadPoint, measure: float) -> float:
         """The profile's slot, lengthened so a slot holds :data:`SLOT_LATENCIES` expected latencies.
 
-        The expected latency comes from the capacity seen so far (warm-up and earlier
-        points): ``users / capacity`` for a closed loop (Little's law), ``1 / (capacity -
-        rate)`` for an open loop (a single queue), so that draining the other side's
-        requests takes a small part of each slot.
+        Expected latency: a single request's from the warm-up (``single``), at least;
+        for a closed loop of ``users``, ``users / capacity`` (Little's law) once a closed
+        point measured the capacity, ``users x single`` before; for an open loop,
+        ``1 / (capacity - rate)`` (a single queue). Draining the other side's requests
+        then takes a small part of each slot.
         """
+        warm = [t for t in self.session.warm_throughput.values() if t > 0]
+        single = 1.0 / min(warm) if warm else 0.0
         capacity = self._capacity_seen()
-        if capacity <= 0:
-            return self.profile.slot_seconds
         if point.mode == "closed":
-            latency = point.users / capacity
+            latency = max(single, point.users / capacity if capacity > 0 else point.users * single)
         else:
-            latency = 1.0 / max(capacity - (point.rate or 0.0), 0.05 * capacity)
+            cap = capacity or (1.0 / single if single else 0.0)
+            latency = 1.0 / max(cap - (point.rate or 0.0), 0.05 * cap) if cap > 0 else 0.0
         slot = max(self.profile.slot_seconds, SLOT_LATENCIES * latency)
         return round(min(slot, max(self.profile.slot_seconds, measure / MIN_SLOTS)), 3)
 

@@ -44,7 +44,7 @@ def _sides_line(r: ReleaseResult) -> str:
     text += f" vs baseline {r.baseline.version} ({_short(r.baseline.sha256)})" if r.baseline else " (new model: no baseline)"
     if r.profile:
         p = r.profile
-        text += f", profile `{p['name']}` ({p['rounds']} round(s) × {p['phaseSeconds']:g} s per point)"
+        text += f", profile `{p.get('name')}` ({p.get('phaseSeconds', 0):g} s per load point, sides interleaved)"
     return text
 
 

@@ -4,9 +4,9 @@
   untracked files included), or -- with neither -- those changed since ``HEAD``.
 * Baseline: the same file at the base ref (``git show REF:path``; ``HEAD`` when no
   ``--base``); none when the file does not exist there (a new model).
-* Rollback: the candidate's version and digest were live in this environment before
-  (in the base ref's history of that file); with ``rollback.skipLoadTest`` the test is
-  skipped, because the evidence exists.
+* Rollback: the candidate's version was live in this environment before (the base
+  ref's history, :func:`releasegate.history.is_rollback`); with ``rollback.skipLoadTest``
+  the test is skipped, because the evidence exists.
 """
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ from releasegate.errors import GitError, InputError
 from releasegate.layout import RepoLayout
 from releasegate.release import Release, is_release_path, parse_release
 from releasegate.targets import changed_since, checked_path
-
-ROLLBACK_HISTORY_LIMIT = 500
 
 
 def select(layout: RepoLayout, paths: Sequence[str | Path], base: str | None) -> list[str]:
@@ -62,42 +60,12 @@ def baseline(layout: RepoLayout, ref: str, source: str) -> Release | None:
 
 
 def is_rollback(layout: RepoLayout, ref: str, candidate: Release, current: Release | None) -> bool:
-    """Whether ``candidate`` goes back to a version (and digest) that was live in its environment."""
+    """Whether ``candidate`` goes back to a version that was live in its environment before.
+
+    The record is ``ref``'s first-parent history (:func:`releasegate.history.is_rollback`).
+    """
     if candidate.version is None or (current is not None and current.version == candidate.version):
         return False
-    try:
-        history = _history_module()
-        if history is not None:
-            return bool(history(layout, candidate, ref))
-    except (AttributeError, TypeError):
-        pass
-    return _was_live_before(layout, ref, candidate)
+    from releasegate import history
 
-
-def _history_module():  # type: ignore[no-untyped-def]
-    """``releasegate.history``'s rollback check once it exists (its one call site)."""
-    try:
-        from releasegate import history
-    except ImportError:
-        return None
-    return getattr(history, "is_rollback_release", None)
-
-
-def _was_live_before(layout: RepoLayout, ref: str, candidate: Release) -> bool:
-    log = run(
-        ["git", "log", "--format=%H", "-n", str(ROLLBACK_HISTORY_LIMIT), ref, "--", candidate.source],
-        cwd=layout.root, check=False,
-    )
-    if log.returncode != 0:
-        raise GitError(f"cannot read the history of {candidate.source} at {ref}", "fetch full history (fetch-depth: 0)")
-    for commit in log.stdout.decode().split():
-        data = file_at(layout, commit, candidate.source)
-        if data is None:
-            continue
-        try:
-            old = parse_release(data, candidate.source)
-        except InputError:
-            continue
-        if old.version == candidate.version and (candidate.sha256 is None or old.sha256 == candidate.sha256):
-            return True
-    return False
+    return history.is_rollback(layout, candidate, ref)

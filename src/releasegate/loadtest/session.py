@@ -57,7 +57,8 @@ class Session:
 
     def start(self) -> None:
         """Start the sides (both at once unless exclusive) and wait until they are ready."""
-        labels = list(self.specs)[:1] if self.exclusive else list(self.specs)
+        # Exclusive: the candidate first (its inputs define the request bodies for both).
+        labels = [CANDIDATE] if self.exclusive else list(self.specs)
         started = {label: (start(self.specs[label], self.log_dir), time.monotonic()) for label in labels}
         for label, (server, t0) in started.items():
             self.servers[label] = server

@@ -209,8 +209,12 @@ def compare(
     base, bq, bt = summarize(baseline, base_draws, confidence, quantiles)
     with np.errstate(divide="ignore", invalid="ignore"):
         changes = {
-            q: interval(cand.latency[q].value / base.latency[q].value - 1.0, cq[:, j] / bq[:, j] - 1.0, confidence)
+            q: interval(_ratio(cand.latency[q].value, base.latency[q].value) - 1.0, cq[:, j] / bq[:, j] - 1.0, confidence)
             for j, q in enumerate(quantiles)
         }
-        tput = interval(cand.throughput.value / base.throughput.value - 1.0, ct / bt - 1.0, confidence)
+        tput = interval(_ratio(cand.throughput.value, base.throughput.value) - 1.0, ct / bt - 1.0, confidence)
     return Comparison(cand, base, changes, tput)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 and np.isfinite(a) and np.isfinite(b) else float("nan")

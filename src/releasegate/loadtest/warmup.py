@@ -1,6 +1,6 @@
 """Warm a server up before it is measured, and find out early if it answers at all.
 
-A few threads send the load test's own request bodies for ``seconds`` (keep-alive
+One thread, then a few threads, send the load test's own request bodies for ``seconds`` (keep-alive
 connections, loopback only). A server that fails every warm-up request is not worth
 measuring: that is an ``all-requests-failed`` error with a sample of what it said.
 """
@@ -69,28 +69,40 @@ def _one(conn: http.client.HTTPConnection, path: str, content_type: str, body: b
     return None
 
 
-def warm_up(server: Server, payloads: Payloads, seconds: float, threads: int) -> WarmupStats:
-    """Send requests for ``seconds``; raise when every one of them failed."""
+def _stage(server: Server, payloads: Payloads, seconds: float, threads: int) -> WarmupStats:
     stats, lock = WarmupStats(), threading.Lock()
     started = time.monotonic()
-    until = started + seconds
     workers = [
-        threading.Thread(target=_worker, args=(server, payloads, until, stats, lock, i), daemon=True)
-        for i in range(max(1, min(MAX_THREADS, threads)))
+        threading.Thread(target=_worker, args=(server, payloads, started + seconds, stats, lock, i), daemon=True)
+        for i in range(threads)
     ]
     for w in workers:
         w.start()
     for w in workers:
         w.join(timeout=seconds + 30)
     stats.seconds = time.monotonic() - started
+    return stats
+
+
+def warm_up(server: Server, payloads: Payloads, seconds: float, threads: int) -> WarmupStats:
+    """Send requests for ``seconds`` (half one at a time, half with ``threads`` at once).
+
+    Returns the one-at-a-time stage's statistics: its throughput is the inverse of a
+    single request's latency, which sizes the interleaving slots. Raises when every
+    request failed or the server died.
+    """
+    threads = max(1, min(MAX_THREADS, threads))
+    single = _stage(server, payloads, seconds / 2 if threads > 1 else seconds, 1)
+    parallel = _stage(server, payloads, seconds / 2, threads) if threads > 1 and server.alive() else WarmupStats()
     if not server.alive():
         raise server.crash_error("during warm-up")
-    if stats.ok == 0:
+    ok, failed = single.ok + parallel.ok, single.failed + parallel.failed
+    if ok == 0:
         raise LoadTestError(
-            f"{server.spec.display}: every warm-up request failed ({stats.failed} of {stats.failed}); "
-            f"for example: {stats.sample_error}",
+            f"{server.spec.display}: every warm-up request failed ({failed} of {failed}); "
+            f"for example: {single.sample_error or parallel.sample_error}",
             "check that the request bodies fit the model (spec.loadTest.payloadFile or the "
             "input signature) and the server log in the --out directory",
             code="all-requests-failed",
         )
-    return stats
+    return single

@@ -1,0 +1,91 @@
+"""Child processes: the whole process group dies, on stop and on every exit path."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from releasegate.errors import InputError
+from releasegate.loadtest import procs
+
+# A parent that forks a grandchild which ignores SIGTERM, then both sleep.
+FORKER = """
+import os, signal, sys, time
+if os.fork() == 0:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("grandchild", os.getpid(), flush=True)
+    time.sleep(600)
+else:
+    print("parent", os.getpid(), flush=True)
+    time.sleep(600)
+"""
+
+
+def _pids(log: Path) -> list[int]:
+    for _ in range(600):
+        lines = log.read_text().split() if log.exists() else []
+        if len(lines) >= 4:
+            return [int(lines[1]), int(lines[3])]
+        time.sleep(0.05)
+    raise AssertionError(log.read_text())
+
+
+def _dead(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _gone(pid: int) -> bool:
+    """Dead within 10 s (SIGKILL is delivered at once, but a loaded machine may take a moment)."""
+    for _ in range(200):
+        if _dead(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_stop_kills_the_group_including_stubborn_grandchildren(tmp_path: Path) -> None:
+    child = procs.Managed([sys.executable, "-c", FORKER], tmp_path / "log")
+    pids = _pids(tmp_path / "log")
+    assert child.pgid in procs.live_groups()
+    child.stop(grace=0.5)
+    assert all(_gone(p) for p in pids)
+    assert child.pgid not in procs.live_groups()
+    assert "grandchild" in child.log_tail()
+
+
+def test_stop_all_and_signals_unwind(tmp_path: Path) -> None:
+    child = procs.Managed([sys.executable, "-c", FORKER], tmp_path / "log")
+    pids = _pids(tmp_path / "log")
+    with pytest.raises(procs.Interrupted):
+        with procs.cleanup_on_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+    assert all(_gone(p) for p in pids)
+    assert procs.live_groups() == []
+    assert signal.getsignal(signal.SIGTERM) is not None
+    del child
+
+
+def test_missing_program_is_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot start /no/such/program"):
+        procs.Managed(["/no/such/program"], tmp_path / "log")
+
+
+def test_log_tail_of_missing_file_is_empty(tmp_path: Path) -> None:
+    assert procs.log_tail(tmp_path / "none") == ""
+
+
+def test_free_port_is_bindable() -> None:
+    import socket
+
+    port = procs.free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
