@@ -228,3 +228,14 @@ def test_promote_an_older_version_and_nothing_to_do(story: Repo, capsys: pytest.
     result = run_cli(capsys, "promote", "sentiment", "--to", "prod", "--version", "1.1.0", "--no-pr")
     assert result.code == 0, result.err
     assert story.git("show", f"{BRANCH}:{PROD}") + "\n" == release("sentiment", "1.1.0", env="prod", stable="1.0.0")
+
+
+def test_promote_into_an_environment_without_the_model_copies_the_file(story: Repo,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    story.commit("Retire sentiment from prod", "2026-01-09T00:00:00Z", {PROD: None})
+    result = run_cli(capsys, "promote", "sentiment", "--to", "prod", "--no-pr")
+    assert result.code == 0, result.err
+    assert "(new) -> 1.1.0" in result.out
+    staging = (story.root / path("staging", "sentiment")).read_text()
+    assert story.git("show", f"{BRANCH}:{PROD}") + "\n" == staging
+    assert "Releasegate-Previous-Version" not in story.git("log", "-1", "--format=%B", BRANCH)
