@@ -1,13 +1,16 @@
 """Sensitivity of the load-test gate: how often it flags a 15 % slower model, and an identical one.
 
 Builds a throw-away GitOps repository with this project's policies and two TorchScript
-MLPs (64 -> 1024 x LAYERS -> 2): the baseline, and a candidate with 15 % more hidden
-layers (extra compute; the in-process forward-time ratio is measured and printed).
-Then runs the whole gate (``python -m releasegate loadtest --format json``) RUNS times
+MLPs (64 -> 1024, one 1024x1024 layer applied ITERATIONS times, -> 2): the baseline, and a
+candidate that applies it 15 % more often (extra compute; the in-process forward-time
+ratio is measured and printed).
+Then runs the whole gate (``python -m releasegate loadtest --profile bench --format json``,
+where ``bench`` is --profile with the --set overrides) RUNS times
 with the slower candidate and RUNS times with an identical one (A/A, the same file under
 another name), alternating, and counts the verdicts.
 
-    .venv/bin/python benchmarks/loadtest/sensitivity.py --runs 20 --profile smoke --runtime builtin
+    .venv/bin/python benchmarks/loadtest/sensitivity.py --runs 20 --profile smoke \
+        --set 'concurrency=[1]' --set phaseSeconds=30 --runtime builtin
 
 Results go to stdout (one JSON line per run, then a summary) and to --out.
 Only loopback traffic; every run is bounded by the gate's own timeouts and --budget.
@@ -33,15 +36,31 @@ SERVER = ROOT / "tests" / "support" / "oip_server.py"
 WIDTH, INPUT_DIM = 1024, 64
 
 
-def build_model(path: Path, layers: int) -> None:
+def build_model(path: Path, iterations: int) -> None:
+    """64 -> 1024, then the same 1024x1024 layer applied ``iterations`` times, -> 2.
+
+    Sharing the weights keeps the file small (~4 MiB) while the compute grows with
+    ``iterations``, so the model's time dominates the server's per-request overhead the
+    way a real model's does on a GPU.
+    """
     import torch
 
+    class Model(torch.nn.Module):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.n = n
+            self.inp = torch.nn.Linear(INPUT_DIM, WIDTH)
+            self.hidden = torch.nn.Linear(WIDTH, WIDTH)
+            self.out = torch.nn.Linear(WIDTH, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = torch.relu(self.inp(x))
+            for _ in range(self.n):
+                h = torch.relu(self.hidden(h))
+            return self.out(h)
+
     torch.manual_seed(0)
-    blocks: list[torch.nn.Module] = [torch.nn.Linear(INPUT_DIM, WIDTH), torch.nn.ReLU()]
-    for _ in range(layers):
-        blocks += [torch.nn.Linear(WIDTH, WIDTH), torch.nn.ReLU()]
-    blocks.append(torch.nn.Linear(WIDTH, 2))
-    torch.jit.script(torch.nn.Sequential(*blocks).eval()).save(str(path))
+    torch.jit.script(Model(iterations).eval()).save(str(path))
 
 
 def forward_ms(path: Path, reps: int = 300) -> float:
@@ -110,7 +129,7 @@ def run_gate(repo: Path, budget: float) -> dict:  # type: ignore[type-arg]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     t = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "releasegate", "loadtest", "--format", "json", "--quiet",
-                           "--budget-seconds", str(budget), "--root", str(repo)],
+                           "--profile", "bench", "--budget-seconds", str(budget), "--root", str(repo)],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=budget + 120)
     seconds = time.monotonic() - t
     if proc.returncode not in (0, 1):
@@ -127,7 +146,7 @@ def run_gate(repo: Path, budget: float) -> dict:  # type: ignore[type-arg]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--layers", type=int, default=20)
+    parser.add_argument("--iterations", type=int, default=100, help="hidden-layer applications of the baseline")
     parser.add_argument("--slowdown", type=float, default=0.15, help="extra compute of the candidate")
     parser.add_argument("--runtime", choices=["builtin", "external"], default="builtin")
     parser.add_argument("--profile", default="smoke", help="built-in profile the bench profile extends")
@@ -143,12 +162,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="rg-sensitivity-"))
     try:
         base, slow = work / "base.pt", work / "slow.pt"
-        extra = round(args.layers * args.slowdown)
-        build_model(base, args.layers)
-        build_model(slow, args.layers + extra)
-        ratio = forward_ms(slow) / forward_ms(base)
+        extra = round(args.iterations * args.slowdown)
+        build_model(base, args.iterations)
+        build_model(slow, args.iterations + extra)
+        base_ms, slow_ms = forward_ms(base), forward_ms(slow)
         header = {"machine": platform.platform(), "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
-                  "layers": [args.layers, args.layers + extra], "forward_ratio": round(ratio, 3),
+                  "iterations": [args.iterations, args.iterations + extra],
+                  "forward_ms": [round(base_ms, 2), round(slow_ms, 2)], "forward_ratio": round(slow_ms / base_ms, 3),
                   "profile": profile, "runtime": args.runtime, "runs": args.runs}
         print(json.dumps(header), flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -293,3 +293,44 @@ def test_external_runtimes_on_one_fixed_port_take_turns(tmp_path: Path, models: 
     assert any("same fixed port" in w for w in rel["warnings"])
     runs = [(p["side"], p["interleaved"]) for p in rel["phases"]]
     assert runs == [("baseline", False), ("candidate", False), ("candidate", False), ("baseline", False)]
+
+
+def _servers_under(pid: int) -> list[psutil.Process]:
+    found = []
+    try:
+        for child in psutil.Process(pid).children(recursive=True):
+            try:
+                if "oip_server" in " ".join(child.cmdline()):
+                    found.append(child)
+            except psutil.Error:
+                continue
+    except psutil.Error:
+        return []
+    return found
+
+
+def test_sigterm_stops_every_child(tmp_path: Path, models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate killed from outside (CI cancelling the job) leaves no server or locust behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = _repo(tmp_path, models, "base", "base", monkeypatch, cand_args=("--never-ready",))
+    env = {**os.environ, "PYTHONPATH": str(Path(procs.__file__).parents[2])}
+    gate = subprocess.Popen([sys.executable, "-m", "releasegate", "loadtest"], cwd=repo, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children: list[psutil.Process] = []
+    for _ in range(600):
+        children = _servers_under(gate.pid)
+        if len(children) >= 2:
+            break
+        time.sleep(0.05)
+    assert len(children) >= 2, "the servers never started"
+    gate.send_signal(signal.SIGTERM)
+    _, err = gate.communicate(timeout=60)
+    assert gate.returncode == 143, err
+    assert "every server and locust process was stopped" in err
+    for child in children:
+        assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE

@@ -124,7 +124,7 @@ def _sides(m: Measurement, point: str, side: str) -> list[PhaseData]:
 
 
 def _point_dict(p: LoadPoint, comp: Comparison, cand: list[PhaseData], base: list[PhaseData], verdicts: list[MetricVerdict]) -> dict[str, Any]:
-    change = None
+    change: dict[str, Any] | None = None
     if comp.baseline is not None:
         change = {f"p{q:g}": comp.latency_change[q].to_dict() for q in QUANTILES}
         change["throughput"] = comp.throughput_change.to_dict() if comp.throughput_change else None

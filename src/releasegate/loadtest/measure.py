@@ -43,7 +43,9 @@ class LoadPoint:
     rate: float | None = None
 
     def describe(self) -> str:
-        return f"{self.users} concurrent users" if self.mode == "closed" else f"{self.rate:.1f} req/s open loop"
+        if self.mode == "closed":
+            return f"{self.users} concurrent user" + ("s" if self.users != 1 else "")
+        return f"{self.rate:.1f} req/s open loop"
 
 
 @dataclass
@@ -117,11 +119,24 @@ class Scheduler:
         what = " vs ".join(phase.sides) if phase.interleaved else phase.sides[0]
         self.progress(f"{kind} {point.id}: {what} at {point.describe()} for {measure:g} s (slots of {phase.slot:g} s)")
         data = run_phase(phase, servers, self.setup)
+        self._check_slots(phase, data)
         for side, d in sorted(data.items()):
             self.progress(f"  {side:<9} {d.count:>7} requests {d.throughput:>9.1f} req/s  p50 {_p(d, 50):8.2f} ms"
                           f"  p95 {_p(d, 95):8.2f} ms  errors {d.errors}"
                           + ("  [generator saturated]" if d.generator.saturated else ""))
         return data
+
+    def _check_slots(self, phase: Phase, data: dict[str, PhaseData]) -> None:
+        """Warn when most of the slots went to draining the other side (latency ≫ slot)."""
+        if not phase.interleaved:
+            return
+        for side, d in data.items():
+            if d.units and d.duration < 0.5 * d.units * phase.slot:
+                self.result.warnings.append(
+                    f"{phase.point}: {side} was measured in only {d.duration / (d.units * phase.slot):.0%} of its "
+                    f"slots (requests take long to drain compared with {phase.slot:g} s slots); raise slotSeconds "
+                    "or phaseSeconds for tighter intervals"
+                )
 
     def run(self) -> Measurement:
         closed = [LoadPoint(f"c{c}", "closed", c) for c in self.profile.concurrency]

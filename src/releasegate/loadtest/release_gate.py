@@ -1,6 +1,7 @@
 """The gate for one release file: decide whether to test, measure, and decide."""
 from __future__ import annotations
 
+import shutil
 import time
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,7 @@ STARTUP_SECONDS = 20.0
 def _measure(ctx: GateContext, candidate: Release, baseline: Release | None, profile: Profile,
              lim: dict[str, Any], common: dict[str, Any]) -> ReleaseResult:
     work = ctx.work_dir / f"{candidate.env}-{candidate.model}"
+    shutil.rmtree(work, ignore_errors=True)  # logs and CSVs of an earlier run with the same --out
     ctx.progress(f"{candidate.source}: verifying artifacts")
     arts = {CANDIDATE: fetch(candidate.data, candidate.source, ctx.layout.root, work)}
     releases = {CANDIDATE: candidate}

@@ -63,7 +63,8 @@ def _point_rows(r: ReleaseResult) -> list[str]:
     rows = ["| load | side | requests | errors | p50 ms | p95 ms [CI] | p99 ms | req/s | Δ p95 [CI] | Δ p99 | Δ req/s |",
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in r.points:
-        load = f"{p['users']} users" if p["mode"] == "closed" else f"{p['rateRps']} req/s open"
+        users = f"{p['users']} user" + ("s" if p["users"] != 1 else "")
+        load = users if p["mode"] == "closed" else f"{p['rateRps']} req/s open"
         for side in ("baseline", "candidate"):
             s = p.get(side)
             if not s:
@@ -93,9 +94,10 @@ def _telemetry(r: ReleaseResult) -> list[str]:
         lines.append(f"- GPU telemetry unavailable: {gpus[0][2].get('reason', '')}")
     if r.slo_search:
         for side in ("baseline", "candidate"):
-            s = r.slo_search.get(side)
-            if s:
-                lines.append(f"- throughput within the SLO, {side}: {_ms(s['throughputRps'])} req/s (at {s['point']})")
+            found = r.slo_search.get(side)
+            if found:
+                lines.append(f"- throughput within the SLO, {side}: {_ms(found['throughputRps'])} req/s "
+                             f"(at {found['point']})")
     return lines
 
 
@@ -123,7 +125,7 @@ def markdown(result: GateResult, plot_prefix: str = "") -> str:
     body = [release_markdown(r, plot_prefix) for r in result.releases]
     if not result.releases:
         body = ["No changed release file needs a load test.\n"]
-    return "\n".join(head) + "\n".join(body)
+    return "\n".join(head) + "\n" + "\n".join(body)
 
 
 def _machine(result: GateResult) -> str:
