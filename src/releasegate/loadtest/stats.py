@@ -12,13 +12,16 @@ A replicate's percentile is read from the draw-weighted sum of per-block latency
 histograms (a fine log grid), so a replicate costs the same for a thousand or a
 million requests; point estimates are exact percentiles of the raw latencies.
 
-Relative differences use independent replicates of the two sides: for replicate i,
-``stat_B[i] / stat_A[i] - 1``; the interval is the percentile interval of those.
+Relative differences use the replicates of the two sides: for replicate i,
+``stat_B[i] / stat_A[i] - 1``; the interval is the percentile interval of those, widened
+for the number of blocks like a t-interval (:func:`small_sample_factor`).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -137,14 +140,31 @@ def _round(x: float, digits: int) -> float | None:
     return None if not np.isfinite(x) else round(float(x), digits)
 
 
-def interval(point: float, replicates: np.ndarray, confidence: float) -> Interval:
-    """Percentile interval of ``replicates`` around ``point`` (NaN replicates ignored)."""
+def small_sample_factor(units: int, confidence: float) -> float:
+    """How much to widen a bootstrap percentile interval from ``units`` blocks.
+
+    The percentile bootstrap behaves like a z-interval with the plug-in variance, so with
+    few blocks it is too narrow; widening it by ``sqrt(n/(n-1)) * t(n-1)/z`` makes it
+    behave like a t-interval (t quantile by the Cornish-Fisher expansion; no scipy).
+    """
+    if units < 3:
+        return 1.0
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    nu = units - 1
+    t = z + (z**3 + z) / (4 * nu) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * nu**2)
+    return math.sqrt(units / nu) * t / z
+
+
+def interval(point: float, replicates: np.ndarray, confidence: float, units: int = 0) -> Interval:
+    """Percentile interval of ``replicates`` around ``point`` (NaN replicates ignored),
+    widened for ``units`` blocks by :func:`small_sample_factor`."""
     finite = replicates[np.isfinite(replicates)]
     if finite.size == 0 or not np.isfinite(point):
         return Interval(point, float("nan"), float("nan"))
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(finite, [alpha, 1.0 - alpha])
-    return Interval(float(point), float(low), float(high))
+    f = small_sample_factor(units, confidence)
+    return Interval(float(point), float(point - f * (point - low)), float(point + f * (high - point)))
 
 
 @dataclass(frozen=True)
@@ -176,14 +196,15 @@ def summarize(data: Blocked, draws: np.ndarray, confidence: float, quantiles: Se
     boot_q = boot_percentiles(data, quantiles, draws)
     boot_t = boot_throughput(data, draws)
     good = data.latency_ms[data.ok]
-    latency = {q: interval(percentile(good, q), boot_q[:, j], confidence) for j, q in enumerate(quantiles)}
+    n = data.n_blocks
+    latency = {q: interval(percentile(good, q), boot_q[:, j], confidence, n) for j, q in enumerate(quantiles)}
     total_seconds = float(data.block_seconds.sum())
     point_t = float(np.count_nonzero(data.ok)) / total_seconds if total_seconds > 0 else float("nan")
     summary = SideSummary(
         requests=int(data.latency_ms.size),
         errors=int(np.count_nonzero(~data.ok)),
         latency=latency,
-        throughput=interval(point_t, boot_t, confidence),
+        throughput=interval(point_t, boot_t, confidence, n),
     )
     return summary, boot_q, boot_t
 
@@ -207,12 +228,14 @@ def compare(
     paired = paired and candidate.n_blocks == baseline.n_blocks
     base_draws = cand_draws if paired else _draws(max(1, baseline.n_blocks), replicates, rng)
     base, bq, bt = summarize(baseline, base_draws, confidence, quantiles)
+    n = min(candidate.n_blocks, baseline.n_blocks)
     with np.errstate(divide="ignore", invalid="ignore"):
         changes = {
-            q: interval(_ratio(cand.latency[q].value, base.latency[q].value) - 1.0, cq[:, j] / bq[:, j] - 1.0, confidence)
+            q: interval(_ratio(cand.latency[q].value, base.latency[q].value) - 1.0, cq[:, j] / bq[:, j] - 1.0,
+                        confidence, n)
             for j, q in enumerate(quantiles)
         }
-        tput = interval(_ratio(cand.throughput.value, base.throughput.value) - 1.0, ct / bt - 1.0, confidence)
+        tput = interval(_ratio(cand.throughput.value, base.throughput.value) - 1.0, ct / bt - 1.0, confidence, n)
     return Comparison(cand, base, changes, tput)
 
 
