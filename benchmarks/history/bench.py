@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,13 +32,21 @@ ENV.pop("RELEASEGATE_AUTO_UNSHALLOW", None)
 # Run this checkout's releasegate, installed or not.
 ENV["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parents[1] / "src"), os.environ.get("PYTHONPATH")]))
 AT = "2025-04-15T09:30:00Z"
+LOAD: list[float] = []
+
+
+CPU_SAMPLES: list[float] = []
 
 
 def cli(root: Path, *args: str, expect: tuple[int, ...] = (0,)) -> float:
+    """Wall seconds of one CLI run; its CPU seconds (user+sys, git included) go to CPU_SAMPLES."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "releasegate", *args], env=ENV, cwd=root,
                           capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SAMPLES.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if proc.returncode not in expect:
         raise SystemExit(f"releasegate {' '.join(args)} failed (exit {proc.returncode}):\n"
                          f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
@@ -48,12 +57,14 @@ def drop_cache(root: Path) -> None:
     shutil.rmtree(root / ".git" / "releasegate", ignore_errors=True)
 
 
-def samples(runs: int, before: Callable[[], None], run: Callable[[], float]) -> list[float]:
-    out = []
+def samples(runs: int, before: Callable[[], None], run: Callable[[], float]) -> tuple[list[float], list[float]]:
+    """(wall seconds, CPU seconds) of ``runs`` runs."""
+    wall = []
+    CPU_SAMPLES.clear()
     for _ in range(runs):
         before()
-        out.append(run())
-    return out
+        wall.append(run())
+    return wall, list(CPU_SAMPLES)
 
 
 def git(root: Path, *args: str) -> str:
@@ -89,10 +100,18 @@ def add_commit(root: Path) -> None:
     git(root, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-qam", "Tweak (#99999)")
 
 
-def measure(root: Path, runs: int) -> list[tuple[str, list[float], float | None]]:
+Samples = tuple[list[float], list[float]]
+
+
+def one(run: Callable[[], float]) -> Samples:
+    CPU_SAMPLES.clear()
+    return [run()], list(CPU_SAMPLES)
+
+
+def measure(root: Path, runs: int) -> list[tuple[str, Samples, float | None]]:
     nothing: Callable[[], None] = lambda: None  # noqa: E731
     git(root, "checkout", "-q", "main")
-    rows: list[tuple[str, list[float], float | None]] = [
+    rows: list[tuple[str, Samples, float | None]] = [
         ("releasegate --version (interpreter start)", samples(runs, nothing, lambda: cli(root, "--version")), None),
         ("status, cold (no .git/releasegate cache)", samples(max(2, runs // 2), lambda: drop_cache(root),
                                                              lambda: cli(root, "status")), None),
@@ -106,7 +125,7 @@ def measure(root: Path, runs: int) -> list[tuple[str, list[float], float | None]
                  samples(max(2, runs // 2), lambda: drop_cache(root), lambda: cli(root, "history", "model-0042")),
                  None))
     cli(root, "status")  # the log cache warm again; the blobs of AT not yet summarised
-    rows.append((f"status --at {AT}, first time", [cli(root, "status", "--at", AT)], 2.0))
+    rows.append((f"status --at {AT}, first time", one(lambda: cli(root, "status", "--at", AT)), 2.0))
     rows.append((f"status --at {AT} (cache warm)", samples(runs, nothing, lambda: cli(root, "status", "--at", AT)),
                  2.0))
     make_pr(root)
@@ -131,14 +150,17 @@ def main() -> None:
             generate([str(root), "--models", str(options.models), "--promotions", str(options.promotions)])
             print(f"generated {root} in {time.perf_counter() - started:.1f} s")
         drop_cache(root)
+        LOAD.append(os.getloadavg()[0])
         rows = measure(root, options.runs)
         commits = git(root, "rev-list", "--count", "main").strip()
     print(f"repo: {options.models} models x 3 environments, {options.promotions} promotions "
           f"({commits} commits on main); {options.runs} runs each")
-    for name, values, target in rows:
-        median = statistics.median(values)
+    print(f"load average before: {LOAD[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
+    for name, (wall, cpu), target in rows:
+        median = statistics.median(wall)
         verdict = "" if target is None else f"  target <= {target:.0f} s: {'met' if median <= target else 'MISSED'}"
-        print(f"{name:52s} median {median:6.3f} s  min {min(values):6.3f} s  n={len(values)}{verdict}")
+        print(f"{name:52s} wall median {median:6.3f} s  min {min(wall):6.3f} s  "
+              f"cpu median {statistics.median(cpu):6.3f} s  n={len(wall)}{verdict}")
 
 
 if __name__ == "__main__":

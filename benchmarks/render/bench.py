@@ -115,7 +115,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=0,
+                        help="RELEASEGATE_RENDER_WORKERS for the runs (0: one per core, 1: serial)")
     args = parser.parse_args()
+    if args.workers:
+        os.environ["RELEASEGATE_RENDER_WORKERS"] = str(args.workers)
     times: dict[str, list[float]] = {"full": [], "check": [], "again": [], "changed": [], "check-changed": []}
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="rg-render-bench-") as tmp:
@@ -140,6 +144,7 @@ def main() -> int:
             git(repo, "checkout", "-q", "--", ".")
         files = sum(1 for _ in repo.rglob("manifests/*.yaml"))
     print(f"models: {args.models} x {len(ENVS)} environments, {files} rendered files, runs: {args.runs}, "
+          f"workers: {args.workers or 'one per core'}, "
           f"load average before: {load[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
     for name, label in (("full", "render (empty output tree: writes every file)"),
                         ("check", "render --check (up to date)"),

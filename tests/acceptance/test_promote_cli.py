@@ -1,6 +1,7 @@
 """``releasegate promote`` and ``releasegate rollback`` end to end: branches, commits, pushes, PRs.
 
-The repository has a bare repository as ``origin``; GitHub is a loopback fake.
+The repository has a bare repository as ``origin``; GitHub is the loopback fake of
+tests/support, which checks every request and answer against GitHub's OpenAPI description.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from releasegate.layout import RepoLayout
 from releasegate.render import render_plan
 from tests.acceptance.cli import run_cli
-from tests.fake_github import FakeGitHub, fake_github
+from tests.support.fake_github import FakeGitHub
 from tests.gitrepo import Repo, path, release
 from tests.unit.history.conftest import build_story
 
@@ -34,12 +35,18 @@ def story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
 
 @pytest.fixture
 def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
-    with fake_github() as fake:
-        monkeypatch.setenv("GITHUB_TOKEN", "x")
-        monkeypatch.setenv("GITHUB_REPOSITORY", "org/gitops")
-        monkeypatch.setenv("GITHUB_API_URL", fake.url)
-        monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example")
+    fake = FakeGitHub(repo="org/gitops").start()
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "org/gitops")
+    monkeypatch.setenv("GITHUB_API_URL", fake.url)
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example")
+    monkeypatch.setenv("RELEASEGATE_THROTTLE", "0")
+    monkeypatch.setenv("RELEASEGATE_RETRY_BACKOFF", "0")
+    try:
         yield fake
+    finally:
+        fake.stop()
+    assert fake.violations == []
 
 
 def snapshot(repo: Repo) -> tuple[str, str, str, str]:
@@ -90,10 +97,10 @@ def test_promote_pushes_and_opens_a_pull_request(story: Repo, github: FakeGitHub
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     result = run_cli(capsys, "promote", "sentiment", "--to", "prod")
     assert result.code == 0, result.err
-    assert f"opened pull request #42: {github.url}/org/gitops/pull/42" in result.out
+    assert "opened pull request #42: https://github.com/org/gitops/pull/42" in result.out
     assert BRANCH in story.git("ls-remote", "origin")
-    [(method, url, body)] = github.requests
-    assert (method, url) == ("POST", "/repos/org/gitops/pulls")
+    assert [(c.method, c.path) for c in github.calls] == [("POST", "/repos/org/gitops/pulls")]
+    body = github.pull_bodies[42]
     assert body["head"] == BRANCH and body["base"] == "main"
     assert body["title"] == "Promote sentiment 1.1.0 to prod from staging"
     assert "| version | 1.0.0 | 1.1.0 |" in body["body"]
@@ -121,7 +128,7 @@ def test_promote_rollback_round_trip_restores_identical_bytes(story: Repo, githu
     message = story.git("log", "-1", "--format=%B", back)
     assert message.startswith('Revert "Merge pull request #42 from org/releasegate/promote-sentiment-prod-1.1.0"')
     assert f"This reverts commit {merged}." in message and "Releasegate-Action: rollback" in message
-    assert github.requests[-1] == ("PATCH", "/repos/org/gitops/issues/43", {"labels": ["rollback"]})
+    assert github.labels == {43: ["rollback"]}  # and the promotion got none
     assert rendered(story) != manifests_before  # 1.1.0 renders differently...
     merge(story, back, 43, "2026-01-10T01:00:00Z")
     assert (story.root / PROD).read_bytes() == before
@@ -193,16 +200,16 @@ def test_rejected_push_leaves_no_branch(story: Repo, github: FakeGitHub, tmp_pat
     result = run_cli(capsys, "promote", "sentiment", "--to", "prod")
     assert result.code == 2
     assert "git push to 'origin' was rejected" in result.err and "branch rules: pushes need review" in result.err
-    assert snapshot(story) == before and github.requests == []
+    assert snapshot(story) == before and github.calls == []
 
 
 def test_refused_pull_request_removes_local_and_remote_branch(story: Repo, github: FakeGitHub,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    github.refuse_pulls = True
+    github.fail("POST", r"/pulls$", 422, message="Validation Failed")
     before = snapshot(story)
     result = run_cli(capsys, "promote", "sentiment", "--to", "prod")
     assert result.code == 2
-    assert "GitHub refused the pull request (422): Validation Failed" in result.err
+    assert "open the pull request releasegate/promote-sentiment-prod-1.1.0 -> main: GitHub answered 422" in result.err
     assert snapshot(story) == before
 
 
@@ -221,3 +228,14 @@ def test_promote_an_older_version_and_nothing_to_do(story: Repo, capsys: pytest.
     result = run_cli(capsys, "promote", "sentiment", "--to", "prod", "--version", "1.1.0", "--no-pr")
     assert result.code == 0, result.err
     assert story.git("show", f"{BRANCH}:{PROD}") + "\n" == release("sentiment", "1.1.0", env="prod", stable="1.0.0")
+
+
+def test_promote_into_an_environment_without_the_model_copies_the_file(story: Repo,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    story.commit("Retire sentiment from prod", "2026-01-09T00:00:00Z", {PROD: None})
+    result = run_cli(capsys, "promote", "sentiment", "--to", "prod", "--no-pr")
+    assert result.code == 0, result.err
+    assert "(new) -> 1.1.0" in result.out
+    staging = (story.root / path("staging", "sentiment")).read_text()
+    assert story.git("show", f"{BRANCH}:{PROD}") + "\n" == staging
+    assert "Releasegate-Previous-Version" not in story.git("log", "-1", "--format=%B", BRANCH)

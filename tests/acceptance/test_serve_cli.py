@@ -109,6 +109,10 @@ def test_missing_file_and_bad_input_spec(tmp_path: Path, weights: Path, capsys: 
     args = ["serve", str(weights), "--sha256", _sha(weights), "--factory", "tiny-encoder", "--input-spec", "ids"]
     assert main(args) == 2
     assert "--input-spec 'ids': expected NAME:DATATYPE:DIMS" in capsys.readouterr().err
+    assert main(["serve", str(weights), "--sha256", _sha(weights), "--model-name", "a/b"]) == 2
+    assert "--model-name 'a/b': not usable in a URL path" in capsys.readouterr().err
+    assert main(["serve", str(weights), "--sha256", _sha(weights), "--device", "tpu"]) == 2
+    assert "--device tpu: not a device" in capsys.readouterr().err
 
 
 def _free_port() -> int:

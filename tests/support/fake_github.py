@@ -103,6 +103,7 @@ class FakeGitHub:
         self.comments: dict[int, dict[str, Any]] = {}
         self.reviews: dict[int, list[dict[str, Any]]] = {}
         self.labels: dict[int, list[str]] = {}
+        self.pull_bodies: dict[int, dict[str, Any]] = {}  # what POST /pulls was sent, by new number
         self.check_runs: dict[int, dict[str, Any]] = {}
         self.statuses: list[dict[str, Any]] = []
         self.teams: dict[tuple[str, str], dict[str, str]] = {}
@@ -241,6 +242,7 @@ class FakeGitHub:
     def _routes(self) -> list[tuple[str, str, Callable[..., tuple[int, Any, dict[str, str]]]]]:
         r = re.escape(self.repo)
         return [
+            ("POST", rf"/repos/{r}/pulls", self._create_pull),
             ("GET", rf"/repos/{r}/pulls/(\d+)", self._get_pull),
             ("GET", rf"/repos/{r}/pulls/(\d+)/files", self._list_files),
             ("GET", rf"/repos/{r}/pulls/(\d+)/reviews", self._list_reviews),
@@ -293,6 +295,16 @@ class FakeGitHub:
         for side in ("head", "base"):
             data[side]["repo"].update(full_name=self.repo, url=base)
         return 200, data, {}
+
+    def _create_pull(self, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+        """``POST /pulls`` (promote/rollback): a new open pull request numbered after the known ones."""
+        number = max([*self.pulls, 41]) + 1
+        self.pulls[number] = Pull(number, title=body["title"], head_ref=body["head"])
+        self.pull_bodies[number] = dict(body)
+        status, data, headers = self._get_pull(query, None, str(number))
+        data.update(body=body.get("body"), html_url=f"https://github.com/{self.repo}/pull/{number}")
+        data["base"].update(ref=body["base"])
+        return 201, data, headers
 
     def _page(self, items: list[Any], query: dict[str, list[str]], path: str) -> tuple[int, Any, dict[str, str]]:
         per_page = min(int(query.get("per_page", ["30"])[-1]), 100)

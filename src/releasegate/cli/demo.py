@@ -112,6 +112,7 @@ def hand_written_release(demo: Demo, artifact: DemoArtifact, accuracy: float) ->
 def promote(demo: Demo, version: str, env: str, *, expect_pass: bool = True) -> bool:
     branch = f"releasegate/promote-{MODEL}-{env}-{version}"
     demo.run("promote", MODEL, "--to", env, "--no-pr", "--branch", branch)
+    demo.ws.git("checkout", "-q", branch)  # promote leaves the checkout on main; CI checks out the PR
     return gate(demo, branch, f"Promote {MODEL} {version} to {env}", expect_pass=expect_pass)
 
 
@@ -124,6 +125,7 @@ def advance(demo: Demo, hours: float, why: str) -> None:
 def rollback_and_compare(demo: Demo, to_version: str, live_commit: str) -> None:
     branch = f"releasegate/rollback-{MODEL}-prod-{to_version}"
     demo.run("rollback", MODEL, "--env", "prod", "--to", to_version, "--no-pr", "--branch", branch)
+    demo.ws.git("checkout", "-q", branch)
     gate(demo, branch, f"Roll back {MODEL} in prod to {to_version}")
     manifests = "environments/prod/manifests"
     then = demo.ws.git("ls-tree", "-r", live_commit, "--", manifests)
@@ -172,7 +174,9 @@ def story(demo: Demo, has_gpu: bool) -> None:
     advance(demo, 24, "a day later")
     hand_written_release(demo, v3, 0.93)
     advance(demo, 2, "dev looks fine")
-    promote(demo, v3.version, "staging", expect_pass=False)
+    promote(demo, v3.version, "staging")
+    advance(demo, 26, "staging soaks")
+    promote(demo, v3.version, "prod", expect_pass=False)
 
     demo.heading(f"6. Something is wrong in prod: roll back to {v1.version}")
     advance(demo, 3, "an incident")

@@ -10,6 +10,7 @@ from releasegate.errors import InputError
 from releasegate.serve.artifact import FORMATS
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
 @click.command()
@@ -55,6 +56,8 @@ def serve(
 
     if not _DEVICE.fullmatch(device):
         raise InputError(f"--device {device}: not a device", "use cpu, cuda, cuda:N or auto")
+    if not _NAME.fullmatch(model_name):
+        raise InputError(f"--model-name {model_name!r}: not usable in a URL path", "use letters, digits, _ . -")
     config = ServeConfig(
         artifact=artifact, sha256=sha256, format=fmt, factory=factory, device=device, dtype=dtype,
         max_batch=max_batch, max_delay_ms=max_delay_ms, max_queue=max_queue, host=host, port=port,
@@ -79,9 +82,9 @@ def serve(
 def _check_torch() -> None:
     try:
         import torch  # noqa: F401
-        import uvicorn  # noqa: F401
+        import httptools  # noqa: F401
     except ImportError as e:
         raise InputError(
-            f"releasegate serve needs torch and uvicorn ({e})",
+            f"releasegate serve needs torch and httptools ({e})",
             "install the serving extra: pip install 'releasegate[serve]'",
         ) from e

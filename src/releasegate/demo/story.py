@@ -51,19 +51,32 @@ spec:
 
 
 def relax_policy_for_this_machine(policy_pack: Path, has_gpu: bool) -> list[str]:
-    """Adapt the template's policy pack to a laptop demo; returns what was changed, to be told."""
+    """Adapt the template's policy pack to a two-minute laptop demo; returns what changed, to be told."""
     yaml = YAML()
     yaml.preserve_quotes = True
     data = yaml.load(policy_pack.read_text(encoding="utf-8"))
     changes = []
     for env in data["environments"]:
         load_test = env.get("loadTest")
-        if load_test is not None and load_test.get("requireGpu") and not has_gpu:
+        if load_test is None or not load_test.get("required"):
+            continue
+        if env["name"] != "prod":
+            load_test["required"] = False
+            changes.append(f"{env['name']}: no load test (to save time; prod keeps its gate)")
+            continue
+        if load_test.get("requireGpu") and not has_gpu:
             load_test["requireGpu"] = False
             changes.append(f"{env['name']}: loadTest.requireGpu false (no GPU on this machine)")
-        if load_test is not None and load_test.get("required"):
-            load_test["profile"] = "smoke"
-            changes.append(f"{env['name']}: loadTest.profile smoke (a short CPU profile)")
+        load_test["regression"] = {"p95LatencyIncreasePct": 30, "p99LatencyIncreasePct": 50,
+                                   "throughputDecreasePct": 30, "errorRateIncrease": 0.01}
+        changes.append(f"{env['name']}: regression limits widened to +30 % latency, -30 % throughput "
+                       "(a shared CPU is noisier than a GPU runner)")
+        load_test["profile"] = "demo"
+        changes.append(f"{env['name']}: loadTest.profile demo (one user, 8 s, on a shared 2-core CPU)")
+    # One user: on two shared cores, queueing at higher concurrency measures the
+    # neighbours more than the model; the slow candidate stands out at any load.
+    data.setdefault("loadTestProfiles", {})["demo"] = {
+        "extends": "smoke", "concurrency": [1], "phaseSeconds": 8, "warmupSeconds": 0.5}
     with policy_pack.open("w", encoding="utf-8") as handle:
         yaml.dump(data, handle)
     return changes

@@ -11,14 +11,13 @@ gate, the freeze rule through ``ValidationContext.is_rollback``):
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from releasegate.history.git import open_repo
-from releasegate.history.judge import Judge, release_paths
-from releasegate.history.query import History
-from releasegate.layout import RepoLayout
-from releasegate.release import Release, parse_release
+if TYPE_CHECKING:  # imported inside the functions, so that importing a submodule stays cheap
+    from releasegate.layout import RepoLayout
+    from releasegate.release import Release
 
-__all__ = ["History", "is_rollback", "live_release", "live_release_at", "was_live"]
+__all__ = ["is_rollback", "live_release", "live_release_at", "was_live"]
 
 
 def _source(env: str, model: str) -> str:
@@ -30,6 +29,9 @@ def live_release(layout: RepoLayout, env: str, model: str, ref: str = "HEAD") ->
 
     Needs no history (works in a shallow clone): what is live is what the branch says.
     """
+    from releasegate.history.git import open_repo
+    from releasegate.release import parse_release
+
     git = open_repo(layout.root)
     data = git.blob_at(git.rev_parse(ref), _source(env, model))
     return None if data is None else parse_release(data, _source(env, model))
@@ -37,6 +39,9 @@ def live_release(layout: RepoLayout, env: str, model: str, ref: str = "HEAD") ->
 
 def live_release_at(layout: RepoLayout, env: str, model: str, at: datetime, ref: str = "HEAD") -> Release | None:
     """The release file of ``model`` in ``env`` that was live at ``at`` on ``ref``'s first-parent line."""
+    from releasegate.history.query import History
+    from releasegate.release import parse_release
+
     with History.open(layout.root, ref, paths=[_source(env, model)], use_cache=False) as history:
         entries = [e for e in history.until(at).live([env]) if e.model == model]
         if not entries:
@@ -47,6 +52,9 @@ def live_release_at(layout: RepoLayout, env: str, model: str, at: datetime, ref:
 
 def was_live(layout: RepoLayout, env: str, model: str, version: str, ref: str = "HEAD") -> bool:
     """Whether ``version`` of ``model`` is or was ever live in ``env`` (first-parent history of ``ref``)."""
+    from releasegate.history.judge import Judge
+    from releasegate.history.query import History
+
     with History.open(layout.root, ref, paths=[_source(env, model)], use_cache=False) as history:
         return bool(Judge(history).stints_of_version(env, model, version))
 
@@ -58,6 +66,9 @@ def is_rollback(layout: RepoLayout, release: Release, ref: str = "HEAD") -> bool
     ``rollback.skipSoak``, ``rollback.ignoreFreeze``). ``ref`` is the branch whose history
     is the record, normally the pull request's base (``origin/main``).
     """
+    from releasegate.history.judge import Judge, release_paths
+    from releasegate.history.query import History
+
     if release.version is None:
         return False
     paths = release_paths([release.file_model], [release.env])

@@ -26,6 +26,8 @@ class Git:
     """A Git work tree rooted at ``root`` (the GitOps repository root)."""
 
     root: Path
+    common_dir: Path | None = None  # filled in by open_repo (one rev-parse for all three)
+    shallow: bool | None = None
 
     def run(self, args: Sequence[str], *, input: bytes | None = None, check: bool = True,
             env: dict[str, str] | None = None) -> bytes:
@@ -56,10 +58,14 @@ class Git:
 
     def git_dir(self) -> Path:
         """The common .git directory (shared by all worktrees)."""
+        if self.common_dir is not None:
+            return self.common_dir
         path = Path(self.text(["rev-parse", "--git-common-dir"]))
         return path if path.is_absolute() else (self.root / path).resolve()
 
     def is_shallow(self) -> bool:
+        if self.shallow is not None:
+            return self.shallow
         return self.text(["rev-parse", "--is-shallow-repository"]) == "true"
 
     def remotes(self) -> list[str]:
@@ -129,14 +135,17 @@ _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"
 
 def open_repo(root: Path) -> Git:
     """The Git repository at ``root``; :class:`GitError` when ``root`` is not inside one."""
-    proc = run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], check=False, env=_GIT_ENV)
-    if proc.returncode != 0:
+    proc = run(["git", "-C", str(root), "rev-parse", "--git-common-dir", "--is-shallow-repository"],
+               check=False, env=_GIT_ENV)
+    lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    if proc.returncode != 0 or len(lines) != 2:
         raise GitError(
             f"{root}: not a Git repository",
             "releasegate reads the release record from Git: run it inside a clone "
             "of your GitOps repository (git clone ...), or `git init` and commit the files first",
         )
-    return Git(root)
+    common = Path(lines[0]) if Path(lines[0]).is_absolute() else (Path(root) / lines[0]).resolve()
+    return Git(Path(root), common, lines[1] == "true")
 
 
 def ensure_full_history(git: Git, deepen: bool = False) -> None:
@@ -155,6 +164,7 @@ def ensure_full_history(git: Git, deepen: bool = False) -> None:
             git.run(["fetch", "--quiet", "--unshallow", remote])
         except CommandError as e:
             raise GitError(f"{git.root}: could not deepen the shallow clone: {e.message}", SHALLOW_HINT) from e
+        object.__setattr__(git, "shallow", False)  # the recorded answer is out of date now
         return
     why = "and it has no remote to fetch from" if allowed else "so its history is incomplete"
     raise GitError(

@@ -14,7 +14,7 @@ def write_json(path: Path, data: object) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, separators=(",", ":"))
+                f.write(json.dumps(data, separators=(",", ":")))  # dumps uses the C encoder, dump does not
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any
 
 from releasegate.errors import GitError, InputError
 from releasegate.history.blobs import summarise
@@ -15,7 +14,8 @@ from releasegate.history.change import ReleaseChange
 from releasegate.history.edit import promoted_text
 from releasegate.history.git import Git, ensure_full_history, open_repo
 from releasegate.history.judge import Judge
-from releasegate.history.pr import OpenedPullRequest, connect, open_pull_request, resolve_target
+from releasegate.history.log import Commit
+from releasegate.history.pr import GitHubTarget, OpenedPullRequest, connect, open_pull_request, resolve_target
 from releasegate.history.query import History
 from releasegate.history.semver import is_downgrade
 from releasegate.history.timeline import Stint
@@ -180,7 +180,7 @@ def _rollback_target(model: str, env: str, stints: tuple[Stint, ...], current: S
                      f"lower versions live in {env} before: {versions}")
 
 
-def _revertible(stints: tuple[Stint, ...], current: Stint, back: Stint) -> Any:
+def _revertible(stints: tuple[Stint, ...], current: Stint, back: Stint) -> Commit | None:
     """The promoting commit, when reverting it restores ``back``: the latest change, right after ``back``."""
     previous = stints[-2] if len(stints) > 1 else None
     if current.changes == 1 and previous is back and back.end is not None and back.end.oid == current.start.oid:
@@ -200,14 +200,14 @@ def carry_out(ws: Workspace, change: ReleaseChange, *, open_pr: bool, remote: st
     return _publish(ws, change, made, target, remote)
 
 
-def _pr_target(ws: Workspace, remote: str) -> Any:
+def _pr_target(ws: Workspace, remote: str) -> GitHubTarget:
     if remote not in ws.git.remotes():
         raise GitError(f"no Git remote named {remote!r} to push the branch to",
                        "add one (git remote add origin URL), pass --remote, or use --no-pr")
     return resolve_target(ws.git, remote)
 
 
-def _publish(ws: Workspace, change: ReleaseChange, made: BranchCommit, target: Any, remote: str) -> Outcome:
+def _publish(ws: Workspace, change: ReleaseChange, made: BranchCommit, target: GitHubTarget, remote: str) -> Outcome:
     pushed = False
     try:
         push(ws.git, remote, change.branch)

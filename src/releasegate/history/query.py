@@ -42,9 +42,9 @@ class History:
 
     @classmethod
     def open(cls, root: Path, ref: str = "HEAD", *, deepen: bool = False,
-             paths: Iterable[str] | None = None, use_cache: bool = True) -> History:
+             paths: Iterable[str] | None = None, use_cache: bool = True, git: Git | None = None) -> History:
         """Read the history of ``ref``; ``paths`` limits it to those files (no cache used)."""
-        git = open_repo(root)
+        git = git or open_repo(root)
         ensure_full_history(git, deepen)
         tip = git.rev_parse(ref)
         if paths is not None:

@@ -75,10 +75,10 @@ def status_report(layout: RepoLayout, *, ref: str = "HEAD", at: datetime | None 
     ensure_full_history(git, deepen)
     tip = git.rev_parse(ref)
     if at is None:
-        snap = live_snapshot(lambda: History.open(layout.root, tip), git, tip)
+        snap = live_snapshot(lambda: History.open(layout.root, tip, git=git), git, tip)
         entries, seen, first = list(snap.entries), snap.environments, snap.first_time
     else:
-        with History.open(layout.root, tip) as history:
+        with History.open(layout.root, tip, git=git) as history:
             entries, seen, first = history.until(at).live(), tuple(history.environments()), history.first_time()
     order = environment_order(layout, seen)
     for env in envs:

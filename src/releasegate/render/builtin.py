@@ -19,6 +19,9 @@ from releasegate.render.spec import Artifact, Workload
 
 _FILE_NAMES = {"torch-export": "model.pt2", "torchscript": "model.pt", "safetensors": "model.safetensors"}
 _SERVICE_PORT = 80
+DEFAULT_DTYPE = "float32"
+DEFAULT_MAX_BATCH = 64
+DEFAULT_MAX_DELAY_MS = 2.0
 
 
 def check(w: Workload, cfg: RenderConfig) -> list[Problem]:
@@ -26,6 +29,7 @@ def check(w: Workload, cfg: RenderConfig) -> list[Problem]:
     problems = _artifact_problems(w, w.artifact, ("spec", "model", "artifact"), cfg)
     if w.stable is not None:
         problems += _artifact_problems(w, w.stable.artifact, ("spec", "rollout", "stable", "artifact"), cfg)
+    problems += _signature_problems(w)
     if w.kserve:
         problems.append(_problem(w, ("spec", "runtime", "kserve"), "runtime.kserve is only read by runtime.kind kserve",
                                  "remove spec.runtime.kserve or set runtime.kind: kserve"))
@@ -40,6 +44,23 @@ def check(w: Workload, cfg: RenderConfig) -> list[Problem]:
             w, ("spec", "rollout", "canaryPercent"),
             "a builtin canary splits traffic with a Gateway API HTTPRoute, but no gateway is configured",
             "set gateway.name (and gateway.namespace) in policies/render.yaml, or use strategy: rolling"))
+    return problems
+
+
+def _signature_problems(w: Workload) -> list[Problem]:
+    """The server takes each input's shape without the batch dimension, all fixed."""
+    problems = []
+    base: tuple[PathPart, ...] = ("spec", "model", "signature", "inputs")
+    for i, (name, _, shape) in enumerate(w.inputs):
+        if len(shape) < 1 or any(d < 1 for d in shape[1:]):
+            problems.append(_problem(
+                w, (*base, i, "shape"), f"input {name!r}: the built-in server needs fixed dimensions after the "
+                f"batch dimension, not {list(shape)}", "write the shape as [-1, <fixed sizes>], e.g. [-1, 64]"))
+    if w.artifact.format == "torchscript" and not w.inputs:
+        problems.append(_problem(
+            w, ("spec", "model", "signature"), "a TorchScript model does not describe its inputs: "
+            "the built-in server needs spec.model.signature", "add spec.model.signature.inputs "
+            "(name, datatype, shape with the batch dimension first)", "render.required"))
     return problems
 
 
@@ -148,17 +169,18 @@ def _artifact_source(a: Artifact, path: str, cfg: RenderConfig) -> tuple[dict[st
 
 
 def _server_args(w: Workload, cfg: RenderConfig, a: Artifact, path: str) -> list[str]:
-    args = [path, "--sha256", a.sha256 or "", "--format", a.format, "--port", str(cfg.port),
-            "--device", "cuda" if w.gpu else "cpu"]
+    """``releasegate serve`` arguments. Batching and dtype defaults are the load test's
+    (releasegate.loadtest), so what is deployed is what was measured."""
+    delay = float(w.max_delay_ms if w.max_delay_ms is not None else DEFAULT_MAX_DELAY_MS)
+    args = [path, "--sha256", a.sha256 or "", "--format", a.format]
     if a.factory:
         args += ["--factory", a.factory]
-    if w.max_batch is not None:
-        args += ["--max-batch", str(w.max_batch)]
-    if w.max_delay_ms is not None:
-        delay = w.max_delay_ms
-        args += ["--max-delay-ms", str(int(delay)) if float(delay).is_integer() else repr(float(delay))]
-    if w.dtype:
-        args += ["--dtype", w.dtype]
+    args += ["--device", "cuda" if w.gpu else "cpu", "--dtype", w.dtype or DEFAULT_DTYPE,
+             "--max-batch", str(w.max_batch or DEFAULT_MAX_BATCH),
+             "--max-delay-ms", str(int(delay)) if delay.is_integer() else repr(delay),
+             "--host", "0.0.0.0", "--port", str(cfg.port), "--model-name", w.name]
+    for name, datatype, shape in w.inputs:
+        args += ["--input-spec", f"{name}:{datatype}:{','.join(str(d) for d in shape[1:])}"]
     return args
 
 

@@ -20,7 +20,14 @@ PARALLEL_MIN = 300  # below this many items, starting workers costs more than it
 MAX_WORKERS = 8
 
 
+WORKERS_ENV = "RELEASEGATE_RENDER_WORKERS"
+
+
 def worker_count() -> int:
+    """Worker processes: ``$RELEASEGATE_RENDER_WORKERS`` (1 = serial), else one per core (at most 8)."""
+    setting = os.environ.get(WORKERS_ENV, "").strip()
+    if setting.isdigit() and int(setting) > 0:
+        return min(int(setting), MAX_WORKERS)
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux

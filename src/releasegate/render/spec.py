@@ -59,6 +59,7 @@ class Workload:
     canary_percent: int | None
     stable: Stable | None
     labels: tuple[tuple[str, str], ...]
+    inputs: tuple[tuple[str, str, tuple[int, ...]], ...] = ()  # spec.model.signature: name, datatype, shape
 
 
 class _Reader:
@@ -75,9 +76,12 @@ class _Reader:
     def raw(self, path: tuple[PathPart, ...]) -> Any:
         node = self.data
         for part in path:
-            if not isinstance(node, dict) or part not in node:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            else:
                 return _MISSING
-            node = node[part]
         return node
 
     def get(self, path: tuple[PathPart, ...], kind: type | tuple[type, ...], required: bool = False,
@@ -205,9 +209,27 @@ def read_workload(source: str, env: str, data: Any) -> tuple[Workload | None, li
         canary_percent=percent,
         stable=stable,
         labels=_labels(r),
+        inputs=_inputs(r),
     )
     _check_gpu(r, workload)
     return workload, r.problems
+
+
+def _inputs(r: _Reader) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
+    items = r.get(("spec", "model", "signature", "inputs"), list) or []
+    out = []
+    for i, item in enumerate(items):
+        base: tuple[PathPart, ...] = ("spec", "model", "signature", "inputs", i)
+        name = r.get((*base, "name"), str, required=True)
+        datatype = r.get((*base, "datatype"), str, required=True)
+        shape = r.get((*base, "shape"), list, required=True)
+        if name and datatype and shape is not None:
+            if not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
+                r.problem((*base, "shape"), "render.type", f"shape {shape!r} must be a list of integers",
+                          "write the shape with the batch dimension first, e.g. [-1, 64]")
+            else:
+                out.append((name, datatype, tuple(shape)))
+    return tuple(out)
 
 
 def _replicas(r: _Reader) -> int:

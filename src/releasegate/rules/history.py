@@ -6,6 +6,7 @@ paths given), never every file of ``--all``, against the first-parent history of
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -13,7 +14,8 @@ from releasegate.history.judge import Assessment, Judge, release_paths
 from releasegate.history.query import History
 from releasegate.history.report import duration, iso
 from releasegate.history.timeline import Stint
-from releasegate.command import run
+from releasegate.errors import GitError
+from releasegate.history.git import Git, open_repo
 from releasegate.policy import EnvironmentPolicy
 from releasegate.release import Release
 from releasegate.validate import Rule, ValidationContext, Violation, violation_at
@@ -28,34 +30,50 @@ def history_rules(ctx: ValidationContext) -> list[Rule]:
     Also answers ``ctx.is_rollback`` from history, so that the freeze rule (and any other
     rule asking) gives rollbacks to a previously-live version their fast path.
     """
-    if not ctx.changed or not ctx.targets or not _in_git(ctx):
+    if not ctx.changed or not ctx.targets:
         return []
-    state = HistoryState(ctx)
+    try:
+        git = open_repo(ctx.layout.root)
+    except GitError:
+        return []
+    state = HistoryState(ctx, git)
     ctx.is_rollback = state.is_rollback
     return [PromotionOrderRule(state), SoakTimeRule(state), NoDowngradeRule(state), HistoryImmutableRule(state)]
 
 
-def _in_git(ctx: ValidationContext) -> bool:
-    proc = run(["git", "-C", str(ctx.layout.root), "rev-parse", "--git-dir"], check=False)
-    return proc.returncode == 0
-
-
 class HistoryState:
-    """One targeted read of the history of the changed models, shared by the rules."""
+    """One targeted read of the history of the changed models, shared by the rules.
 
-    def __init__(self, ctx: ValidationContext) -> None:
+    The read starts at once in a background thread (git does the work in its own process),
+    so that it overlaps the schema checks that run first; the rules wait for it.
+    """
+
+    def __init__(self, ctx: ValidationContext, git: Git) -> None:
         self.ctx = ctx
         self._judge: Judge | None = None
+        self._failure: BaseException | None = None
+        self._history: History | None = None
+        self._reader = threading.Thread(target=self._read, args=(git,), name="releasegate-history", daemon=True)
+        self._reader.start()
+
+    def _read(self, git: Git) -> None:
+        models = {r.file_model for r in self.ctx.targets}
+        envs = set(self.ctx.policy.environment_names) | set(self.ctx.layout.environment_names())
+        envs |= {r.env for r in self.ctx.targets}
+        try:
+            self._history = History.open(self.ctx.layout.root, self.ctx.base or "HEAD", git=git,
+                                         paths=release_paths(models, envs), use_cache=False)
+        except BaseException as e:  # noqa: BLE001 - handed to the rules' thread and re-raised there
+            self._failure = e
 
     @property
     def judge(self) -> Judge:
         if self._judge is None:
-            models = {r.file_model for r in self.ctx.targets}
-            envs = set(self.ctx.policy.environment_names) | set(self.ctx.layout.environment_names())
-            envs |= {r.env for r in self.ctx.targets}
-            history = History.open(self.ctx.layout.root, self.ctx.base or "HEAD",
-                                   paths=release_paths(models, envs), use_cache=False)
-            self._judge = Judge(history)
+            self._reader.join()
+            if self._failure is not None:
+                raise self._failure
+            assert self._history is not None  # set by _read when it did not fail
+            self._judge = Judge(self._history)
         return self._judge
 
     def assess(self, release: Release) -> Assessment:

@@ -9,6 +9,9 @@ them in one call per batch. ``slots`` in-flight batches (2: one computing, one
 being prepared) keep a GPU busy without host/device gaps; each slot owns the
 runner's pre-allocated input buffers, so a buffer is reused only once its batch is done.
 
+On the CPU a forward pass is finished when ``launch`` returns, so the launch thread
+completes the batch itself (one thread hop fewer per request).
+
 The queue bound turns overload into an immediate :class:`Overloaded` (HTTP 503)
 instead of unbounded latency. No torch here: the runner is injected.
 """
@@ -184,24 +187,34 @@ class Batcher:
                 self._slots.put(slot)
                 self._deliver([(job, e) for job in jobs])
                 continue
-            self._done.put((slot, jobs, rows, pending, started))
+            item = (slot, jobs, rows, pending, started)
+            if getattr(pending, "ready", False):
+                # A CPU forward is already done: nothing to overlap with, so finish here and
+                # spare the requests a hop to the completion thread.
+                self._complete(item)
+            else:
+                self._done.put(item)
         self._done.put(None)
 
     def _complete_loop(self) -> None:
         while (item := self._done.get()) is not None:
-            slot, jobs, rows, pending, started = item
-            try:
-                outputs = pending.wait()
-                results: list[tuple[Job, Any]] = list(zip(jobs, split_rows(outputs, jobs)))
-            except Exception as e:  # noqa: BLE001 - a failed batch fails its requests, not the server
-                results = [(job, e) for job in jobs]
-            finally:
-                self._slots.put(slot)
-            finished = time.perf_counter()
-            self._deliver(results)
-            if self._on_batch is not None:
-                waits = tuple(started - job.enqueued for job in jobs)
-                self._on_batch(BatchStats(rows, len(jobs), waits, finished - started))
+            self._complete(item)
+
+    def _complete(self, item: tuple[int, list[Job], int, Pending, float]) -> None:
+        """Wait for a launched batch, free its slot, deliver each job's rows, report stats."""
+        slot, jobs, rows, pending, started = item
+        try:
+            outputs = pending.wait()
+            results: list[tuple[Job, Any]] = list(zip(jobs, split_rows(outputs, jobs)))
+        except Exception as e:  # noqa: BLE001 - a failed batch fails its requests, not the server
+            results = [(job, e) for job in jobs]
+        finally:
+            self._slots.put(slot)
+        finished = time.perf_counter()
+        self._deliver(results)
+        if self._on_batch is not None:
+            waits = tuple(started - job.enqueued for job in jobs)
+            self._on_batch(BatchStats(rows, len(jobs), waits, finished - started))
 
 
 def split_rows(outputs: list[np.ndarray], jobs: Sequence[Job]) -> list[list[np.ndarray]]:

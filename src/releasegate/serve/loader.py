@@ -177,7 +177,9 @@ def _load_torchscript(req: LoadRequest) -> LoadedModel:
             "pass one --input-spec NAME:DATATYPE:DIMS per input, e.g. --input-spec input_ids:INT64:128",
         )
     module.eval()
-    return LoadedModel(module, req.input_spec, artifact.TORCHSCRIPT, torch.device("cpu"), torch.float32)
+    return LoadedModel(
+        module, req.input_spec, artifact.TORCHSCRIPT, torch.device("cpu"), torch.float32, compilable=False
+    )
 
 
 def _load_weights(req: LoadRequest, fmt: str) -> LoadedModel:

@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from releasegate.errors import ArtifactError
+from releasegate.errors import ArtifactError, InputError
 from releasegate.serve.batching import Job
 from releasegate.serve.loader import TORCH_TO_V2, LoadedModel
 from releasegate.serve.spec import TensorSpec
 
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 _CARRIER = {"BF16": torch.uint16}
+WARMUP_CALLS = 3
 
 
 class _Pending:
@@ -32,6 +33,11 @@ class _Pending:
         self._outputs = outputs
         self._rows = rows
         self._event = event
+
+    @property
+    def ready(self) -> bool:
+        """True when the outputs are already on the host (a CPU forward pass)."""
+        return self._event is None
 
     def wait(self) -> list[np.ndarray]:
         if self._event is not None:
@@ -50,7 +56,12 @@ class TorchRunner:
         self.model = model
         self.cuda = model.device.type == "cuda"
         self.max_batch = min(max_batch, model.fixed_batch) if model.fixed_batch else max_batch
-        self.compile_mode = compile_mode if model.compilable else "off"
+        if compile_mode != "off" and not model.compilable:
+            raise InputError(
+                f"--compile {compile_mode}: a {model.format} program cannot go through torch.compile",
+                "leave --compile off, or serve a torch.export (.pt2) program or weights with a factory",
+            )
+        self.compile_mode = compile_mode
         self.buckets = _buckets(self.max_batch, model.fixed_batch, self.compile_mode != "off")
         self.outputs: tuple[TensorSpec, ...] = ()
         self._module = model.module
@@ -69,15 +80,31 @@ class TorchRunner:
         ]
 
     def prepare(self) -> None:
-        """Compile if asked, run every batch size once, and learn the output signature."""
+        """Compile if asked, warm up every batch size, and learn the output signature (launch thread)."""
+        if self.cuda and self.model.device.index is not None:
+            torch.cuda.set_device(self.model.device.index)  # events and copies on the model's GPU
         if self.compile_mode != "off":
             self._module = torch.compile(self.model.module, mode=self.compile_mode, dynamic=False)
         sizes = self.buckets or sorted({1, self.max_batch})
         for size in sizes:
-            outputs = self._forward(0, size)
+            # Three calls per size: compile (or TorchScript profiling), then CUDA-graph
+            # recording, then a replay, so that no request pays for any of them.
+            for _ in range(WARMUP_CALLS):
+                outputs = self._warm(size)
             self.outputs = self._output_specs(outputs, size)
         if self.cuda:
             torch.cuda.synchronize()
+
+    def _warm(self, size: int) -> list[torch.Tensor]:
+        try:
+            return self._forward(0, size)
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:
+            inputs = ", ".join(f"{s.name}:{s.datatype}{[size, *s.shape]}" for s in self.model.inputs)
+            raise ArtifactError(
+                f"the {self.model.format} model fails a warm-up forward pass with zeros of {inputs} "
+                f"({type(e).__name__}: {' '.join(str(e).split())[:300]})",
+                "check --input-spec (or the factory's input_spec) against what the model takes",
+            ) from e
 
     def launch(self, slot: int, jobs: Sequence[Job], rows: int) -> _Pending:
         host = self._host[slot]

@@ -1,13 +1,7 @@
-"""The heavy half of the server (torch, uvicorn): build the app and the uvicorn server."""
+"""The heavy half of the server (imports torch): load the model and wire runner, batcher, metrics and app."""
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
-from collections.abc import Callable, Iterator
 from typing import Any
-
-import uvicorn
 
 from releasegate.serve.app import Limits, ServeApp
 from releasegate.serve.batching import Batcher, Job
@@ -54,28 +48,3 @@ def build_app(cfg: ServeConfig, device: str, port: int) -> tuple[ServeApp, Serve
         extra={"compile": runner.compile_mode, "buckets": runner.buckets},
     )
     return apps[0], info
-
-
-class DrainingServer(uvicorn.Server):
-    """uvicorn's server, marking the app not-ready on a signal and exiting normally afterwards."""
-
-    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
-        super().__init__(config)
-        self._on_exit = on_exit
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        handled = (signal.SIGINT, signal.SIGTERM)
-        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
-        try:
-            yield
-        finally:
-            for sig, handler in original.items():
-                signal.signal(sig, handler)
-
-    def handle_exit(self, sig: int, frame: Any) -> None:
-        self._on_exit()
-        super().handle_exit(sig, frame)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,10 @@ class ModelServer:
         self.app: Any = None
         self.info: ServerInfo | None = None
         self._socket: socket.socket | None = None
-        self._uvicorn: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._started = False
+        self.drained = True
 
     def prepare(self) -> ServerInfo:
         """Verify the digest, load and warm up the model, bind the port. Raises ReleasegateError."""
@@ -95,48 +99,50 @@ class ModelServer:
         return self.info
 
     def run(self) -> None:
-        """Serve until SIGTERM/SIGINT (main thread) or :meth:`stop`, then drain."""
+        """Serve until SIGTERM/SIGINT or :meth:`stop`, then drain (uvloop when installed)."""
         _event_loop_policy()
-        asyncio.run(self.serve())
+        asyncio.run(self.serve(signals=True))
 
-    async def serve(self) -> None:
-        import uvicorn
+    async def serve(self, signals: bool = False) -> None:
+        """Serve on the running loop until stopped; then finish in-flight requests and stop the batcher."""
+        from releasegate.serve.http import HttpServer
 
         if self.app is None or self._socket is None:
             raise RuntimeError("ModelServer.prepare() must run first")
-        config = uvicorn.Config(
-            self.app,
-            http="httptools",
-            lifespan="off",
-            access_log=False,
-            log_level="warning",
-            timeout_graceful_shutdown=self.config.graceful_timeout_s,
-            timeout_keep_alive=30,
-            backlog=4096,
-            server_header=False,
-            date_header=False,
-        )
-        from releasegate.serve.runtime import DrainingServer
-
-        self._uvicorn = DrainingServer(config, self._drain)
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._stopping = asyncio.Event()
+        if signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self._begin_stop)
+        self.app.loop = loop
+        http = HttpServer(self.app, loop)
+        await http.start(self._socket)
+        self._started = True
         try:
-            await self._uvicorn.serve(sockets=[self._socket])
+            await self._stopping.wait()
+            self.drained = await http.shutdown(self.config.graceful_timeout_s)
         finally:
-            self.app.batcher.close(self.config.graceful_timeout_s)
+            if signals:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+            await loop.run_in_executor(None, self.app.batcher.close, self.config.graceful_timeout_s)
 
     def stop(self) -> None:
-        """Begin a graceful shutdown from another thread (what SIGTERM does)."""
-        self._drain()
-        if self._uvicorn is not None:
-            self._uvicorn.should_exit = True
+        """Begin a graceful shutdown; safe from any thread (SIGTERM/SIGINT do the same)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._begin_stop)
 
     @property
     def started(self) -> bool:
-        return bool(self._uvicorn is not None and self._uvicorn.started)
+        return self._started
 
-    def _drain(self) -> None:
+    def _begin_stop(self) -> None:
         if self.app is not None:
             self.app.draining = True
+        if self._stopping is not None:
+            self._stopping.set()
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -5,6 +5,7 @@ requests along dimension 0, so every other dimension is fixed.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ class TensorSpec:
 
     @property
     def row_elements(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
 
 def parse_input_spec(text: str) -> TensorSpec:

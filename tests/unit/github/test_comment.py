@@ -98,3 +98,23 @@ def test_long_bodies_are_cut_to_githubs_limit() -> None:
 def test_marker_key_must_be_plain() -> None:
     with pytest.raises(ValueError):
         marker("a -->")
+
+
+def test_concurrent_run_creating_just_after_us_is_removed_and_we_keep_ours(
+    fake_github: FakeGitHub, client: GitHubClient
+) -> None:
+    state = {"posted": False, "raced": False}
+
+    def racing_job(method: str, path: str) -> None:
+        if method == "POST" and path.endswith("/comments"):
+            state["posted"] = True
+        elif method == "GET" and path.endswith("/comments") and state["posted"] and not state["raced"]:
+            state["raced"] = True  # the other job's comment lands between our POST and our re-listing
+            fake_github.add_comment(7, MARK + "\nfrom the other job")
+
+    fake_github.on_request = racing_job
+    result = upsert_sticky(client, 7, "validate", "ours")
+
+    (comment,) = fake_github.comments_on(7)
+    assert (comment["id"], comment["body"]) == (result.comment_id, MARK + "\nours")
+    assert result.action == "created" and result.duplicates_removed == 1

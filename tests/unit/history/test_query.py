@@ -110,3 +110,14 @@ def test_damaged_cache_is_ignored(story: Repo) -> None:
     (story.root / ".git/releasegate/blob-summaries.json").write_text('{"format": 1, "blobs": {"x": 1}}')
     with History.open(story.root) as history:
         assert live(history)[("prod", "sentiment")][0] == "1.0.0"
+
+
+def test_a_git_revert_of_a_merge_is_a_rollback(story: Repo) -> None:
+    merge = story.git("log", "--first-parent", "--format=%H", "--grep", "Merge pull request #1")
+    story.git("revert", "--no-edit", "-m", "1", merge, when="2026-01-09T00:00:00Z")
+    with History.open(story.root) as history:
+        dev = history.model_stints("sentiment", ["dev"])["dev"]
+        assert [(s.version, s.ended_by, s.rollback) for s in dev] == [
+            ("1.0.0", "promotion", False), ("1.1.0", "rollback", False), ("1.0.0", None, True)]
+        assert dev[-1].start.reverts == merge and dev[-1].start.subject.startswith('Revert "Merge pull request #1')
+        assert dev[-1].last_blob == dev[0].last_blob

@@ -63,5 +63,5 @@ def find_crds() -> Path:
     for candidate in (p / "shared" / "crds" for p in REPO_ROOT.parents):
         if candidate.is_dir() and any(candidate.glob("*.schema.json")):
             return candidate
-    fixture_missing("CRD schemas (shared/crds)", "put the shared/ folder beside the checkout (see docs/render.md, "Validation in the test suite")")
+    fixture_missing("CRD schemas (shared/crds)", "put the shared/ folder beside the checkout (see 'Validation in the test suite' in docs/render.md)")
     raise AssertionError("unreachable")

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from releasegate.render import render_plan
 from render_helpers import CASES, GOLDEN, make_repo
@@ -49,3 +50,24 @@ def test_every_case_has_golden_files() -> None:
     assert CASE_NAMES, "no render cases found"
     for case in CASE_NAMES:
         assert (GOLDEN / case).is_dir(), f"no golden files for {case}: run with UPDATE_GOLDEN=1"
+
+
+def _server_commands() -> list[tuple[str, list[str]]]:
+    out = []
+    for path in sorted(GOLDEN.glob("*/environments/*/manifests/*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc["kind"] == "Deployment":
+                container = doc["spec"]["template"]["spec"]["containers"][0]
+                out.append((f"{path.relative_to(GOLDEN)}:{doc['metadata']['name']}", container["command"] + container["args"]))
+    return out
+
+
+@pytest.mark.parametrize("where,argv", _server_commands(), ids=lambda v: v if isinstance(v, str) else "")
+def test_rendered_server_command_parses_with_the_real_cli(where: str, argv: list[str]) -> None:
+    """The contract with `releasegate serve`: every rendered flag exists and its value is accepted."""
+    from releasegate.cli.serve import serve
+
+    assert argv[:2] == ["releasegate", "serve"]
+    ctx = serve.make_context("serve", argv[2:])
+    assert ctx.params["host"] == "0.0.0.0" and ctx.params["port"] == 8080
+    assert len(ctx.params["sha256"]) == 64

@@ -63,6 +63,11 @@ CASES = {
     "gpu-type-without-gpu": (release(runtime="    resources: {gpuType: nvidia-l4}\n"),
                              "$.spec.runtime.resources.gpuType", "render.gpu", "resources.gpu"),
     "no-fetcher": (release(uri="ftp://m/a.pt2"), "$.spec.model.artifact.uri", "render.builtin", "fetchers"),
+    "torchscript-needs-signature": (release().replace("torch-export", "torchscript"), "$.spec.model.signature",
+                                    "render.required", "signature"),
+    "dynamic-input-dimension": (release().replace("      format: torch-export\n", "      format: torch-export\n"
+                                "    signature:\n      inputs: [{name: x, datatype: FP32, shape: [-1, -1]}]\n"),
+                                "$.spec.model.signature.inputs[0].shape", "render.builtin", "[-1, 64]"),
     "replicas-wrong-type": (release(runtime="    replicas: two\n"), "$.spec.runtime.replicas", "render.type", "type"),
 }
 

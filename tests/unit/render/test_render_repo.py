@@ -18,7 +18,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from render_helpers import REPO_ROOT, find_crds, find_kubectl
+from render_helpers import REPO_ROOT, find_crds, find_kubectl, fixture_missing
 
 from releasegate.command import run_text
 from releasegate.layout import RepoLayout
@@ -128,3 +128,12 @@ def test_kubectl_kustomize_builds(folder: str, tmp_path: Path) -> None:
     if "manifests" in folder:
         namespace = yaml.safe_load((REPO_ROOT / folder / "kustomization.yaml").read_text())["namespace"]
         assert all(d["metadata"].get("namespace", namespace) == namespace for d in built)
+
+
+def test_missing_fixture_fails_in_ci_and_skips_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        fixture_missing("kubectl", "run scripts/fixtures/fetch-kubectl.sh")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="fetch-kubectl.sh"):
+        fixture_missing("kubectl", "run scripts/fixtures/fetch-kubectl.sh")

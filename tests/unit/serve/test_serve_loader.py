@@ -137,3 +137,39 @@ def test_bfloat16_model_returns_float32(artifacts: dict[str, Path], tiny_model: 
     with torch.inference_mode():
         want = tiny_model(torch.from_numpy(_ids(2, 5))).numpy()
     np.testing.assert_allclose(out, want, atol=0.1)
+
+
+def test_static_batch_export_pads_each_batch(tmp_path: Path, tiny_model: torch.nn.Module) -> None:
+    path = tmp_path / "static.pt2"
+    torch.export.save(torch.export.export(tiny_model, (torch.zeros(4, SEQ, dtype=torch.long),)), path)
+    model = load_model(_request(path))
+    assert model.fixed_batch == 4
+    runner = TorchRunner(model, max_batch=64)
+    assert runner.max_batch == 4 and runner.buckets == [4]
+    runner.prepare()
+    x = _ids(3, 9)
+    (out,) = runner.launch(1, [Job([x], 3, None)], 3).wait()
+    assert out.shape == (3, 2)
+    with torch.inference_mode():
+        np.testing.assert_allclose(out, tiny_model(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_compile_buckets_are_powers_of_two_up_to_max_batch() -> None:
+    from releasegate.serve.runner import _buckets
+
+    assert _buckets(48, None, compiled=True) == [1, 2, 4, 8, 16, 32, 48]
+    assert _buckets(64, None, compiled=True) == [1, 2, 4, 8, 16, 32, 64]
+    assert _buckets(64, None, compiled=False) == []
+    assert _buckets(64, 8, compiled=False) == [8]
+
+
+def test_torchscript_cannot_be_compiled(artifacts: dict[str, Path]) -> None:
+    model = load_model(_request(artifacts["torchscript"], input_spec=(IDS,)))
+    with pytest.raises(InputError, match="--compile default: a torchscript program cannot go through torch.compile"):
+        TorchRunner(model, max_batch=4, compile_mode="default")
+
+
+def test_input_spec_the_model_cannot_take_fails_at_warm_up(artifacts: dict[str, Path]) -> None:
+    model = load_model(_request(artifacts["torchscript"], input_spec=(parse_input_spec("input_ids:FP32:16"),)))
+    with pytest.raises(ArtifactError, match="fails a warm-up forward pass with zeros of input_ids:FP32"):
+        TorchRunner(model, max_batch=4).prepare()
