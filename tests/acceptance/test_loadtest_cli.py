@@ -289,7 +289,10 @@ def test_external_runtimes_on_one_fixed_port_take_turns(tmp_path: Path, models: 
     result = run_cli(capsys, "loadtest", "--format", "json")
     assert result.out, result.err
     rel = _json(result.out)["releases"][0]
-    assert result.code == 0, rel
+    # The verdict of this A/A run is not the point (taking turns on one port cannot cancel machine
+    # noise, so on a loaded CI machine it may come out either way); the measurement order is.
+    assert result.code in (0, 1), rel
+    assert rel["verdict"] != "error", rel
     assert any("same fixed port" in w for w in rel["warnings"])
     runs = [(p["side"], p["interleaved"]) for p in rel["phases"]]
     assert runs == [("baseline", False), ("candidate", False), ("candidate", False), ("baseline", False)]
