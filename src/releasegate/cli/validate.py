@@ -1,28 +1,14 @@
 """``releasegate validate``."""
 from __future__ import annotations
 
-from datetime import datetime
-
 import click
 
 from releasegate.cli import format_option, root_option
-from releasegate.errors import EXIT_FAILED, EXIT_OK, InputError
+from releasegate.errors import EXIT_FAILED, EXIT_OK
+from releasegate.history.moments import parse_moment
 from releasegate.layout import find_root
 from releasegate.report import render
 from releasegate.validate import run_validation
-
-
-def parse_time(text: str | None, flag: str) -> datetime | None:
-    """An ISO 8601 time with a zone (``2026-11-01T12:00Z``), for flags like --now and --at."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError as e:
-        raise InputError(f"{flag} {text!r} is not an ISO 8601 time", "write e.g. 2026-11-01T12:00Z") from e
-    if moment.tzinfo is None:
-        raise InputError(f"{flag} {text!r} has no time zone", "add Z or an offset, e.g. 2026-11-01T12:00Z")
-    return moment
 
 
 @click.command()
@@ -44,6 +30,6 @@ def validate(paths: tuple[str, ...], all_files: bool, base: str | None, now_text
     Exit 0: no violations; 1: violations; 2: unusable input or policy pack.
     """
     layout = find_root(root)
-    result = run_validation(layout, paths, all_files=all_files, base=base, now=parse_time(now_text, "--now"))
+    result = run_validation(layout, paths, all_files=all_files, base=base, now=parse_moment(now_text, "--now"))
     click.echo(render(result, output_format), nl=False)
     return EXIT_OK if result.ok else EXIT_FAILED
