@@ -27,7 +27,7 @@ from releasegate.serve.batching import Batcher, Job, split_rows  # noqa: E402
 from releasegate.serve.http import Connection, HttpServer  # noqa: E402
 from releasegate.serve.metrics import ServeMetrics  # noqa: E402
 from releasegate.serve.protocol import Signature  # noqa: E402
-from releasegate.serve.spec import TensorSpec  # noqa: E402
+from releasegate.serve.tensors import TensorSpec  # noqa: E402
 
 SEQ = 128
 

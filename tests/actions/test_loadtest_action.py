@@ -44,20 +44,20 @@ class _Result:
 def library(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     seen: dict[str, Any] = {"exit_code": 1}
     module = types.ModuleType("releasegate.loadtest")
-    report = types.ModuleType("releasegate.loadtest.report")
+    report = types.ModuleType("releasegate.loadtest.reporters")
 
-    def run_gate(options: _Options, progress: Any = None) -> _Result:
+    def run_loadtest(options: _Options, progress: Any = None) -> _Result:
         seen["options"] = options
         progress("measuring")
         return _Result(seen["exit_code"])
 
-    module.GateOptions = _Options  # type: ignore[attr-defined]
-    module.run_gate = run_gate  # type: ignore[attr-defined]
+    module.LoadTestOptions = _Options  # type: ignore[attr-defined]
+    module.run_loadtest = run_loadtest  # type: ignore[attr-defined]
     module.report = report  # type: ignore[attr-defined]
     report.github = lambda result: "::error title=loadtest::p95 regressed\n"  # type: ignore[attr-defined]
     report.markdown = lambda result: "## load test\n\n| metric | candidate |\n|---|---|\n| p95 | 9 ms |\n"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "releasegate.loadtest", module)
-    monkeypatch.setitem(sys.modules, "releasegate.loadtest.report", report)
+    monkeypatch.setitem(sys.modules, "releasegate.loadtest.reporters", report)
     monkeypatch.setattr(releasegate, "loadtest", module, raising=False)  # `import a.b as c` reads a.b
     return seen
 

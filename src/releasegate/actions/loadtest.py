@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from releasegate.actions.inputs import LOADTEST_INPUTS, is_true, read_inputs
-from releasegate.actions.runtime import event_from_env, layout_from_env, post_comment, publish_check, run_action
+from releasegate.actions.context import event_from_env, layout_from_env, post_comment, publish_check, run_action
 from releasegate.errors import InputError
 from releasegate.github.checks import GateReport
 from releasegate.github.workflow import append_summary, write_outputs
@@ -25,21 +25,21 @@ def _library() -> Any:
 
 def _run(env: Mapping[str, str], out: TextIO) -> int:
     library = _library()
-    from releasegate.loadtest import report
+    from releasegate.loadtest import reporters
 
     i = read_inputs(LOADTEST_INPUTS, env)
     event = event_from_env(env)
     layout = layout_from_env(i["root"], env)
     out_dir = Path(i["out"] or Path(env.get("RUNNER_TEMP") or layout.root / ".cache") / "releasegate-loadtest")
-    options = library.GateOptions(
+    options = library.LoadTestOptions(
         paths=tuple(i["paths"].split()), root=layout.root,
         base=i["base"] or (event.base_sha if event is not None else None),
         profile=i["profile"] or None, budget_seconds=_seconds(i["budget-seconds"]), out_dir=out_dir,
         device=i["device"], no_baseline=is_true(i["no-baseline"]),
     )
-    result = library.run_gate(options, progress=lambda message: print(f"[loadtest] {message}", file=out))
-    print(report.github(result), file=out, end="")
-    markdown = report.markdown(result)
+    result = library.run_loadtest(options, progress=lambda message: print(f"[loadtest] {message}", file=out))
+    print(reporters.github(result), file=out, end="")
+    markdown = reporters.markdown(result)
     append_summary(env.get("GITHUB_STEP_SUMMARY"), markdown)
     write_outputs(env.get("GITHUB_OUTPUT"), {
         "ok": str(result.exit_code == 0).lower(), "exit-code": str(result.exit_code),

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from releasegate.actions.inputs import RENDER_INPUTS, is_true, read_inputs
-from releasegate.actions.runtime import event_from_env, layout_from_env, publish_check, run_action
+from releasegate.actions.context import event_from_env, layout_from_env, publish_check, run_action
 from releasegate.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from releasegate.github.checks import GateReport
-from releasegate.github.render_report import drift_markdown, problems_markdown
+from releasegate.render.pr_markdown import drift_markdown, problems_markdown
 from releasegate.github.workflow import annotation, append_summary, write_outputs
 
 

@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from releasegate.actions.inputs import VALIDATE_INPUTS, is_true, read_inputs
-from releasegate.actions.runtime import client_from_env, details_url, event_from_env, layout_from_env, run_action
-from releasegate.github.gate import GateOutcome, GateSettings, run_gate
+from releasegate.actions.context import client_from_env, details_url, event_from_env, layout_from_env, run_action
+from releasegate.validate.pull_request import PullRequestOutcome, PullRequestSettings, check_pull_request
 from releasegate.github.workflow import annotation, append_summary, write_outputs
 
 
 def _run(env: Mapping[str, str], out: TextIO) -> int:
     i = read_inputs(VALIDATE_INPUTS, env)
-    settings = GateSettings(
+    settings = PullRequestSettings(
         paths=tuple(i["paths"].split()), all_files=is_true(i["all"]), base=i["base"] or None,
         head=i["head"] or None, approvals=i["approvals"], comment=is_true(i["comment"]),
         checks=is_true(i["checks"]), labels=is_true(i["labels"]), revoke_label=i["revoke-label"],
@@ -23,7 +23,7 @@ def _run(env: Mapping[str, str], out: TextIO) -> int:
     event = event_from_env(env)
     layout = layout_from_env(i["root"], env)
     client = client_from_env(env, event) if event is not None and settings.uses_github(event) else None
-    outcome = run_gate(layout, settings, event, client)
+    outcome = check_pull_request(layout, settings, event, client)
     for v in outcome.result.violations:
         print(annotation("error", f"{v.path}: {v.message}" + (f" (hint: {v.hint})" if v.hint else ""),
                          file=v.file, line=v.line, col=v.column, title=v.rule), file=out)
@@ -37,7 +37,7 @@ def _run(env: Mapping[str, str], out: TextIO) -> int:
     return outcome.exit_code
 
 
-def outputs(outcome: GateOutcome) -> dict[str, str]:
+def outputs(outcome: PullRequestOutcome) -> dict[str, str]:
     approvals = outcome.approvals
     return {
         "ok": str(outcome.ok).lower(),

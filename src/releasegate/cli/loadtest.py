@@ -45,24 +45,24 @@ def loadtest(paths: tuple[str, ...], base: str | None, profile: str | None, budg
     regression limits and the release's SLO. Progress goes to stderr.
     Exit 0: passed (or nothing to test); 1: the gate failed; 2: unusable input.
     """
-    from releasegate.loadtest import GateOptions, report, run_gate
+    from releasegate.loadtest import LoadTestOptions, reporters, run_loadtest
     from releasegate.loadtest.procs import Interrupted
 
-    options = GateOptions(paths=paths, root=root, base=base, profile=profile, budget_seconds=budget_seconds,
+    options = LoadTestOptions(paths=paths, root=root, base=base, profile=profile, budget_seconds=budget_seconds,
                           out_dir=out_dir, device=device, no_baseline=no_baseline, plots=not no_plots)
     try:
-        result = run_gate(options, progress=None if quiet else _progress)
+        result = run_loadtest(options, progress=None if quiet else _progress)
     except Interrupted as e:
         click.echo(f"loadtest interrupted ({e}); every server and locust process was stopped", err=True)
         return 143
     if output_format == "json":
         click.echo(result.to_json(), nl=False)
     elif output_format == "github":
-        click.echo(report.github(result), nl=False)
+        click.echo(reporters.github(result), nl=False)
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
             with open(summary, "a", encoding="utf-8") as f:
-                f.write(report.markdown(result))
+                f.write(reporters.markdown(result))
     else:
-        click.echo(report.text(result), nl=False)
+        click.echo(reporters.text(result), nl=False)
     return result.exit_code

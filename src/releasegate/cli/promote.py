@@ -10,7 +10,7 @@ from releasegate.errors import EXIT_OK
 from releasegate.layout import find_root
 
 if TYPE_CHECKING:
-    from releasegate.history.promote import Outcome
+    from releasegate.promote.proposal import Outcome
 
 NO_PR_HELP = "Stop after committing on the new local branch: no push, no pull request."
 BRANCH_HELP = "Name of the new branch (default: releasegate/<action>-<model>-<env>-<version>)."
@@ -51,7 +51,7 @@ def promote(model: str, to_env: str, from_env: str | None, version: str | None, 
     trailers, pushes it and opens a pull request (GITHUB_TOKEN, GITHUB_REPOSITORY).
     Exit 0: done or nothing to do; 2: bad input, repository state, push or GitHub refused.
     """
-    from releasegate.history.promote import carry_out, plan_promotion, workspace
+    from releasegate.promote.proposal import carry_out, plan_promotion, workspace
 
     ws = workspace(find_root(root))
     change = plan_promotion(ws, model, to_env, from_env=from_env, version=version, branch=branch, deepen=deepen)
@@ -81,7 +81,7 @@ def rollback(model: str, env: str, to_version: str | None, no_pr: bool, branch: 
     The pull request is labelled `rollback`. Exit 0: done; 2: bad input, repository
     state, push or GitHub refused (nothing is left behind).
     """
-    from releasegate.history.promote import carry_out, plan_rollback, workspace
+    from releasegate.promote.proposal import carry_out, plan_rollback, workspace
 
     ws = workspace(find_root(root))
     change = plan_rollback(ws, model, env, to_version=to_version, branch=branch, deepen=deepen)

@@ -12,7 +12,7 @@ from releasegate.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
 from releasegate.layout import RepoLayout, find_root
 from releasegate.render import Drift, Plan, WriteResult, apply_plan, compare, render_changed, render_plan
 from releasegate.render.problems import Problem
-from releasegate.report import escape_data, escape_property
+from releasegate.validate.reporters import escape_data, escape_property
 
 FIX = "releasegate render"
 

@@ -52,7 +52,7 @@ def serve(
     SIGTERM/SIGINT, then finishes the requests it holds. See docs/serve.md.
     """
     from releasegate.serve.server import ModelServer, ServeConfig
-    from releasegate.serve.spec import parse_input_spec
+    from releasegate.serve.tensors import parse_input_spec
 
     if not _DEVICE.fullmatch(device):
         raise InputError(f"--device {device}: not a device", "use cpu, cuda, cuda:N or auto")

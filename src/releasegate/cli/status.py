@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from releasegate.cli import format_option, root_option
-from releasegate.history.moments import parse_moment as parse_time
+from releasegate.history.timestamps import parse_moment as parse_time
 from releasegate.errors import EXIT_OK
 from releasegate.layout import find_root
 
@@ -29,7 +29,7 @@ def status(envs: tuple[str, ...], at_text: str | None, ref: str, deepen: bool, o
     the commit and pull request that landed it, and its author.
     Exit 0: shown; 2: not a Git repository, shallow clone, unknown --env or bad --at.
     """
-    from releasegate.history.report import status_json, status_text
+    from releasegate.history.reporters import status_json, status_text
     from releasegate.history.service import status_report
 
     at = parse_time(at_text, "--at")
@@ -55,7 +55,7 @@ def history(model: str, envs: tuple[str, ...], ref: str, now_text: str | None, d
     live (or that it is live now), and whether it ended by a rollback, a promotion or
     retirement. Exit 0: shown; 2: unknown model or environment, not a Git repository.
     """
-    from releasegate.history.report import history_json, history_text
+    from releasegate.history.reporters import history_json, history_text
     from releasegate.history.service import model_history
 
     now = parse_time(now_text, "--now")

@@ -5,9 +5,9 @@ import click
 
 from releasegate.cli import format_option, root_option
 from releasegate.errors import EXIT_FAILED, EXIT_OK
-from releasegate.history.moments import parse_moment
+from releasegate.history.timestamps import parse_moment
 from releasegate.layout import find_root
-from releasegate.report import render
+from releasegate.validate.reporters import render
 from releasegate.validate import run_validation
 
 

@@ -52,11 +52,11 @@ def live_release_at(layout: RepoLayout, env: str, model: str, at: datetime, ref:
 
 def was_live(layout: RepoLayout, env: str, model: str, version: str, ref: str = "HEAD") -> bool:
     """Whether ``version`` of ``model`` is or was ever live in ``env`` (first-parent history of ``ref``)."""
-    from releasegate.history.judge import Judge
+    from releasegate.history.classify import Classifier
     from releasegate.history.query import History
 
     with History.open(layout.root, ref, paths=[_source(env, model)], use_cache=False) as history:
-        return bool(Judge(history).stints_of_version(env, model, version))
+        return bool(Classifier(history).stints_of_version(env, model, version))
 
 
 def is_rollback(layout: RepoLayout, release: Release, ref: str = "HEAD") -> bool:
@@ -66,11 +66,11 @@ def is_rollback(layout: RepoLayout, release: Release, ref: str = "HEAD") -> bool
     ``rollback.skipSoak``, ``rollback.ignoreFreeze``). ``ref`` is the branch whose history
     is the record, normally the pull request's base (``origin/main``).
     """
-    from releasegate.history.judge import Judge, release_paths
+    from releasegate.history.classify import Classifier, release_paths
     from releasegate.history.query import History
 
     if release.version is None:
         return False
     paths = release_paths([release.file_model], [release.env])
     with History.open(layout.root, ref, paths=paths, use_cache=False) as history:
-        return Judge(history).assess(release.env, release.file_model, release.version).rollback
+        return Classifier(history).assess(release.env, release.file_model, release.version).rollback

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from releasegate.history.git import Git
 from releasegate.history.jsonfile import write_json
-from releasegate.history.log import Commit, read_log
-from releasegate.history.record import Record
+from releasegate.history.commit_log import Commit, read_log
+from releasegate.history.file_index import Record
 
 CACHE_FORMAT = 3
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from releasegate.history.blobs import BlobInfo, BlobSummaries
 from releasegate.history.git import Git, ensure_full_history, open_repo
 from releasegate.history.cache import cached_log
-from releasegate.history.log import Commit, read_log
-from releasegate.history.record import Record, Row
+from releasegate.history.commit_log import Commit, read_log
+from releasegate.history.file_index import Record, Row
 from releasegate.history.timeline import Event, Key, Stint, build_stints
 
 

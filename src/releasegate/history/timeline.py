@@ -1,6 +1,6 @@
 """Stints: the periods during which one version of a model was live in one environment.
 
-Built from the first-parent log (:mod:`releasegate.history.log`) and blob summaries
+Built from the first-parent log (:mod:`releasegate.history.commit_log`) and blob summaries
 (:mod:`releasegate.history.blobs`). A stint starts when a commit lands a version that
 differs from the one live before (or adds the file) and ends when the next version
 lands, the file is deleted (the model is retired) or renamed.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from releasegate.history.blobs import BlobInfo
-from releasegate.history.log import Commit
+from releasegate.history.commit_log import Commit
 from releasegate.history.semver import is_downgrade
 
 Key = tuple[str, str]  # (environment, model)

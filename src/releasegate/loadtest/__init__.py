@@ -2,8 +2,8 @@
 
 Entry point for the CLI and the GitHub action::
 
-    from releasegate.loadtest import GateOptions, run_gate
-    result = run_gate(GateOptions(paths=("environments/prod/releases/m.yaml",), base="origin/main",
+    from releasegate.loadtest import LoadTestOptions, run_loadtest
+    result = run_loadtest(LoadTestOptions(paths=("environments/prod/releases/m.yaml",), base="origin/main",
                                   out_dir="loadtest-out"), progress=print_to_stderr)
     result.exit_code   # 0 pass (or nothing to test), 1 gate failed
     result.to_json()   # schema releasegate/loadtest-result/v1 (docs/loadtest.md)
@@ -15,18 +15,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from releasegate.loadtest.gate import GateOptions, run_gate
-    from releasegate.loadtest.result import GateResult, ReleaseResult
+    from releasegate.loadtest.run import LoadTestOptions, run_loadtest
+    from releasegate.loadtest.result import LoadTestResult, ReleaseResult
 
-__all__ = ["GateOptions", "GateResult", "ReleaseResult", "run_gate"]
+__all__ = ["LoadTestOptions", "LoadTestResult", "ReleaseResult", "run_loadtest"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("GateOptions", "run_gate"):
-        from releasegate.loadtest import gate
+    if name in ("LoadTestOptions", "run_loadtest"):
+        from releasegate.loadtest import run
 
-        return getattr(gate, name)
-    if name in ("GateResult", "ReleaseResult"):
+        return getattr(run, name)
+    if name in ("LoadTestResult", "ReleaseResult"):
         from releasegate.loadtest import result
 
         return getattr(result, name)

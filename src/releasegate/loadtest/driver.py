@@ -30,7 +30,7 @@ import numpy as np
 from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.payloads import Payloads
 from releasegate.loadtest.procs import Managed, log_tail
-from releasegate.loadtest.runtime import Server
+from releasegate.loadtest.servers import Server
 from releasegate.loadtest.telemetry import CpuSampler, GeneratorStats, GpuInfo, GpuSampler, GpuStats
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")

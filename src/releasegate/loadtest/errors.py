@@ -1,6 +1,6 @@
 """Errors of the load-test gate (part of the :mod:`releasegate.errors` family).
 
-Inside :func:`releasegate.loadtest.run_gate` these never escape as exceptions for a
+Inside :func:`releasegate.loadtest.run_loadtest` these never escape as exceptions for a
 release: they become that release's ``error`` verdict with the message as reason.
 """
 from __future__ import annotations

@@ -107,8 +107,8 @@ class ReleaseResult:
 
 
 @dataclass(frozen=True)
-class GateResult:
-    """What :func:`releasegate.loadtest.run_gate` returns."""
+class LoadTestResult:
+    """What :func:`releasegate.loadtest.run_loadtest` returns."""
 
     releases: tuple[ReleaseResult, ...]
     base: str

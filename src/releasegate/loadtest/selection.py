@@ -17,7 +17,7 @@ from releasegate.command import run
 from releasegate.errors import GitError, InputError
 from releasegate.layout import RepoLayout
 from releasegate.release import Release, is_release_path, parse_release
-from releasegate.targets import changed_since, checked_path
+from releasegate.validate.targets import changed_since, checked_path
 
 
 def select(layout: RepoLayout, paths: Sequence[str | Path], base: str | None) -> list[str]:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.payloads import Payloads
-from releasegate.loadtest.runtime import Server, ServerSpec, start, wait_ready
+from releasegate.loadtest.servers import Server, ServerSpec, start, wait_ready
 from releasegate.loadtest.warmup import warm_up
 
 CANDIDATE, BASELINE = "candidate", "baseline"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.payloads import Payloads
-from releasegate.loadtest.runtime import Server
+from releasegate.loadtest.servers import Server
 
 MAX_THREADS = 8
 MIN_REQUESTS = 3

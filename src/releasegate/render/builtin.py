@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from releasegate.render import meta
 from releasegate.render.config import Gateway, RenderConfig
 from releasegate.render.problems import PathPart, Problem
-from releasegate.render.spec import Artifact, Workload
+from releasegate.render.workload import Artifact, Workload
 
 _FILE_NAMES = {"torch-export": "model.pt2", "torchscript": "model.pt", "safetensors": "model.safetensors"}
 _SERVICE_PORT = 80

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from releasegate.render import meta
 from releasegate.render.config import RenderConfig
 from releasegate.render.problems import PathPart, Problem
-from releasegate.render.spec import Workload
+from releasegate.render.workload import Workload
 
 MODES = ("Serverless", "RawDeployment")
 # What KServe's storage initializer can download.

@@ -5,7 +5,7 @@ from typing import Any
 
 from releasegate.render import k8s
 from releasegate.render.config import RenderConfig
-from releasegate.render.spec import Workload
+from releasegate.render.workload import Workload
 
 MANAGED_BY = "releasegate"
 TRACK_LABEL = "releasegate.dev/track"

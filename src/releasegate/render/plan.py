@@ -24,7 +24,7 @@ from releasegate.render.config import RenderConfig, load_config
 from releasegate.render.problems import Problem
 from releasegate.release import Release
 from releasegate.render.sources import positioned, read_release, release_paths
-from releasegate.render.spec import Workload, read_workload
+from releasegate.render.workload import Workload, read_workload
 
 EXTERNAL_NOTE = "runtime.kind external runs outside the cluster: nothing to render"
 

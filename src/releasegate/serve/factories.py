@@ -7,7 +7,7 @@ a release PR cannot make the server run code that it ships itself. Never imports
 The contract for a factory (see docs/serve.md): the entry point names a callable that
 takes no arguments and returns a ``torch.nn.Module``; the callable has an attribute
 ``input_spec``: a sequence of ``{"name", "datatype", "shape"}`` dicts (shape without
-the batch dimension) or :class:`~releasegate.serve.spec.TensorSpec` values.
+the batch dimension) or :class:`~releasegate.serve.tensors.TensorSpec` values.
 """
 from __future__ import annotations
 

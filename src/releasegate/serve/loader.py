@@ -18,7 +18,7 @@ import torch
 from releasegate.errors import ArtifactError, InputError
 from releasegate.serve import artifact
 from releasegate.serve.factories import resolve_factory
-from releasegate.serve.spec import TensorSpec, make_spec, spec_from_mapping
+from releasegate.serve.tensors import TensorSpec, make_spec, spec_from_mapping
 
 TORCH_TO_V2: dict[torch.dtype, str] = {
     torch.bool: "BOOL",

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from releasegate.errors import RequestError
-from releasegate.serve.spec import NUMPY_DTYPES, TensorSpec
+from releasegate.serve.tensors import NUMPY_DTYPES, TensorSpec
 
 PROTOCOL_VERSION = "2"
 

@@ -19,7 +19,7 @@ import torch
 from releasegate.errors import ArtifactError, InputError
 from releasegate.serve.batching import Job
 from releasegate.serve.loader import TORCH_TO_V2, LoadedModel
-from releasegate.serve.spec import TensorSpec
+from releasegate.serve.tensors import TensorSpec
 
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 _CARRIER = {"BF16": torch.uint16}

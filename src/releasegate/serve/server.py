@@ -17,47 +17,7 @@ from typing import Any
 
 from releasegate.errors import InputError
 from releasegate.serve.artifact import verify_digest
-from releasegate.serve.spec import TensorSpec
-
-
-@dataclass(frozen=True)
-class ServeConfig:
-    """Everything ``releasegate serve`` takes (see docs/serve.md for each field)."""
-
-    artifact: Path
-    sha256: str
-    format: str = "auto"
-    factory: str | None = None
-    device: str = "auto"
-    dtype: str = "float32"
-    max_batch: int = 64
-    max_delay_ms: float = 0.0
-    max_queue: int = 1024
-    host: str = "127.0.0.1"
-    port: int = 8000
-    model_name: str = "model"
-    model_version: str = "1"
-    input_spec: tuple[TensorSpec, ...] = ()
-    max_request_bytes: int = 64 * 1024 * 1024
-    compile: str = "off"
-    graceful_timeout_s: float = 30.0
-    retry_after_s: int = 1
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    """What the server reports once it is ready."""
-
-    url: str
-    port: int
-    model: str
-    format: str
-    device: str
-    dtype: str
-    max_batch: int
-    inputs: tuple[TensorSpec, ...]
-    outputs: tuple[TensorSpec, ...]
-    extra: dict[str, Any] = field(default_factory=dict)
+from releasegate.serve.config import ServeConfig, ServerInfo
 
 
 def resolve_device(device: str) -> str:
@@ -88,7 +48,7 @@ class ModelServer:
         """Verify the digest, load and warm up the model, bind the port. Raises ReleasegateError."""
         cfg = self.config
         verify_digest(cfg.artifact, cfg.sha256)
-        from releasegate.serve.runtime import build_app
+        from releasegate.serve.assembly import build_app
 
         self._socket = _bind(cfg.host, cfg.port)
         try:

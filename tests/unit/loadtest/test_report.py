@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from releasegate.loadtest.report import MARKER, github, markdown, text, write_outputs
-from releasegate.loadtest.result import GateResult, ReleaseResult, SideInfo
+from releasegate.loadtest.reporters import MARKER, github, markdown, text, write_outputs
+from releasegate.loadtest.result import LoadTestResult, ReleaseResult, SideInfo
 from releasegate.loadtest.verdict import MetricVerdict, PointStats
 
 POINT = {
@@ -35,7 +35,7 @@ def validate_result(data: dict) -> None:  # type: ignore[type-arg]
     Draft202012Validator(schema).validate(data)
 
 
-def _result() -> GateResult:
+def _result() -> LoadTestResult:
     curves = {"candidate": [PointStats("c4", 300, 0, {50.0: 12, 95.0: 12, 99.0: 12}, False)],
               "baseline": [PointStats("c4", 330, 0, {50.0: 10, 95.0: 10, 99.0: 10}, False)]}
     plot_data = {"curves": curves, "modes": {"c4": "closed"},
@@ -50,7 +50,7 @@ def _result() -> GateResult:
     error = ReleaseResult("environments/staging/releases/n.yaml", "staging", "n", "error", "artifact unreachable: s3://x",
                           code="artifact-unreachable", hint="stage it")
     skipped = ReleaseResult("environments/dev/releases/o.yaml", "dev", "o", "skipped", "not required")
-    return GateResult((failed, error, skipped), "origin/main", {"cpuCount": 2, "gpu": {"available": False}},
+    return LoadTestResult((failed, error, skipped), "origin/main", {"cpuCount": 2, "gpu": {"available": False}},
                       "2026-11-22T20:00:00+00:00", 42.0)
 
 
@@ -90,6 +90,6 @@ def test_json_is_versioned_and_plots_are_written(tmp_path: Path) -> None:
 
 
 def test_nothing_to_test_passes() -> None:
-    empty = GateResult((), "HEAD", {}, "t", 0.0)
+    empty = LoadTestResult((), "HEAD", {}, "t", 0.0)
     assert empty.verdict == "skipped" and empty.exit_code == 0
     assert "No changed release file needs a load test." in markdown(empty)

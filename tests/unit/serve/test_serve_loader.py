@@ -12,7 +12,7 @@ from releasegate.errors import ArtifactError, InputError
 from releasegate.serve.batching import Job
 from releasegate.serve.loader import LoadRequest, load_model
 from releasegate.serve.runner import TorchRunner
-from releasegate.serve.spec import parse_input_spec
+from releasegate.serve.tensors import parse_input_spec
 
 torch = pytest.importorskip("torch")
 SEQ = 16  # tiny-encoder

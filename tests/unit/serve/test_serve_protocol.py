@@ -8,7 +8,7 @@ import pytest
 
 from releasegate.errors import RequestError
 from releasegate.serve.protocol import InferRequest, Signature, encode_response, parse_infer
-from releasegate.serve.spec import TensorSpec
+from releasegate.serve.tensors import TensorSpec
 
 SIG = Signature(
     name="m",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from releasegate.errors import InputError
-from releasegate.history.edit import promoted_text
+from releasegate.promote.edit import promoted_text
 
 SOURCE = """\
 apiVersion: releasegate/v1

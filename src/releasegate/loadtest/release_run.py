@@ -12,16 +12,15 @@ from releasegate.loadtest.analysis import Analysis, analyse, phase_rows
 from releasegate.loadtest.artifacts import Artifact, fetch
 from releasegate.loadtest.driver import PhaseSetup, locust_processes
 from releasegate.loadtest.errors import LoadTestError
+from releasegate.loadtest.options import RunContext
 from releasegate.loadtest.measure import Measurement, Scheduler
-from releasegate.loadtest.plan import payloads_for, same_inputs, server_spec, spec_of, unchanged, write_payloads
+from releasegate.loadtest.release_setup import payloads_for, same_inputs, server_spec, spec_of, unchanged, write_payloads
 from releasegate.loadtest.profiles import Profile, choose, scaled_to_budget, to_dict
 from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, ReleaseResult, SideInfo
 from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
 from releasegate.loadtest.verdict import FAIL, REGRESSION, limits, worst
 from releasegate.release import Release
 
-if TYPE_CHECKING:
-    from releasegate.loadtest.gate import GateContext
 
 
 def _base_result(release: Release, verdict: str, reason: str, **kw: Any) -> ReleaseResult:
@@ -33,14 +32,14 @@ def _side(label: str, release: Release, artifact: Artifact | None = None, startu
     return SideInfo(label, release.version, release.sha256, artifact.uri if artifact else None, kind, startup, release.source)
 
 
-def _profile_name(ctx: GateContext, env: str) -> str | None:
+def _profile_name(ctx: RunContext, env: str) -> str | None:
     for raw in ctx.policy.raw.get("environments", []):
         if isinstance(raw, dict) and raw.get("name") == env:
             return (raw.get("loadTest") or {}).get("profile")
     return None
 
 
-def gate_release(ctx: GateContext, candidate: Release) -> ReleaseResult:
+def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
     """Skip, measure or refuse one release (never raises for a problem of this release)."""
     env = ctx.policy.environment(candidate.env)
     if env is None or not env.load_test.required:
@@ -76,7 +75,7 @@ def gate_release(ctx: GateContext, candidate: Release) -> ReleaseResult:
 STARTUP_SECONDS = 20.0
 
 
-def _measure(ctx: GateContext, candidate: Release, baseline: Release | None, profile: Profile,
+def _measure(ctx: RunContext, candidate: Release, baseline: Release | None, profile: Profile,
              lim: dict[str, Any], common: dict[str, Any]) -> ReleaseResult:
     work = ctx.work_dir / f"{candidate.env}-{candidate.model}"
     shutil.rmtree(work, ignore_errors=True)  # logs and CSVs of an earlier run with the same --out
@@ -101,7 +100,7 @@ def _measure(ctx: GateContext, candidate: Release, baseline: Release | None, pro
     return _decide(ctx, candidate, info, measurement, warnings, profile, lim, common)
 
 
-def _run(ctx: GateContext, session: Session, releases: dict[str, Release], profile: Profile,
+def _run(ctx: RunContext, session: Session, releases: dict[str, Release], profile: Profile,
          lim: dict[str, Any], work: Any) -> tuple[Measurement, list[str]]:
     session.start()
     warnings: list[str] = []
@@ -132,7 +131,7 @@ def _all_failed(measurement: Measurement, side: str) -> bool:
     return bool(phases) and all(d.count > 0 and d.errors == d.count for d in phases)
 
 
-def _decide(ctx: GateContext, candidate: Release, info: dict[str, SideInfo], m: Measurement, warnings: list[str],
+def _decide(ctx: RunContext, candidate: Release, info: dict[str, SideInfo], m: Measurement, warnings: list[str],
             profile: Profile, lim: dict[str, Any], common: dict[str, Any]) -> ReleaseResult:
     sides = {"candidate": info[CANDIDATE], "baseline": info.get(BASELINE)}
     if _all_failed(m, CANDIDATE):

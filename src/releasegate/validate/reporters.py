@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from releasegate.validate import ValidationResult, Violation
+from releasegate.validate.context import ValidationResult, Violation
 
 JSON_SCHEMA_VERSION = 1
 

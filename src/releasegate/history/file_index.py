@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from releasegate.history.log import Change, Commit
+from releasegate.history.commit_log import Change, Commit
 from releasegate.history.timeline import Event, Key, release_key
 
 # One event of one release file: (commit index, path, blob or None when gone, renamed-to path,

@@ -5,7 +5,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from releasegate.history.log import Commit
+from releasegate.history.commit_log import Commit
 from releasegate.history.query import LiveEntry
 from releasegate.history.service import ModelHistory, StatusReport
 from releasegate.history.timeline import Stint

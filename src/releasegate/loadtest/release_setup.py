@@ -10,7 +10,7 @@ from releasegate.errors import InputError
 from releasegate.loadtest.artifacts import Artifact
 from releasegate.loadtest.payloads import DYNAMIC_DIM, Payloads, from_file, from_template, generate_v2, parse_signature
 from releasegate.loadtest.profiles import Profile
-from releasegate.loadtest.runtime import Server, ServerSpec, fetch_json
+from releasegate.loadtest.servers import Server, ServerSpec, fetch_json
 from releasegate.release import Release
 
 

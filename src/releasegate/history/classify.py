@@ -52,7 +52,7 @@ class DigestConflict:
     time: int
 
 
-class Judge:
+class Classifier:
     """Answers about one or more models, from one read of their history."""
 
     def __init__(self, history: History) -> None:

@@ -10,16 +10,16 @@ from dataclasses import dataclass
 
 from releasegate.errors import GitError, InputError
 from releasegate.history.blobs import summarise
-from releasegate.history.change import ReleaseChange
-from releasegate.history.edit import promoted_text
+from releasegate.promote.change import ReleaseChange
+from releasegate.promote.edit import promoted_text
 from releasegate.history.git import Git, ensure_full_history, open_repo
-from releasegate.history.judge import Judge
-from releasegate.history.log import Commit
-from releasegate.history.pr import GitHubTarget, OpenedPullRequest, connect, open_pull_request, resolve_target
+from releasegate.history.classify import Classifier
+from releasegate.history.commit_log import Commit
+from releasegate.promote.pr import GitHubTarget, OpenedPullRequest, connect, open_pull_request, resolve_target
 from releasegate.history.query import History
 from releasegate.history.semver import is_downgrade
 from releasegate.history.timeline import Stint
-from releasegate.history.writer import BranchCommit, check_branch_name, commit_file, delete_remote_branch, push
+from releasegate.promote.branch import BranchCommit, check_branch_name, commit_file, delete_remote_branch, push
 from releasegate.layout import RepoLayout
 from releasegate.policy import PolicyPack, load_policy_pack
 
@@ -84,9 +84,9 @@ def _path(env: str, model: str) -> str:
     return f"environments/{env}/releases/{model}.yaml"
 
 
-def _judge(ws: Workspace, env: str, model: str, deepen: bool) -> Judge:
+def _classifier(ws: Workspace, env: str, model: str, deepen: bool) -> Classifier:
     ensure_full_history(ws.git, deepen)
-    return Judge(History.open(ws.layout.root, ws.head, paths=[_path(env, model)], use_cache=False))
+    return Classifier(History.open(ws.layout.root, ws.head, paths=[_path(env, model)], use_cache=False))
 
 
 def plan_promotion(ws: Workspace, model: str, to_env: str, *, from_env: str | None = None,
@@ -124,7 +124,7 @@ def _source_bytes(ws: Workspace, model: str, env: str, version: str | None,
     current = ws.git.blob_at(ws.head, _path(env, model)) or b""
     if version is None or summarise(current).version == version:
         return current, ws.head, f"{_path(env, model)} as on {ws.branch}"
-    stints = _judge(ws, env, model, deepen).stints_of_version(env, model, version)
+    stints = _classifier(ws, env, model, deepen).stints_of_version(env, model, version)
     if not stints:
         raise InputError(f"--version {version!r}: {model} {version} was never live in {env}",
                          f"versions live in {env}: {_versions(ws, env, model, deepen)}")
@@ -134,7 +134,7 @@ def _source_bytes(ws: Workspace, model: str, env: str, version: str | None,
 
 
 def _versions(ws: Workspace, env: str, model: str, deepen: bool) -> str:
-    stints = _judge(ws, env, model, deepen).stints(env, model)
+    stints = _classifier(ws, env, model, deepen).stints(env, model)
     return ", ".join(dict.fromkeys(str(s.version) for s in reversed(stints))) or "(none)"
 
 
@@ -143,7 +143,7 @@ def plan_rollback(ws: Workspace, model: str, env: str, *, to_version: str | None
     """The change that takes ``env`` back to ``to_version`` (default: the version live before)."""
     _env(ws, "--env", env)
     _model(ws, env, model)
-    stints = _judge(ws, env, model, deepen).stints(env, model)
+    stints = _classifier(ws, env, model, deepen).stints(env, model)
     current = stints[-1] if stints and stints[-1].live else None
     if current is None:
         raise InputError(f"{model} is not live in {env}", "nothing to roll back")

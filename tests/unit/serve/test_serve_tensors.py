@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from releasegate.errors import InputError
-from releasegate.serve.spec import TensorSpec, parse_input_spec, spec_from_mapping
+from releasegate.serve.tensors import TensorSpec, parse_input_spec, spec_from_mapping
 
 
 def test_parse_input_spec() -> None:

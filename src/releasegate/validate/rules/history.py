@@ -10,15 +10,15 @@ import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 
-from releasegate.history.judge import Assessment, Judge, release_paths
+from releasegate.history.classify import Assessment, Classifier, release_paths
 from releasegate.history.query import History
-from releasegate.history.report import duration, iso
+from releasegate.history.reporters import duration, iso
 from releasegate.history.timeline import Stint
 from releasegate.errors import GitError
 from releasegate.history.git import Git, open_repo
 from releasegate.policy import EnvironmentPolicy
 from releasegate.release import Release
-from releasegate.validate import Rule, ValidationContext, Violation, violation_at
+from releasegate.validate.context import Rule, ValidationContext, Violation, violation_at
 
 VERSION = ("spec", "model", "version")
 DIGEST = ("spec", "model", "artifact", "sha256")
@@ -50,7 +50,7 @@ class HistoryState:
 
     def __init__(self, ctx: ValidationContext, git: Git) -> None:
         self.ctx = ctx
-        self._judge: Judge | None = None
+        self._classifier: Classifier | None = None
         self._failure: BaseException | None = None
         self._history: History | None = None
         self._reader = threading.Thread(target=self._read, args=(git,), name="releasegate-history", daemon=True)
@@ -67,17 +67,17 @@ class HistoryState:
             self._failure = e
 
     @property
-    def judge(self) -> Judge:
-        if self._judge is None:
+    def classifier(self) -> Classifier:
+        if self._classifier is None:
             self._reader.join()
             if self._failure is not None:
                 raise self._failure
             assert self._history is not None  # set by _read when it did not fail
-            self._judge = Judge(self._history)
-        return self._judge
+            self._classifier = Classifier(self._history)
+        return self._classifier
 
     def assess(self, release: Release) -> Assessment:
-        return self.judge.assess(release.env, release.file_model, release.version)
+        return self.classifier.assess(release.env, release.file_model, release.version)
 
     def is_rollback(self, release: Release) -> bool:
         if release.version is None or not any(release.source == t.source for t in self.ctx.targets):
@@ -107,7 +107,7 @@ class PromotionOrderRule:
         for release, assessment, env in self.state.promotions():
             if env.promotes_from is None or assessment.rollback:
                 continue
-            if self.state.judge.stints_of_version(env.promotes_from, release.file_model, str(release.version)):
+            if self.state.classifier.stints_of_version(env.promotes_from, release.file_model, str(release.version)):
                 continue
             yield violation_at(
                 release, VERSION, self.id,
@@ -131,7 +131,7 @@ class SoakTimeRule:
                 continue
             if assessment.rollback and ctx.policy.rollback.skip_soak:
                 continue
-            stints = self.state.judge.stints_of_version(env.promotes_from, release.file_model, str(release.version))
+            stints = self.state.classifier.stints_of_version(env.promotes_from, release.file_model, str(release.version))
             if not stints:
                 continue  # promotion-order reports it
             yield from self._short(release, env, stints, ctx.now)
@@ -192,7 +192,7 @@ class HistoryImmutableRule:
             digest = release.sha256
             if release.version is None or digest is None or len(digest) != 64:
                 continue
-            conflicts = self.state.judge.digest_conflicts(release.file_model, release.version, digest)
+            conflicts = self.state.classifier.digest_conflicts(release.file_model, release.version, digest)
             if conflicts:
                 first = conflicts[0]
                 yield violation_at(

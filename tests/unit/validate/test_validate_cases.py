@@ -16,7 +16,7 @@ from releasegate.layout import RepoLayout
 from releasegate.validate import run_validation
 from tests.conftest import copy_example_repo
 
-CASES = Path(__file__).resolve().parent.parent / "cases"
+CASES = Path(__file__).resolve().parents[2] / "cases"
 
 
 def _cases(kind: str) -> list[Path]:

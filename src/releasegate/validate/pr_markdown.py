@@ -7,7 +7,7 @@ from releasegate.github.approvals import ApprovalResult
 from releasegate.github.checks import Annotation
 from releasegate.github.event import Event
 from releasegate.github.markdown import code, escape, table, verdict
-from releasegate.validate import ValidationResult
+from releasegate.validate.context import ValidationResult
 
 MAX_ROWS = 100
 

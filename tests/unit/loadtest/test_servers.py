@@ -8,7 +8,7 @@ import pytest
 
 from releasegate.errors import InputError
 from releasegate.loadtest.errors import ServerError
-from releasegate.loadtest.runtime import ServerSpec, builtin_argv, loopback_url, start, wait_ready
+from releasegate.loadtest.servers import ServerSpec, builtin_argv, loopback_url, start, wait_ready
 
 
 def _external(command: list[str], ready: str = "http://127.0.0.1:{port}/ready", timeout: float = 2.0) -> ServerSpec:

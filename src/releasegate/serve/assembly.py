@@ -9,7 +9,7 @@ from releasegate.serve.loader import LoadRequest, load_model
 from releasegate.serve.metrics import ServeMetrics
 from releasegate.serve.protocol import Signature
 from releasegate.serve.runner import TorchRunner
-from releasegate.serve.server import ServeConfig, ServerInfo
+from releasegate.serve.config import ServeConfig, ServerInfo
 
 
 def build_app(cfg: ServeConfig, device: str, port: int) -> tuple[ServeApp, ServerInfo]:

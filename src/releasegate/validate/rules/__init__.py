@@ -4,11 +4,11 @@ Rule ids are stable: they appear in reports, annotations and docs/policies.md.
 """
 from __future__ import annotations
 
-from releasegate.rules.consistency import EnvironmentKnownRule, NameMatchesFileRule, VersionImmutableRule
-from releasegate.rules.freeze import FreezeWindowRule
-from releasegate.rules.history import history_rules
-from releasegate.rules.schema import SchemaRule
-from releasegate.validate import Rule, ValidationContext
+from releasegate.validate.rules.consistency import EnvironmentKnownRule, NameMatchesFileRule, VersionImmutableRule
+from releasegate.validate.rules.freeze import FreezeWindowRule
+from releasegate.validate.rules.history import history_rules
+from releasegate.validate.rules.schema import SchemaRule
+from releasegate.validate.context import Rule, ValidationContext
 
 
 def default_rules(ctx: ValidationContext) -> list[Rule]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from releasegate.validate import ValidationContext, Violation, violation_at
+from releasegate.validate.context import ValidationContext, Violation, violation_at
 
 
 class FreezeWindowRule:

@@ -18,12 +18,13 @@ from releasegate.github.checks import GateReport, publish_gate
 from releasegate.github.client import GitHubClient, status_of
 from releasegate.github.comment import upsert_sticky
 from releasegate.github.event import Event, Review
-from releasegate.github.summary import approvals_markdown, gate_markdown, validation_markdown, validation_title, \
+from releasegate.validate.pr_markdown import approvals_markdown, gate_markdown, validation_markdown, validation_title, \
     violation_annotations
 from releasegate.layout import RepoLayout
 from releasegate.policy import load_policy_pack
 from releasegate.release import is_release_path, load_release, split_release_path
-from releasegate.validate import ValidationResult, run_validation
+from releasegate.validate.context import ValidationResult
+from releasegate.validate.engine import run_validation
 
 APPROVAL_MODES = ("off", "report", "require")
 RollbackFinder = Callable[[RepoLayout, Sequence[str], str], set[str]]
@@ -54,7 +55,7 @@ def _rolls_back(layout: RepoLayout, path: str, base: str, is_rollback: Callable[
 
 
 @dataclass(frozen=True)
-class GateSettings:
+class PullRequestSettings:
     """The inputs of the validate action (and flags of ``releasegate action validate``)."""
 
     paths: tuple[str, ...] = ()
@@ -84,7 +85,7 @@ class GateSettings:
 
 
 @dataclass(frozen=True)
-class GateOutcome:
+class PullRequestOutcome:
     event: Event | None
     changed: tuple[str, ...]
     environments: TouchedEnvironments
@@ -106,8 +107,8 @@ class GateOutcome:
         return gate_markdown(self.event, self.result, self.approvals, self.environments.names, self.notes)
 
 
-def run_gate(layout: RepoLayout, settings: GateSettings, event: Event | None,
-             client: GitHubClient | None) -> GateOutcome:
+def check_pull_request(layout: RepoLayout, settings: PullRequestSettings, event: Event | None,
+             client: GitHubClient | None) -> PullRequestOutcome:
     """Validate what the event (or the settings) changed, evaluate approvals, report on GitHub."""
     changed, whole = _scope(layout, settings, event)
     touched = touched_environments(changed)
@@ -118,14 +119,14 @@ def run_gate(layout: RepoLayout, settings: GateSettings, event: Event | None,
         approvals = check_approvals(client, layout, pull.number, pull.author, pull.head_sha, changed,
                                     base=settings.base or pull.base_sha, rollbacks=settings.rollbacks,
                                     event_review=event.review)
-    outcome = GateOutcome(event, tuple(changed), touched, result, approvals, settings.approvals == "require")
+    outcome = PullRequestOutcome(event, tuple(changed), touched, result, approvals, settings.approvals == "require")
     if client is not None and event is not None:
         notes = publish(client, event, outcome, settings)
-        outcome = GateOutcome(event, outcome.changed, touched, result, approvals, outcome.require_approvals, notes)
+        outcome = PullRequestOutcome(event, outcome.changed, touched, result, approvals, outcome.require_approvals, notes)
     return outcome
 
 
-def _scope(layout: RepoLayout, settings: GateSettings, event: Event | None) -> tuple[list[str], bool]:
+def _scope(layout: RepoLayout, settings: PullRequestSettings, event: Event | None) -> tuple[list[str], bool]:
     """The changed paths, and whether to check the whole repository instead."""
     if settings.paths:
         return [layout.relative(Path(p).absolute()) for p in settings.paths], False
@@ -136,7 +137,7 @@ def _scope(layout: RepoLayout, settings: GateSettings, event: Event | None) -> t
     return [c.path for c in changed_files(layout.root, base, head)], False
 
 
-def _validate(layout: RepoLayout, settings: GateSettings, changed: list[str], whole: bool) -> ValidationResult:
+def _validate(layout: RepoLayout, settings: PullRequestSettings, changed: list[str], whole: bool) -> ValidationResult:
     if whole:
         return run_validation(layout, all_files=True, now=settings.now)
     targets = validation_paths(p for p in changed if (layout.root / p).exists())
@@ -177,7 +178,7 @@ def check_approvals(
                                    team_members=members)
 
 
-def publish(client: GitHubClient, event: Event, outcome: GateOutcome, settings: GateSettings) -> tuple[str, ...]:
+def publish(client: GitHubClient, event: Event, outcome: PullRequestOutcome, settings: PullRequestSettings) -> tuple[str, ...]:
     """Checks, sticky comment and labels. On a fork PR a 403 (read-only token) becomes a note."""
     notes: list[str] = []
     steps: list[tuple[str, Callable[[], object]]] = []
@@ -199,7 +200,7 @@ def publish(client: GitHubClient, event: Event, outcome: GateOutcome, settings: 
     return tuple(notes)
 
 
-def _publish_checks(client: GitHubClient, event: Event, outcome: GateOutcome, settings: GateSettings) -> None:
+def _publish_checks(client: GitHubClient, event: Event, outcome: PullRequestOutcome, settings: PullRequestSettings) -> None:
     result = outcome.result
     publish_gate(client, event.head_sha, GateReport(
         "validate", result.ok, validation_title(result), validation_markdown(result),
@@ -219,7 +220,7 @@ def _publish_checks(client: GitHubClient, event: Event, outcome: GateOutcome, se
         ))
 
 
-def _publish_labels(client: GitHubClient, event: Event, outcome: GateOutcome, settings: GateSettings) -> None:
+def _publish_labels(client: GitHubClient, event: Event, outcome: PullRequestOutcome, settings: PullRequestSettings) -> None:
     pull = event.pull_request
     if pull is None:
         return

@@ -1,4 +1,4 @@
-"""``run_gate``: the load-test gate from release files to a :class:`GateResult`.
+"""``run_loadtest``: the load-test gate from release files to a :class:`LoadTestResult`.
 
 For each changed release whose environment requires a load test (and that is not a
 rollback the policy lets through), the gate verifies the candidate's artifact, finds
@@ -26,47 +26,13 @@ from releasegate import __version__
 from releasegate.layout import RepoLayout, find_root
 from releasegate.loadtest import selection
 from releasegate.loadtest.errors import LoadTestError
+from releasegate.loadtest.options import LoadTestOptions, Progress, RunContext
 from releasegate.loadtest.procs import cleanup_on_signals
 from releasegate.loadtest.profiles import Profile, declared
-from releasegate.loadtest.result import GateResult, ReleaseResult
+from releasegate.loadtest.result import LoadTestResult, ReleaseResult
 from releasegate.loadtest.telemetry import GpuInfo, gpu_info
 from releasegate.policy import PolicyPack, load_policy_pack
 from releasegate.release import load_release
-
-Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class GateOptions:
-    """The options of one gate run (the CLI flags, one to one)."""
-
-    paths: tuple[str, ...] = ()
-    root: Path | str | None = None
-    base: str | None = None
-    profile: str | None = None
-    budget_seconds: float | None = None
-    out_dir: Path | str | None = None
-    device: str = "auto"
-    no_baseline: bool = False
-    plots: bool = True
-
-
-@dataclass
-class GateContext:
-    """What every release of one run shares."""
-
-    options: GateOptions
-    layout: RepoLayout
-    policy: PolicyPack
-    profiles: dict[str, Profile]
-    base: str
-    gpu: GpuInfo
-    device: str
-    work_dir: Path
-    out_dir: Path | None
-    deadline: float
-    progress: Progress
-
 
 def _quiet(_message: str) -> None:
     return None
@@ -92,9 +58,9 @@ def _machine(gpu: GpuInfo, device: str) -> dict[str, object]:
     }
 
 
-def run_gate(options: GateOptions | None = None, progress: Progress | None = None) -> GateResult:
+def run_loadtest(options: LoadTestOptions | None = None, progress: Progress | None = None) -> LoadTestResult:
     """Run the load-test gate; see the module docstring and docs/loadtest.md."""
-    options = options or GateOptions()
+    options = options or LoadTestOptions()
     progress = progress or _quiet
     started, t0 = datetime.now(timezone.utc), time.monotonic()
     layout = find_root(options.root) if options.root else find_root()
@@ -111,13 +77,13 @@ def run_gate(options: GateOptions | None = None, progress: Progress | None = Non
         work = _work_dir(out_dir, stack)
         budget = options.budget_seconds
         deadline = t0 + budget if budget else float("inf")
-        ctx = GateContext(options, layout, policy, profiles, base, gpu, device, work, out_dir, deadline, progress)
+        ctx = RunContext(options, layout, policy, profiles, base, gpu, device, work, out_dir, deadline, progress)
         progress(f"releasegate loadtest: {len(sources)} release file(s) against {base}; device {device}")
         results = tuple(_one(ctx, source) for source in sources)
-    result = GateResult(results, base, _machine(gpu, device), started.isoformat(timespec="seconds"),
+    result = LoadTestResult(results, base, _machine(gpu, device), started.isoformat(timespec="seconds"),
                         time.monotonic() - t0, str(out_dir) if out_dir else None)
     if out_dir is not None:
-        from releasegate.loadtest.report import write_outputs
+        from releasegate.loadtest.reporters import write_outputs
 
         result = write_outputs(result, out_dir, plots=options.plots)
     return result
@@ -133,11 +99,11 @@ def _work_dir(out_dir: Path | None, stack: ExitStack) -> Path:
     return work
 
 
-def _one(ctx: GateContext, source: str) -> ReleaseResult:
-    from releasegate.loadtest.release_gate import gate_release
+def _one(ctx: RunContext, source: str) -> ReleaseResult:
+    from releasegate.loadtest.release_run import run_release
 
     t0 = time.monotonic()
     candidate = load_release(ctx.layout, ctx.layout.root / source)
-    result = gate_release(ctx, candidate)
+    result = run_release(ctx, candidate)
     ctx.progress(f"{source}: {result.verdict} - {result.reason}")
     return replace(result, seconds=time.monotonic() - t0)

@@ -5,7 +5,7 @@ import difflib
 from collections.abc import Iterable, Iterator
 
 from releasegate.release import Release
-from releasegate.validate import ValidationContext, Violation, violation_at
+from releasegate.validate.context import ValidationContext, Violation, violation_at
 
 NAME = ("metadata", "name")
 DIGEST = ("spec", "model", "artifact", "sha256")

@@ -17,7 +17,7 @@ from jsonschema.exceptions import ValidationError
 from releasegate.layout import RepoLayout
 from releasegate.policy import inline_local_refs, load_schema
 from releasegate.release import Release
-from releasegate.validate import ValidationContext, Violation, violation_at
+from releasegate.validate.context import ValidationContext, Violation, violation_at
 
 _JSON_TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
                "boolean": "true or false", "object": "a mapping", "array": "a list", "null": "null"}

@@ -1,4 +1,4 @@
-"""Render a :class:`GateResult`: text for terminals, Markdown for PR comments and step summaries,
+"""Render a :class:`LoadTestResult`: text for terminals, Markdown for PR comments and step summaries,
 GitHub annotations, and the files written to ``--out`` (result.json, report.md, PNG plots)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, GateResult, ReleaseResult
+from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, LoadTestResult, ReleaseResult
 
 ICONS = {PASSED: "✅", FAILED: "❌", ERROR: "❌", INCONCLUSIVE: "⚠️", SKIPPED: "⏭️",
          "regression": "❌", "fail": "❌", "pass": "✅", "inconclusive": "⚠️"}
@@ -115,7 +115,7 @@ def release_markdown(r: ReleaseResult, plot_prefix: str = "") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def markdown(result: GateResult, plot_prefix: str = "") -> str:
+def markdown(result: LoadTestResult, plot_prefix: str = "") -> str:
     """The Markdown section for the PR comment and the step summary."""
     tested = [r for r in result.releases if r.verdict != SKIPPED]
     head = [MARKER, "## Load test (releasegate loadtest)", "",
@@ -128,13 +128,13 @@ def markdown(result: GateResult, plot_prefix: str = "") -> str:
     return "\n".join(head) + "\n" + "\n".join(body)
 
 
-def _machine(result: GateResult) -> str:
+def _machine(result: LoadTestResult) -> str:
     gpu = result.machine.get("gpu") or {}
     where = gpu.get("name") if gpu.get("available") else "CPU (no GPU)"
     return f"{where}, {result.machine.get('cpuCount')} cores"
 
 
-def text(result: GateResult) -> str:
+def text(result: LoadTestResult) -> str:
     """A terse report for terminals."""
     lines = [f"load test: {result.verdict} ({len(result.releases)} release file(s), base {result.base}, {_machine(result)})"]
     for r in result.releases:
@@ -154,7 +154,7 @@ def _escape(value: str) -> str:
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def github(result: GateResult) -> str:
+def github(result: LoadTestResult) -> str:
     """Workflow commands: one ``::error``/``::warning`` per release that did not pass."""
     lines = []
     for r in result.releases:
@@ -187,7 +187,7 @@ def _plots(r: ReleaseResult, out_dir: Path) -> ReleaseResult:
     return replace(r, plots=tuple(p.name for p in made))
 
 
-def write_outputs(result: GateResult, out_dir: Path, plots: bool = True) -> GateResult:
+def write_outputs(result: LoadTestResult, out_dir: Path, plots: bool = True) -> LoadTestResult:
     """Write result.json, report.md and the plots to ``out_dir``; the result with plot names filled in."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if plots:

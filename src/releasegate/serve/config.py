@@ -1,0 +1,48 @@
+"""What ``releasegate serve`` is asked to do, and what it reports once ready (values only)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from releasegate.serve.tensors import TensorSpec
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything ``releasegate serve`` takes (see docs/serve.md for each field)."""
+
+    artifact: Path
+    sha256: str
+    format: str = "auto"
+    factory: str | None = None
+    device: str = "auto"
+    dtype: str = "float32"
+    max_batch: int = 64
+    max_delay_ms: float = 0.0
+    max_queue: int = 1024
+    host: str = "127.0.0.1"
+    port: int = 8000
+    model_name: str = "model"
+    model_version: str = "1"
+    input_spec: tuple[TensorSpec, ...] = ()
+    max_request_bytes: int = 64 * 1024 * 1024
+    compile: str = "off"
+    graceful_timeout_s: float = 30.0
+    retry_after_s: int = 1
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the server reports once it is ready."""
+
+    url: str
+    port: int
+    model: str
+    format: str
+    device: str
+    dtype: str
+    max_batch: int
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    extra: dict[str, Any] = field(default_factory=dict)

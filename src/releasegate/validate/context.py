@@ -1,0 +1,87 @@
+"""The values validation works with: violations, the rule interface, the context rules read.
+
+Kept apart from :mod:`releasegate.validate.engine` so that the rules and the engine both
+import it and neither imports the other's module at call time.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from releasegate.layout import RepoLayout
+from releasegate.policy import PolicyPack
+from releasegate.release import Release
+
+JsonPath = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule, at one place in one file."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    rule: str
+    message: str
+    hint: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column, "path": self.path,
+                "rule": self.rule, "message": self.message, "hint": self.hint}
+
+
+def json_path(path: JsonPath) -> str:
+    """``("spec", "model", 0)`` -> ``$.spec.model[0]``."""
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def violation_at(release: Release, path: JsonPath, rule: str, message: str, hint: str = "",
+                 *, at_key: bool = False) -> Violation:
+    """A violation positioned at ``path`` of ``release`` (its key when ``at_key``)."""
+    doc = release.document
+    line, column = doc.key_position(path) if at_key else doc.position(path)
+    return Violation(release.source, line, column, json_path(path), rule, message, hint)
+
+
+@dataclass
+class ValidationContext:
+    """Everything a rule may look at. ``targets`` are the releases under check."""
+
+    layout: RepoLayout
+    policy: PolicyPack
+    releases: list[Release]
+    targets: list[Release]
+    now: datetime
+    base: str | None = None
+    changed: bool = False  # targets are a change (paths or --base), not the whole repo
+    is_rollback: Callable[[Release], bool] = field(default=lambda release: False)
+
+    _by_model: dict[str, list[Release]] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for release in self.releases:
+            self._by_model.setdefault(release.file_model, []).append(release)
+
+    def others(self, model: str) -> list[Release]:
+        """Every loaded release of ``model``, in any environment."""
+        return self._by_model.get(model, [])
+
+
+class Rule(Protocol):
+    id: str
+
+    def check(self, ctx: ValidationContext) -> Iterable[Violation]: ...
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    checked: tuple[str, ...]
+    violations: tuple[Violation, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
