@@ -10,7 +10,8 @@ import textwrap
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.chdir(ROOT)
 sys.path.insert(0, os.path.join(ROOT, "src"))
-from releasegate.actions import inputs as I
+from releasegate.actions import inputs as I  # noqa: E402 - after the sys.path line above
+
 
 def q(s):
     return '"' + s.replace('\\', '\\\\').replace('"', '\\"') + '"'
@@ -20,14 +21,14 @@ def gen(name, title, desc, ins, outs, install_extra, module):
          f"name: releasegate {name}", f"description: {q(desc)}", "author: releasegate", "branding:", "  icon: shield", "  color: green", "inputs:"]
     for i in ins:
         L.append(f"  {i.name}:")
-        L += ["    description: >-"] + ["      " + l for l in textwrap.wrap(i.description, 100, break_on_hyphens=False)]
+        L += ["    description: >-"] + ["      " + line for line in textwrap.wrap(i.description, 100, break_on_hyphens=False)]
         L.append("    required: false")
         default = "${{ github.token }}" if i.name == "github-token" else i.default
         L.append(f"    default: {q(default)}")
     L.append("outputs:")
     for o in outs:
         L.append(f"  {o.name}:")
-        L += ["    description: >-"] + ["      " + l for l in textwrap.wrap(o.description, 100, break_on_hyphens=False)]
+        L += ["    description: >-"] + ["      " + line for line in textwrap.wrap(o.description, 100, break_on_hyphens=False)]
         L.append(f"    value: ${{{{ steps.run.outputs.{o.name} }}}}")
     L += ["runs:", "  using: composite", "  steps:",
           "    - name: Install releasegate" + (f" with [{install_extra}]" if install_extra else " (light core, no torch)"),

@@ -16,7 +16,6 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -91,7 +90,7 @@ def run(n: int, batch: int) -> float:
         conns.append(conn)
     raw = request_bytes()
     start = time.process_time()
-    for i in range(0, n, batch):
+    for _ in range(0, n, batch):
         for conn in conns:
             conn.data_received(raw)            # parse + check + queue
         jobs = batcher._pop_batch()            # what the launch thread does, minus the wake-up

@@ -61,12 +61,6 @@ class GitHubError(ReleasegateError):
     """GitHub refused or failed a request."""
 
 
-class GateFailed(ReleasegateError):
-    """A gate ran and decided against the change (exit 1)."""
-
-    exit_code = EXIT_FAILED
-
-
 class ArtifactError(InputError):
     """A model artifact is missing, has the wrong digest, or cannot be loaded safely."""
 

@@ -9,11 +9,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from releasegate.errors import InputError
 
 RELEASE_SUFFIX = ".yaml"
+
+
+def release_source(env: str, model: str) -> str:
+    """The repository-relative path of a release file: ``environments/<env>/releases/<model>.yaml``."""
+    return f"environments/{env}/releases/{model}{RELEASE_SUFFIX}"
+
+
+@lru_cache(maxsize=65536)
+def parse_release_source(source: str) -> tuple[str, str] | None:
+    """``environments/<env>/releases/<model>.yaml`` -> ``(env, model)``; None for any other path.
+
+    The one parser of release paths (history reads it for every path of every commit: cached).
+    """
+    parts = source.split("/")
+    if len(parts) != 4 or parts[0] != "environments" or parts[2] != "releases":
+        return None
+    env, name = parts[1], parts[3]
+    if not env or not name.endswith(RELEASE_SUFFIX) or len(name) <= len(RELEASE_SUFFIX):
+        return None
+    return env, name[: -len(RELEASE_SUFFIX)]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -273,6 +273,3 @@ def _config_error(document: YamlDocument, path: tuple[Any, ...], problem: str, h
     line, column = document.position(path)
     return ConfigError(f"invalid policy pack: {document.source}:{line}:{column}: {problem}", hint)
 
-
-def soak_delta(env: EnvironmentPolicy) -> timedelta:
-    return timedelta(hours=env.soak_hours)

@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from releasegate.errors import InputError
-from releasegate.layout import RELEASE_SUFFIX, RepoLayout
+from releasegate.layout import RELEASE_SUFFIX, RepoLayout, parse_release_source
 from releasegate.yamlio import YamlDocument, YamlError, load_yaml_bytes, load_yaml_file
 
 API_VERSION = "releasegate/v1"
@@ -55,22 +55,17 @@ def _dig(data: Any, *keys: str) -> Any:
 
 def split_release_path(source: str) -> tuple[str, str]:
     """``environments/<env>/releases/<model>.yaml`` -> ``(env, model)``; InputError otherwise."""
-    parts = PurePosixPath(source).parts
-    if len(parts) != 4 or parts[0] != "environments" or parts[2] != "releases" \
-            or not parts[3].endswith(RELEASE_SUFFIX):
+    parsed = parse_release_source(PurePosixPath(source).as_posix())
+    if parsed is None:
         raise InputError(
             f"{source}: not a release file path",
             "release files live at environments/<env>/releases/<model>.yaml",
         )
-    return parts[1], parts[3][: -len(RELEASE_SUFFIX)]
+    return parsed
 
 
 def is_release_path(source: str) -> bool:
-    try:
-        split_release_path(source)
-    except InputError:
-        return False
-    return True
+    return parse_release_source(PurePosixPath(source).as_posix()) is not None
 
 
 def parse_release(data: bytes, source: str) -> Release:

@@ -14,8 +14,8 @@ import pytest
 
 from releasegate.loadtest import procs
 from tests.acceptance.cli import run_cli
-from tests.unit.loadtest.test_report import validate_result
 from tests.support.loadtest_repo import commit, make_model, make_repo, release, sha256, write_release
+from tests.unit.loadtest.test_report import validate_result
 
 STAGING = "environments/staging/releases/toy.yaml"
 

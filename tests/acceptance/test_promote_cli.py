@@ -14,8 +14,8 @@ import pytest
 from releasegate.layout import RepoLayout
 from releasegate.render import render_plan
 from tests.acceptance.cli import run_cli
-from tests.support.fake_github import FakeGitHub
 from tests.gitrepo import Repo, path, release
+from tests.support.fake_github import FakeGitHub
 from tests.unit.history.conftest import build_story
 
 PROD = path("prod", "sentiment")
@@ -63,7 +63,7 @@ def test_promote_no_pr_commits_on_a_new_branch_only(story: Repo, capsys: pytest.
     before = snapshot(story)
     result = run_cli(capsys, "promote", "sentiment", "--to", "prod", "--no-pr")
     assert result.code == 0, result.err
-    assert f"committed" in result.out and f"on new branch {BRANCH} (from main)" in result.out
+    assert "committed" in result.out and f"on new branch {BRANCH} (from main)" in result.out
     # The checkout, index and main are untouched; only the new branch appeared.
     assert story.head() == before[0] and story.git("status", "--porcelain") == ""
     assert story.git("rev-parse", "--abbrev-ref", "HEAD") == "main"

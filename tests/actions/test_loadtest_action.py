@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 import releasegate
-
 from releasegate.actions import loadtest as loadtest_action
 from releasegate.github.comment import marker
 from tests.actions.conftest import ActionEnv

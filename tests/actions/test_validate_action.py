@@ -7,9 +7,9 @@ from pathlib import Path
 
 from releasegate.github.comment import marker
 from tests.actions.conftest import ActionEnv, commit_change
+from tests.support.fake_github import Pull
 from tests.support.github_events import merge_group_event, pull_request_event, review_event
 from tests.support.github_fixtures import example
-from tests.support.fake_github import Pull
 
 STAGING = "environments/staging/releases/sentiment.yaml"
 MARK = marker("validate")

@@ -9,8 +9,8 @@ from typing import TextIO
 
 from releasegate.errors import EXIT_INTERNAL, GitHubError, InputError, ReleasegateError
 from releasegate.github.checks import GateReport, publish_gate
-from releasegate.github.comment import upsert_sticky
 from releasegate.github.client import GitHubClient, connect_from_env, status_of
+from releasegate.github.comment import upsert_sticky
 from releasegate.github.event import Event, load_event
 from releasegate.github.workflow import annotation, append_summary, failure_summary
 from releasegate.layout import RepoLayout, find_root

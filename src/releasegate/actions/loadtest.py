@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from releasegate.actions.inputs import LOADTEST_INPUTS, is_true, read_inputs
 from releasegate.actions.context import event_from_env, layout_from_env, post_comment, publish_check, run_action
+from releasegate.actions.inputs import LOADTEST_INPUTS, is_true, read_inputs
 from releasegate.errors import InputError
 from releasegate.github.checks import GateReport
 from releasegate.github.workflow import append_summary, write_outputs

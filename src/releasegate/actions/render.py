@@ -6,12 +6,13 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from releasegate.actions.inputs import RENDER_INPUTS, is_true, read_inputs
 from releasegate.actions.context import event_from_env, layout_from_env, publish_check, run_action
+from releasegate.actions.inputs import RENDER_INPUTS, is_true, read_inputs
 from releasegate.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from releasegate.github.checks import GateReport
+from releasegate.github.workflow import append_summary, write_outputs
 from releasegate.render.pr_markdown import drift_markdown, problems_markdown
-from releasegate.github.workflow import annotation, append_summary, write_outputs
+from releasegate.render.reporters import drift_annotation, problem_annotation
 
 
 def _run(env: Mapping[str, str], out: TextIO) -> int:
@@ -22,8 +23,7 @@ def _run(env: Mapping[str, str], out: TextIO) -> int:
     plan = render_plan(layout, i["envs"].split() or None)
     if plan.problems:
         for p in plan.problems:
-            print(annotation("error", f"{p.json_path}: {p.message} (hint: {p.hint})", file=p.file,
-                             line=p.line, col=p.column, title=p.rule), file=out)
+            print(problem_annotation(p), file=out)
         write_outputs(env.get("GITHUB_OUTPUT"), {"ok": "false", "drift": "0", "drifted-files": "[]", "written": "[]"})
         _summary(env, out, problems_markdown(plan.problems))
         return EXIT_INPUT
@@ -34,8 +34,7 @@ def _run(env: Mapping[str, str], out: TextIO) -> int:
         return EXIT_OK
     drifts = compare(layout, plan)
     for d in drifts:
-        print(annotation("error", f"{d.path} is {d.status}: run releasegate render and commit the result",
-                         file=d.path, title="render drift"), file=out)
+        print(drift_annotation(d), file=out)
     markdown = drift_markdown(drifts, len(plan.expected))
     write_outputs(env.get("GITHUB_OUTPUT"), {"ok": str(not drifts).lower(), "drift": str(len(drifts)),
                                              "drifted-files": json.dumps([d.path for d in drifts]), "written": "[]"})

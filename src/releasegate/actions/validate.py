@@ -6,10 +6,10 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from releasegate.actions.inputs import VALIDATE_INPUTS, is_true, read_inputs
 from releasegate.actions.context import client_from_env, details_url, event_from_env, layout_from_env, run_action
-from releasegate.validate.pull_request import PullRequestOutcome, PullRequestSettings, check_pull_request
+from releasegate.actions.inputs import VALIDATE_INPUTS, is_true, read_inputs
 from releasegate.github.workflow import annotation, append_summary, write_outputs
+from releasegate.validate.pull_request import PullRequestOutcome, PullRequestSettings, check_pull_request
 
 
 def _run(env: Mapping[str, str], out: TextIO) -> int:

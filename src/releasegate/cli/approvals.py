@@ -10,9 +10,9 @@ from releasegate.errors import EXIT_FAILED, EXIT_OK
 from releasegate.github.approvals import ApprovalResult
 from releasegate.github.changes import changed_files
 from releasegate.github.client import connect_from_env
-from releasegate.validate.pull_request import check_approvals
 from releasegate.github.pr import get_pull, list_files
 from releasegate.layout import find_root
+from releasegate.validate.pull_request import check_approvals
 
 
 def _text(result: ApprovalResult) -> str:

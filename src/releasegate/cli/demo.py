@@ -17,8 +17,15 @@ import click
 
 from releasegate.demo.models import DemoArtifact  # torch is imported only when models are built
 from releasegate.demo.story import MODEL, dev_release, relax_policy_for_this_machine
-from releasegate.demo.workspace import (DemoClock, Workspace, abandon_branch, commit_all, create_workspace,
-                                        find_template, merge_pull_request)
+from releasegate.demo.workspace import (
+    DemoClock,
+    Workspace,
+    abandon_branch,
+    commit_all,
+    create_workspace,
+    find_template,
+    merge_pull_request,
+)
 from releasegate.errors import ReleasegateError
 
 

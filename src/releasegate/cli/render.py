@@ -10,11 +10,10 @@ from releasegate.cli import format_option, root_option
 from releasegate.command import run_text
 from releasegate.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
 from releasegate.layout import RepoLayout, find_root
+from releasegate.release import is_release_path
 from releasegate.render import Drift, Plan, WriteResult, apply_plan, compare, render_changed, render_plan
 from releasegate.render.problems import Problem
-from releasegate.validate.reporters import escape_data, escape_property
-
-FIX = "releasegate render"
+from releasegate.render.reporters import FIX, drift_annotation, drift_json, problem_annotation, problems_json
 
 
 def _changed_since(layout: RepoLayout, ref: str) -> list[str]:
@@ -31,7 +30,7 @@ def _relative(layout: RepoLayout, files: tuple[str, ...]) -> list[str]:
         rel = layout.relative(path if path.is_absolute() else Path.cwd() / path)
         if not rel.startswith("environments/"):
             rel = layout.relative(layout.root / path)
-        if not (rel.startswith("environments/") and "/releases/" in rel):
+        if not is_release_path(rel):
             raise InputError(f"{name}: not a release file (environments/<env>/releases/<model>.yaml)",
                              "pass release files, or no files to render everything")
         out.append(rel)
@@ -50,26 +49,22 @@ def _plan(layout: RepoLayout, envs: tuple[str, ...], files: tuple[str, ...], sin
 
 def _emit_problems(problems: list[Problem], fmt: str) -> None:
     if fmt == "json":
-        click.echo(json.dumps({"ok": False, "problems": [p.to_json() for p in problems]}, indent=2, sort_keys=True))
+        click.echo(problems_json(problems))
         return
     for p in problems:
         if fmt == "github":
-            click.echo(f"::error file={escape_property(p.file)},line={p.line or 1},col={p.column or 1},"
-                       f"title={escape_property(p.rule)}::{escape_data(f'{p.json_path}: {p.message}')}"
-                       f"{escape_data(chr(10) + 'hint: ' + p.hint)}")
+            click.echo(problem_annotation(p))
         click.echo(str(p))
     click.echo(f"{len(problems)} problem(s); nothing was written.")
 
 
 def _emit_drift(drifts: list[Drift], fmt: str, checked: int) -> None:
     if fmt == "json":
-        click.echo(json.dumps({"ok": not drifts, "checked": checked, "drift": [d.to_json() for d in drifts],
-                               "fix": FIX if drifts else None}, indent=2, sort_keys=True))
+        click.echo(drift_json(drifts, checked))
         return
     for d in drifts:
         if fmt == "github":
-            click.echo(f"::error file={escape_property(d.path)},title=render drift::"
-                       f"{escape_data(f'{d.path} is {d.status}: run {FIX} and commit the result')}")
+            click.echo(drift_annotation(d))
         click.echo(f"{d.path}: {d.status}")
         click.echo(d.diff, nl=False)
     if drifts:

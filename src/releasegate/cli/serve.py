@@ -81,8 +81,8 @@ def serve(
 
 def _check_torch() -> None:
     try:
-        import torch  # noqa: F401
         import httptools  # noqa: F401
+        import torch  # noqa: F401
     except ImportError as e:
         raise InputError(
             f"releasegate serve needs torch and httptools ({e})",

@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 
 from releasegate.cli import format_option, root_option
-from releasegate.history.timestamps import parse_moment as parse_time
 from releasegate.errors import EXIT_OK
+from releasegate.history.timestamps import parse_moment as parse_time
 from releasegate.layout import find_root
 
 REF_HELP = "Branch, tag or commit whose first-parent history is the record (default: HEAD)."

@@ -7,8 +7,8 @@ from releasegate.cli import format_option, root_option
 from releasegate.errors import EXIT_FAILED, EXIT_OK
 from releasegate.history.timestamps import parse_moment
 from releasegate.layout import find_root
-from releasegate.validate.reporters import render
 from releasegate.validate import run_validation
+from releasegate.validate.reporters import render
 
 
 @click.command()

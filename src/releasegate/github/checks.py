@@ -90,7 +90,7 @@ def _check_run(client: GitHubClient, head_sha: str, gate: GateReport) -> None:
     )
     for batch in batches[1:]:
         output = _output(gate, batch)
-        client.call(f"add annotations to check run {gate.check_name!r}", lambda: run.edit(output=output))
+        client.call(f"add annotations to check run {gate.check_name!r}", lambda: run.edit(output=output))  # noqa: B023 - called at once
 
 
 def _output(gate: GateReport, annotations: tuple[Annotation, ...]) -> dict[str, Any]:

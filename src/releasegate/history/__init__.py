@@ -13,15 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from releasegate.layout import release_source
+
 if TYPE_CHECKING:  # imported inside the functions, so that importing a submodule stays cheap
     from releasegate.layout import RepoLayout
     from releasegate.release import Release
 
 __all__ = ["is_rollback", "live_release", "live_release_at", "was_live"]
-
-
-def _source(env: str, model: str) -> str:
-    return f"environments/{env}/releases/{model}.yaml"
 
 
 def live_release(layout: RepoLayout, env: str, model: str, ref: str = "HEAD") -> Release | None:
@@ -33,8 +31,8 @@ def live_release(layout: RepoLayout, env: str, model: str, ref: str = "HEAD") ->
     from releasegate.release import parse_release
 
     git = open_repo(layout.root)
-    data = git.blob_at(git.rev_parse(ref), _source(env, model))
-    return None if data is None else parse_release(data, _source(env, model))
+    data = git.blob_at(git.rev_parse(ref), release_source(env, model))
+    return None if data is None else parse_release(data, release_source(env, model))
 
 
 def live_release_at(layout: RepoLayout, env: str, model: str, at: datetime, ref: str = "HEAD") -> Release | None:
@@ -42,12 +40,12 @@ def live_release_at(layout: RepoLayout, env: str, model: str, at: datetime, ref:
     from releasegate.history.query import History
     from releasegate.release import parse_release
 
-    with History.open(layout.root, ref, paths=[_source(env, model)], use_cache=False) as history:
+    with History.open(layout.root, ref, paths=[release_source(env, model)], use_cache=False) as history:
         entries = [e for e in history.until(at).live([env]) if e.model == model]
         if not entries:
             return None
         data = history.git.cat_blobs([entries[0].blob])[entries[0].blob]
-    return parse_release(data, _source(env, model))
+    return parse_release(data, release_source(env, model))
 
 
 def was_live(layout: RepoLayout, env: str, model: str, version: str, ref: str = "HEAD") -> bool:
@@ -55,7 +53,7 @@ def was_live(layout: RepoLayout, env: str, model: str, version: str, ref: str = 
     from releasegate.history.classify import Classifier
     from releasegate.history.query import History
 
-    with History.open(layout.root, ref, paths=[_source(env, model)], use_cache=False) as history:
+    with History.open(layout.root, ref, paths=[release_source(env, model)], use_cache=False) as history:
         return bool(Classifier(history).stints_of_version(env, model, version))
 
 

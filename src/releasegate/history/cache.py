@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from releasegate.history.git import Git
-from releasegate.history.jsonfile import write_json
 from releasegate.history.commit_log import Commit, read_log
 from releasegate.history.file_index import Record
+from releasegate.history.git import Git
+from releasegate.history.jsonfile import write_json
 
 CACHE_FORMAT = 3
 

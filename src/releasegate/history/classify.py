@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from releasegate.digests import is_sha256
 from releasegate.history.query import History
 from releasegate.history.semver import is_downgrade
 from releasegate.history.timeline import Event, Stint
+from releasegate.layout import release_source
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class Classifier:
         found = []
         for ev in events:
             blob = info[ev.blob or ""]
-            if blob.version == version and blob.digest and _is_digest(blob.digest) and blob.digest != digest:
+            if blob.version == version and blob.digest and is_sha256(blob.digest) and blob.digest != digest:
                 found.append(DigestConflict(ev.path, blob.digest, ev.commit.oid, ev.commit.time))
         return sorted(found, key=lambda c: c.time)
 
@@ -90,10 +92,6 @@ class Classifier:
                 yield from (e for e in self.history.events(key) if e.blob)
 
 
-def _is_digest(value: str) -> bool:
-    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
-
-
 def release_paths(models: Iterable[str], envs: Iterable[str]) -> list[str]:
     """The release file paths of ``models`` in every one of ``envs`` (for a targeted history read)."""
-    return [f"environments/{env}/releases/{model}.yaml" for model in sorted(set(models)) for env in sorted(set(envs))]
+    return [release_source(env, model) for model in sorted(set(models)) for env in sorted(set(envs))]

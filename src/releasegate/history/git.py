@@ -97,14 +97,6 @@ class Git:
         )
         return proc.stdout if proc.returncode == 0 else None
 
-    def blob_id(self, ref: str, path: str) -> str | None:
-        proc = run(
-            ["git", "-C", str(self.root), "rev-parse", "--verify", "-q", f"{ref}:{path}"],
-            check=False,
-            env=_GIT_ENV,
-        )
-        return proc.stdout.decode().strip() if proc.returncode == 0 else None
-
     def cat_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         """Contents of many blobs in one ``git cat-file --batch`` call."""
         wanted = list(dict.fromkeys(oids))

@@ -12,9 +12,9 @@ from typing import Any
 
 from releasegate.history.blobs import BlobInfo, BlobSummaries
 from releasegate.history.cache import newer_commits
+from releasegate.history.commit_log import Change, Commit
 from releasegate.history.git import Git
 from releasegate.history.jsonfile import write_json
-from releasegate.history.commit_log import Change, Commit
 from releasegate.history.query import History, LiveEntry
 from releasegate.history.timeline import Key, release_key
 

@@ -11,10 +11,10 @@ from datetime import datetime
 from pathlib import Path
 
 from releasegate.history.blobs import BlobInfo, BlobSummaries
-from releasegate.history.git import Git, ensure_full_history, open_repo
 from releasegate.history.cache import cached_log
 from releasegate.history.commit_log import Commit, read_log
 from releasegate.history.file_index import Record, Row
+from releasegate.history.git import Git, ensure_full_history, open_repo
 from releasegate.history.timeline import Event, Key, Stint, build_stints
 
 

@@ -10,8 +10,8 @@ import yaml
 
 from releasegate.errors import InputError
 from releasegate.history.git import ensure_full_history, open_repo
-from releasegate.history.query import History, LiveEntry
 from releasegate.history.live_cache import live_snapshot
+from releasegate.history.query import History, LiveEntry
 from releasegate.history.timeline import Stint
 from releasegate.layout import RepoLayout
 

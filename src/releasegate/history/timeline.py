@@ -8,11 +8,11 @@ lands, the file is deleted (the model is retired) or renamed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from releasegate.history.blobs import BlobInfo
 from releasegate.history.commit_log import Commit
 from releasegate.history.semver import is_downgrade
+from releasegate.layout import parse_release_source
 
 Key = tuple[str, str]  # (environment, model)
 
@@ -22,17 +22,9 @@ ENDED_RETIRED = "retired"
 ENDED_RENAMED = "renamed"
 
 
-@lru_cache(maxsize=65536)
 def release_key(path: str | None) -> Key | None:
     """(env, model) of ``environments/<env>/releases/<model>.yaml``, else None."""
-    if not path:
-        return None
-    parts = path.split("/")
-    if len(parts) != 4 or parts[0] != "environments" or parts[2] != "releases":
-        return None
-    if not parts[3].endswith(".yaml") or len(parts[3]) <= 5 or not parts[1]:
-        return None
-    return parts[1], parts[3][:-5]
+    return parse_release_source(path) if path else None
 
 
 @dataclass(frozen=True)

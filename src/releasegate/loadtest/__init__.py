@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from releasegate.loadtest.run import LoadTestOptions, run_loadtest
     from releasegate.loadtest.result import LoadTestResult, ReleaseResult
+    from releasegate.loadtest.run import LoadTestOptions, run_loadtest
 
 __all__ = ["LoadTestOptions", "LoadTestResult", "ReleaseResult", "run_loadtest"]
 

@@ -96,7 +96,7 @@ def _remote(uri: str, sha256: str, work_dir: Path) -> Path:
 
 def verify(path: Path, expected: str, uri: str) -> None:
     """Raise ``digest-mismatch`` unless ``path`` has sha256 ``expected``."""
-    from releasegate.serve.artifact import verify_digest
+    from releasegate.digests import verify_digest
 
     try:
         verify_digest(path, expected)

@@ -258,7 +258,7 @@ def split(phase: Phase, rows: np.ndarray, generator: GeneratorStats, gpu: GpuSam
         lateness = None
         if phase.mode == "open" and window.shape[0]:
             lateness = float(np.percentile((window[:, 1] - window[:, 0]) * 1000.0, 99))
-        select = (lambda t, s=side: phase.side_at(t) == s and math.floor(t / phase.slot) in slot_set)
+        select = (lambda t, s=side: phase.side_at(t) == s and math.floor(t / phase.slot) in slot_set)  # noqa: E731 - binds this side
         result[side] = PhaseData(
             phase=phase, side=side, intended=window[:, 0], latency_ms=window[:, 2] * 1000.0,
             status=window[:, 3].astype(np.int64), unit=(k[keep] - slots[0]) // per_unit if slots.size else k[keep] * 0,

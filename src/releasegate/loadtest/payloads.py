@@ -23,28 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from releasegate.errors import InputError
+from releasegate.serve.tensors import TensorSpec, spec_from_metadata
 
 BODY_COUNT = 64
 DYNAMIC_DIM = 16
 SEED = 20261122
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 _INT_TYPES = ("INT8", "INT16", "INT32", "INT64", "UINT8")
-_FLOAT_TYPES = ("FP16", "BF16", "FP32", "FP64")
 _PLACEHOLDER = re.compile(r"\{\{\s*inputs\.([A-Za-z0-9_.\-]+)\s*\}\}")
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """One input tensor: name, v2 datatype, shape with the batch dimension first."""
-
-    name: str
-    datatype: str
-    shape: tuple[int, ...]
-
-    def row_shape(self) -> tuple[int, ...]:
-        """Shape of a one-row request: batch 1, dynamic dimensions fixed."""
-        dims = [DYNAMIC_DIM if d < 0 else d for d in self.shape[1:]]
-        return (1, *dims)
 
 
 @dataclass(frozen=True)
@@ -62,33 +48,17 @@ class Payloads:
         )
 
 
-def parse_signature(inputs: Sequence[Mapping[str, Any]], source: str) -> tuple[InputSpec, ...]:
+def parse_signature(inputs: Sequence[Mapping[str, Any]], source: str) -> tuple[TensorSpec, ...]:
     """Input specs from v2 metadata ``inputs`` (or ``spec.model.signature.inputs``)."""
-    specs = []
-    for i, item in enumerate(inputs):
-        try:
-            name = str(item["name"])
-            datatype = str(item["datatype"]).upper()
-            shape = tuple(int(d) for d in item["shape"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise InputError(
-                f"{source}: input {i} has no usable name/datatype/shape ({e})",
-                "each input needs name, datatype (e.g. INT64) and shape (e.g. [-1, 16])",
-            ) from e
-        if datatype not in (*_INT_TYPES, *_FLOAT_TYPES, "BOOL") or not shape:
-            raise InputError(
-                f"{source}: input {name!r}: unsupported datatype {datatype} or empty shape",
-                "use a v2 datatype (BOOL, INT8..INT64, UINT8, FP16, BF16, FP32, FP64)",
-            )
-        specs.append(InputSpec(name, datatype, shape))
+    specs = tuple(spec_from_metadata(item, where=f"{source}: input {i}") for i, item in enumerate(inputs))
     if not specs:
         raise InputError(f"{source}: the model declares no inputs", "add spec.model.signature")
-    return tuple(specs)
+    return specs
 
 
-def _values(spec: InputSpec, rng: random.Random) -> list[Any]:
+def _values(spec: TensorSpec, rng: random.Random) -> list[Any]:
     count = 1
-    for d in spec.row_shape():
+    for d in spec.row_shape(DYNAMIC_DIM):
         count *= d
     if spec.datatype in _INT_TYPES:
         return [rng.randrange(100) for _ in range(count)]
@@ -104,13 +74,13 @@ def _nest(flat: list[Any], shape: tuple[int, ...]) -> Any:
     return [_nest(flat[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
-def generate_v2(specs: Sequence[InputSpec], model: str, count: int = BODY_COUNT) -> Payloads:
+def generate_v2(specs: Sequence[TensorSpec], model: str, count: int = BODY_COUNT) -> Payloads:
     """Open Inference Protocol v2 request bodies for ``model``, one row each."""
     rng = random.Random(SEED)
     bodies = []
     for _ in range(count):
         inputs = [
-            {"name": s.name, "shape": list(s.row_shape()), "datatype": s.datatype, "data": _values(s, rng)}
+            {"name": s.name, "shape": list(s.row_shape(DYNAMIC_DIM)), "datatype": s.datatype, "data": _values(s, rng)}
             for s in specs
         ]
         bodies.append(json.dumps({"inputs": inputs}, separators=(",", ":")))
@@ -118,7 +88,7 @@ def generate_v2(specs: Sequence[InputSpec], model: str, count: int = BODY_COUNT)
 
 
 def from_template(
-    template: str, specs: Sequence[InputSpec], path: str, count: int = BODY_COUNT
+    template: str, specs: Sequence[TensorSpec], path: str, count: int = BODY_COUNT
 ) -> Payloads:
     """Bodies from an external runtime's ``requestTemplate`` with ``{{inputs.NAME}}`` filled in."""
     by_name = {s.name: s for s in specs}
@@ -131,8 +101,8 @@ def from_template(
     rng = random.Random(SEED)
     bodies = []
     for _ in range(count):
-        data = {s.name: json.dumps(_nest(_values(s, rng), s.row_shape())) for s in specs}
-        bodies.append(_PLACEHOLDER.sub(lambda m: data[m.group(1)], template))
+        data = {s.name: json.dumps(_nest(_values(s, rng), s.row_shape(DYNAMIC_DIM))) for s in specs}
+        bodies.append(_PLACEHOLDER.sub(lambda m: data[m.group(1)], template))  # noqa: B023 - called at once
     return Payloads(path, "application/json", tuple(bodies), "requestTemplate")
 
 

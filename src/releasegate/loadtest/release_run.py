@@ -4,23 +4,23 @@ from __future__ import annotations
 import shutil
 import time
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from releasegate import history
 from releasegate.errors import InputError
 from releasegate.loadtest import selection
 from releasegate.loadtest.analysis import Analysis, analyse, phase_rows
 from releasegate.loadtest.artifacts import Artifact, fetch
 from releasegate.loadtest.driver import PhaseSetup, locust_processes
 from releasegate.loadtest.errors import LoadTestError
-from releasegate.loadtest.options import RunContext
 from releasegate.loadtest.measure import Measurement, Scheduler
-from releasegate.loadtest.release_setup import payloads_for, same_inputs, server_spec, spec_of, unchanged, write_payloads
+from releasegate.loadtest.options import RunContext
 from releasegate.loadtest.profiles import Profile, choose, scaled_to_budget, to_dict
+from releasegate.loadtest.release_setup import payloads_for, same_inputs, server_spec, spec_of, unchanged, write_payloads
 from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, ReleaseResult, SideInfo
 from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
 from releasegate.loadtest.verdict import FAIL, REGRESSION, limits, worst
 from releasegate.release import Release
-
 
 
 def _base_result(release: Release, verdict: str, reason: str, **kw: Any) -> ReleaseResult:
@@ -51,7 +51,7 @@ def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
                             hint="fix the live release file, or run with --no-baseline")
     if unchanged(candidate, baseline):
         return _base_result(candidate, SKIPPED, f"model artifact and runtime unchanged since {ctx.base}")
-    if ctx.policy.rollback.skip_load_test and selection.is_rollback(ctx.layout, ctx.base, candidate, baseline):
+    if ctx.policy.rollback.skip_load_test and history.is_rollback(ctx.layout, candidate, ctx.base):
         return _base_result(candidate, SKIPPED, f"rollback to {candidate.version}, which was live in {candidate.env} before "
                             "(rollback.skipLoadTest)")
     release_profile = (spec_of(candidate).get("loadTest") or {}).get("profile")

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from releasegate.github.workflow import annotation
 from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, LoadTestResult, ReleaseResult
 
 ICONS = {PASSED: "✅", FAILED: "❌", ERROR: "❌", INCONCLUSIVE: "⚠️", SKIPPED: "⏭️",
@@ -150,19 +151,15 @@ def text(result: LoadTestResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _escape(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def github(result: LoadTestResult) -> str:
     """Workflow commands: one ``::error``/``::warning`` per release that did not pass."""
     lines = []
     for r in result.releases:
         if r.verdict in (FAILED, ERROR) or (r.verdict == INCONCLUSIVE and r.blocking):
-            lines.append(f"::error file={r.file},title=load test {r.verdict}::{_escape(r.reason)}")
+            lines.append(annotation("error", r.reason, file=r.file, title=f"load test {r.verdict}"))
         elif r.verdict == INCONCLUSIVE:
-            lines.append(f"::warning file={r.file},title=load test inconclusive::{_escape(r.reason)}")
-    lines.append(f"::notice title=load test::{result.verdict}")
+            lines.append(annotation("warning", r.reason, file=r.file, title="load test inconclusive"))
+    lines.append(annotation("notice", result.verdict, title="load test"))
     return "\n".join(lines) + "\n"
 
 

@@ -16,23 +16,22 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from releasegate import __version__
-from releasegate.layout import RepoLayout, find_root
+from releasegate.layout import find_root
 from releasegate.loadtest import selection
-from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.options import LoadTestOptions, Progress, RunContext
 from releasegate.loadtest.procs import cleanup_on_signals
-from releasegate.loadtest.profiles import Profile, declared
+from releasegate.loadtest.profiles import declared
 from releasegate.loadtest.result import LoadTestResult, ReleaseResult
 from releasegate.loadtest.telemetry import GpuInfo, gpu_info
-from releasegate.policy import PolicyPack, load_policy_pack
+from releasegate.policy import load_policy_pack
 from releasegate.release import load_release
+
 
 def _quiet(_message: str) -> None:
     return None

@@ -57,15 +57,3 @@ def baseline(layout: RepoLayout, ref: str, source: str) -> Release | None:
     """
     data = file_at(layout, ref, source)
     return None if data is None else parse_release(data, source)
-
-
-def is_rollback(layout: RepoLayout, ref: str, candidate: Release, current: Release | None) -> bool:
-    """Whether ``candidate`` goes back to a version that was live in its environment before.
-
-    The record is ``ref``'s first-parent history (:func:`releasegate.history.is_rollback`).
-    """
-    if candidate.version is None or (current is not None and current.version == candidate.version):
-        return False
-    from releasegate import history
-
-    return history.is_rollback(layout, candidate, ref)

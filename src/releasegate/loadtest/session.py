@@ -69,7 +69,7 @@ class Session:
         try:
             wait_ready(server, server.spec.startup_timeout)
         except LoadTestError as e:
-            raise _as_baseline_error(e) if label == BASELINE else e
+            raise _as_baseline_error(e) if label == BASELINE else e from None
         self.startup_seconds[label] = time.monotonic() - t0
         self.progress(f"{server.spec.display} ready after {self.startup_seconds[label]:.1f} s")
 
@@ -80,7 +80,7 @@ class Session:
         try:
             stats = warm_up(server, payloads, self.warmup_seconds, self.warmup_threads)
         except LoadTestError as e:
-            raise _as_baseline_error(e) if label == BASELINE else e
+            raise _as_baseline_error(e) if label == BASELINE else e from None
         self.warm_throughput[label] = stats.throughput
 
     def server(self, label: str) -> Server:

@@ -18,8 +18,8 @@ for the number of blocks like a t-interval (:func:`small_sample_factor`).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 

@@ -10,18 +10,18 @@ from dataclasses import dataclass
 
 from releasegate.errors import GitError, InputError
 from releasegate.history.blobs import summarise
-from releasegate.promote.change import ReleaseChange
-from releasegate.promote.edit import promoted_text
-from releasegate.history.git import Git, ensure_full_history, open_repo
 from releasegate.history.classify import Classifier
 from releasegate.history.commit_log import Commit
-from releasegate.promote.pr import GitHubTarget, OpenedPullRequest, connect, open_pull_request, resolve_target
+from releasegate.history.git import Git, ensure_full_history, open_repo
 from releasegate.history.query import History
 from releasegate.history.semver import is_downgrade
 from releasegate.history.timeline import Stint
-from releasegate.promote.branch import BranchCommit, check_branch_name, commit_file, delete_remote_branch, push
-from releasegate.layout import RepoLayout
+from releasegate.layout import RepoLayout, release_source
 from releasegate.policy import PolicyPack, load_policy_pack
+from releasegate.promote.branch import BranchCommit, check_branch_name, commit_file, delete_remote_branch, push
+from releasegate.promote.change import ReleaseChange
+from releasegate.promote.edit import promoted_text
+from releasegate.promote.pr import GitHubTarget, OpenedPullRequest, connect, open_pull_request, resolve_target
 
 
 @dataclass(frozen=True)
@@ -75,18 +75,14 @@ def _model(ws: Workspace, env: str, model: str) -> None:
     known = _models(ws, env)
     if model not in known:
         close = difflib.get_close_matches(model, known, n=1)
-        raise InputError(f"MODEL {model!r}: no release file environments/{env}/releases/{model}.yaml on {ws.branch}",
+        raise InputError(f"MODEL {model!r}: no release file {release_source(env, model)} on {ws.branch}",
                          f"did you mean {close[0]!r}?" if close else
                          f"models in {env}: {', '.join(known) or '(none)'}")
 
 
-def _path(env: str, model: str) -> str:
-    return f"environments/{env}/releases/{model}.yaml"
-
-
 def _classifier(ws: Workspace, env: str, model: str, deepen: bool) -> Classifier:
     ensure_full_history(ws.git, deepen)
-    return Classifier(History.open(ws.layout.root, ws.head, paths=[_path(env, model)], use_cache=False))
+    return Classifier(History.open(ws.layout.root, ws.head, paths=[release_source(env, model)], use_cache=False))
 
 
 def plan_promotion(ws: Workspace, model: str, to_env: str, *, from_env: str | None = None,
@@ -99,14 +95,14 @@ def plan_promotion(ws: Workspace, model: str, to_env: str, *, from_env: str | No
         raise InputError(f"--from {source_env!r} is the environment promoted to", "promote from another environment")
     _model(ws, source_env, model)
     source, source_commit, how = _source_bytes(ws, model, source_env, version, deepen)
-    target = ws.git.blob_at(ws.head, _path(to_env, model))
+    target = ws.git.blob_at(ws.head, release_source(to_env, model))
     new = promoted_text(source.decode(), target.decode() if target is not None else None,
-                        _path(source_env, model), _path(to_env, model)).encode()
+                        release_source(source_env, model), release_source(to_env, model)).encode()
     if new == target:
         return None
     name = branch or f"releasegate/promote-{model}-{to_env}-{summarise(new).version}"
     check_branch_name(ws.git, name)
-    return ReleaseChange("promote", model, to_env, _path(to_env, model), target, new, how, source_env,
+    return ReleaseChange("promote", model, to_env, release_source(to_env, model), target, new, how, source_env,
                          source_commit, None, None, name, ws.branch, ws.head)
 
 
@@ -121,16 +117,16 @@ def _promotes_from(ws: Workspace, env: str) -> str:
 def _source_bytes(ws: Workspace, model: str, env: str, version: str | None,
                   deepen: bool) -> tuple[bytes, str, str]:
     """The source release file: current, or as it was when ``version`` was last live in ``env``."""
-    current = ws.git.blob_at(ws.head, _path(env, model)) or b""
+    current = ws.git.blob_at(ws.head, release_source(env, model)) or b""
     if version is None or summarise(current).version == version:
-        return current, ws.head, f"{_path(env, model)} as on {ws.branch}"
+        return current, ws.head, f"{release_source(env, model)} as on {ws.branch}"
     stints = _classifier(ws, env, model, deepen).stints_of_version(env, model, version)
     if not stints:
         raise InputError(f"--version {version!r}: {model} {version} was never live in {env}",
                          f"versions live in {env}: {_versions(ws, env, model, deepen)}")
     stint = stints[-1]
     data = ws.git.cat_blobs([stint.last_blob])[stint.last_blob]
-    return data, stint.start.oid, f"{_path(env, model)} as it was when {version} was live there"
+    return data, stint.start.oid, f"{release_source(env, model)} as it was when {version} was live there"
 
 
 def _versions(ws: Workspace, env: str, model: str, deepen: bool) -> str:
@@ -152,8 +148,8 @@ def plan_rollback(ws: Workspace, model: str, env: str, *, to_version: str | None
     name = branch or f"releasegate/rollback-{model}-{env}-{back.version}"
     check_branch_name(ws.git, name)
     reverts = _revertible(stints, current, back)
-    how = f"{_path(env, model)} byte for byte as it was when {back.version} was last live there"
-    return ReleaseChange("rollback", model, env, _path(env, model), ws.git.blob_at(ws.head, _path(env, model)),
+    how = f"{release_source(env, model)} byte for byte as it was when {back.version} was last live there"
+    return ReleaseChange("rollback", model, env, release_source(env, model), ws.git.blob_at(ws.head, release_source(env, model)),
                          data, how, None, back.start.oid, reverts.oid if reverts else None,
                          reverts.subject if reverts else None, name, ws.branch, ws.head)
 

@@ -17,12 +17,12 @@ from typing import Any
 import yaml
 
 from releasegate.errors import InputError
+from releasegate.layout import RELEASE_SUFFIX, RepoLayout, parse_release_source, release_source
 from releasegate.policy import load_policy_pack
-from releasegate.layout import RELEASE_SUFFIX, RepoLayout
+from releasegate.release import Release
 from releasegate.render import builtin, kserve, kustomize, parallel, wiring, yamlout
 from releasegate.render.config import RenderConfig, load_config
 from releasegate.render.problems import Problem
-from releasegate.release import Release
 from releasegate.render.sources import positioned, read_release, release_paths
 from releasegate.render.workload import Workload, read_workload
 
@@ -219,9 +219,9 @@ def render_changed(layout: RepoLayout, changed: Iterable[str], cfg: RenderConfig
 def _changed_by_env(layout: RepoLayout, changed: Iterable[str]) -> dict[str, set[str]]:
     by_env: dict[str, set[str]] = {}
     for path in changed:
-        parts = Path(path).as_posix().split("/")
-        if len(parts) == 4 and parts[0] == "environments" and parts[2] == "releases" and parts[3].endswith(RELEASE_SUFFIX):
-            by_env.setdefault(parts[1], set()).add(parts[3][: -len(RELEASE_SUFFIX)])
+        parsed = parse_release_source(Path(path).as_posix())
+        if parsed is not None:
+            by_env.setdefault(parsed[0], set()).add(parsed[1])
     return by_env
 
 
@@ -252,7 +252,7 @@ def _neighbour_collisions(layout: RepoLayout, models: list[RenderedModel], other
                 kind, name = clash[0]
                 problem = Problem(
                     m.source, ("metadata", "name"), "render.collision",
-                    f"renders {kind} {name!r}, which environments/{m.env}/releases/{other}{RELEASE_SUFFIX} renders too",
+                    f"renders {kind} {name!r}, which {release_source(m.env, other)} renders too",
                     "rename one of the two models: a canary adds <name>-canary and <name>-stable objects")
                 problems += positioned([problem], m.release.document) if m.release else [problem]
     return problems

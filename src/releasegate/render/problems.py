@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 
-PathPart = Union[str, int]
+PathPart: TypeAlias = str | int
 
 
 def json_path(path: tuple[PathPart, ...]) -> str:

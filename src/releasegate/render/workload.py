@@ -218,7 +218,7 @@ def read_workload(source: str, env: str, data: Any) -> tuple[Workload | None, li
 def _inputs(r: _Reader) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
     items = r.get(("spec", "model", "signature", "inputs"), list) or []
     out = []
-    for i, item in enumerate(items):
+    for i in range(len(items)):
         base: tuple[PathPart, ...] = ("spec", "model", "signature", "inputs", i)
         name = r.get((*base, "name"), str, required=True)
         datatype = r.get((*base, "datatype"), str, required=True)

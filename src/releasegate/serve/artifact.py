@@ -1,16 +1,14 @@
 """Model artifacts: sha256 digests and format detection. Never imports torch.
 
-Other parts of releasegate (the load-test gate) reuse :func:`sha256_file` and
-:func:`verify_digest`; keep those two names and signatures stable.
+Digests themselves (:func:`sha256_file`, :func:`verify_digest`) live in
+:mod:`releasegate.digests`, shared with the load test and validate.
 
 Format detection reads only the file's first bytes and, for zip archives, the
 names of its members, so nothing in the file is executed or unpickled here.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import struct
 import zipfile
 from pathlib import Path
@@ -26,49 +24,8 @@ FORMATS = ("auto", TORCH_EXPORT, TORCHSCRIPT, SAFETENSORS, STATE_DICT)
 # Formats whose file holds only weights, so that a model factory builds the network.
 WEIGHTS_ONLY_FORMATS = (SAFETENSORS, STATE_DICT)
 
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_CHUNK = 1 << 20
 _PICKLE_PROTO = 0x80
 _SAFETENSORS_MAX_HEADER = 100 * 1024 * 1024
-
-
-def sha256_file(path: Path | str) -> str:
-    """The lowercase hex sha256 of the file at ``path`` (read in 1 MiB chunks)."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(_CHUNK), b""):
-                digest.update(chunk)
-    except OSError as e:
-        raise ArtifactError(
-            f"{path}: cannot read the model artifact ({e.strerror or e})",
-            "check the path and that the file is readable",
-        ) from e
-    return digest.hexdigest()
-
-
-def normalize_digest(expected: str) -> str:
-    """``expected`` as 64 lowercase hex digits (an optional ``sha256:`` prefix is dropped)."""
-    value = expected.strip().lower()
-    if value.startswith("sha256:"):
-        value = value[len("sha256:"):]
-    if not _HEX64.fullmatch(value):
-        raise ArtifactError(
-            f"--sha256: {expected!r} is not a sha256 digest (64 hex digits)",
-            "compute it with `sha256sum FILE` and pass the first column",
-        )
-    return value
-
-
-def verify_digest(path: Path | str, expected: str) -> None:
-    """Raise :class:`ArtifactError` (expected vs actual) unless ``path`` has sha256 ``expected``."""
-    want = normalize_digest(expected)
-    actual = sha256_file(path)
-    if actual != want:
-        raise ArtifactError(
-            f"{path}: sha256 mismatch: expected {want}, actual {actual}; refusing to load it",
-            "the file is not the artifact the release names: fetch it again, or fix the digest",
-        )
 
 
 def detect_format(path: Path | str) -> str:

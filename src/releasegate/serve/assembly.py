@@ -5,11 +5,11 @@ from typing import Any
 
 from releasegate.serve.app import Limits, ServeApp
 from releasegate.serve.batching import Batcher, Job
+from releasegate.serve.config import ServeConfig, ServerInfo
 from releasegate.serve.loader import LoadRequest, load_model
 from releasegate.serve.metrics import ServeMetrics
 from releasegate.serve.protocol import Signature
 from releasegate.serve.runner import TorchRunner
-from releasegate.serve.config import ServeConfig, ServerInfo
 
 
 def build_app(cfg: ServeConfig, device: str, port: int) -> tuple[ServeApp, ServerInfo]:

@@ -1,6 +1,6 @@
 """Load a verified artifact into a callable torch module (imports torch).
 
-Call this only after :func:`releasegate.serve.artifact.verify_digest`. Pickled
+Call this only after :func:`releasegate.digests.verify_digest`. Pickled
 Python objects are never unpickled: torch.save checkpoints go through
 ``torch.load(weights_only=True)``, whose unpickler accepts tensors and plain containers only.
 """

@@ -11,12 +11,10 @@ import asyncio
 import contextlib
 import signal
 import socket
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from releasegate.digests import verify_digest
 from releasegate.errors import InputError
-from releasegate.serve.artifact import verify_digest
 from releasegate.serve.config import ServeConfig, ServerInfo
 
 

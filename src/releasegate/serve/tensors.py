@@ -1,7 +1,10 @@
-"""Tensor signatures of a served model, in Open Inference Protocol v2 terms. Never imports torch.
+"""Tensor signatures of a model, in Open Inference Protocol v2 terms. Never imports torch.
 
-A :class:`TensorSpec` shape leaves out the batch dimension: the server stacks
-requests along dimension 0, so every other dimension is fixed.
+The one tensor-spec type of releasegate, for the server and the load test. A
+:class:`TensorSpec` shape leaves out the batch dimension: the server stacks requests
+along dimension 0, so every other dimension it serves is fixed. A signature read from
+v2 metadata may have dynamic dimensions (-1); the load test fixes them when it
+generates requests (:meth:`TensorSpec.row_shape`).
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +54,10 @@ class TensorSpec:
     @property
     def row_elements(self) -> int:
         return math.prod(self.shape)
+
+    def row_shape(self, dynamic: int) -> tuple[int, ...]:
+        """Shape of a one-row request: batch 1, each dynamic dimension set to ``dynamic``."""
+        return (1, *(dynamic if d < 0 else d for d in self.shape))
 
 
 def parse_input_spec(text: str) -> TensorSpec:
@@ -101,3 +109,22 @@ def spec_from_mapping(entry: object, *, where: str) -> TensorSpec:
     if isinstance(entry, (tuple, list)) and len(entry) == 3:
         return make_spec(str(entry[0]), str(entry[1]), entry[2], where=where)
     raise InputError(f"{where}: cannot read input spec {entry!r}", "give dicts with name, datatype and shape")
+
+
+def spec_from_metadata(entry: Mapping[str, Any], *, where: str) -> TensorSpec:
+    """A spec from a v2 metadata ``inputs`` entry (shape with the batch dimension first, -1 allowed)."""
+    try:
+        name = str(entry["name"])
+        datatype = str(entry["datatype"]).upper()
+        shape = tuple(int(d) for d in entry["shape"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(
+            f"{where} has no usable name/datatype/shape ({e})",
+            "each input needs name, datatype (e.g. INT64) and shape (e.g. [-1, 16])",
+        ) from e
+    if datatype not in NUMPY_DTYPES or not shape or any(d == 0 or d < -1 for d in shape[1:]):
+        raise InputError(
+            f"{where}: input {name!r}: unsupported datatype {datatype}, empty shape or bad dimension in {list(shape)}",
+            "use a v2 datatype (BOOL, INT8..INT64, UINT8, FP16, BF16, FP32, FP64) and dimensions > 0 or -1",
+        )
+    return TensorSpec(name, datatype, shape[1:])

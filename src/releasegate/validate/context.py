@@ -5,14 +5,18 @@ import it and neither imports the other's module at call time.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
 from releasegate.layout import RepoLayout
 from releasegate.policy import PolicyPack
 from releasegate.release import Release
+
+if TYPE_CHECKING:
+    from releasegate.validate.history_facts import HistoryFacts
 
 JsonPath = tuple[Any, ...]
 
@@ -47,28 +51,33 @@ def violation_at(release: Release, path: JsonPath, rule: str, message: str, hint
     return Violation(release.source, line, column, json_path(path), rule, message, hint)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ValidationContext:
-    """Everything a rule may look at. ``targets`` are the releases under check."""
+    """Everything a rule may look at (read-only). ``targets`` are the releases under check."""
 
     layout: RepoLayout
     policy: PolicyPack
-    releases: list[Release]
-    targets: list[Release]
+    releases: tuple[Release, ...]
+    targets: tuple[Release, ...]
     now: datetime
     base: str | None = None
     changed: bool = False  # targets are a change (paths or --base), not the whole repo
-    is_rollback: Callable[[Release], bool] = field(default=lambda release: False)
+    history: HistoryFacts | None = None  # for a change in a Git repository
 
-    _by_model: dict[str, list[Release]] = field(init=False, repr=False, default_factory=dict)
-
-    def __post_init__(self) -> None:
+    @cached_property
+    def _by_model(self) -> Mapping[str, tuple[Release, ...]]:
+        index: dict[str, list[Release]] = {}
         for release in self.releases:
-            self._by_model.setdefault(release.file_model, []).append(release)
+            index.setdefault(release.file_model, []).append(release)
+        return {model: tuple(found) for model, found in index.items()}
 
-    def others(self, model: str) -> list[Release]:
+    def others(self, model: str) -> tuple[Release, ...]:
         """Every loaded release of ``model``, in any environment."""
-        return self._by_model.get(model, [])
+        return self._by_model.get(model, ())
+
+    def is_rollback(self, release: Release) -> bool:
+        """Whether the target ``release`` is a rollback (the policy's fast path), from history."""
+        return self.history is not None and self.history.is_rollback(release)
 
 
 class Rule(Protocol):

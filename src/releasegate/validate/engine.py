@@ -15,6 +15,7 @@ from releasegate.layout import RepoLayout
 from releasegate.policy import load_policy_pack
 from releasegate.release import Release, load_release
 from releasegate.validate.context import Rule, ValidationContext, ValidationResult, Violation
+from releasegate.validate.history_facts import open_history_facts
 from releasegate.validate.rules import default_rules
 from releasegate.validate.targets import Selection, select_targets
 from releasegate.yamlio import YamlError
@@ -34,8 +35,9 @@ def run_validation(
     selection = select_targets(layout, paths, all_files=all_files, base=base)
     targets, context_paths, load_violations = _load(layout, selection)
     releases = _merge(targets, context_paths, layout)
-    ctx = ValidationContext(layout, policy, releases, targets, _aware_now(now), base,
-                            changed=not selection.whole_repo)
+    changed = not selection.whole_repo
+    history = open_history_facts(layout, policy, targets, base, changed)
+    ctx = ValidationContext(layout, policy, tuple(releases), tuple(targets), _aware_now(now), base, changed, history)
     violations = list(load_violations)
     for rule in rules if rules is not None else default_rules(ctx):
         violations.extend(rule.check(ctx))

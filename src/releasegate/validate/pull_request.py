@@ -18,13 +18,18 @@ from releasegate.github.checks import GateReport, publish_gate
 from releasegate.github.client import GitHubClient, status_of
 from releasegate.github.comment import upsert_sticky
 from releasegate.github.event import Event, Review
-from releasegate.validate.pr_markdown import approvals_markdown, gate_markdown, validation_markdown, validation_title, \
-    violation_annotations
 from releasegate.layout import RepoLayout
 from releasegate.policy import load_policy_pack
 from releasegate.release import is_release_path, load_release, split_release_path
 from releasegate.validate.context import ValidationResult
 from releasegate.validate.engine import run_validation
+from releasegate.validate.pr_markdown import (
+    approvals_markdown,
+    gate_markdown,
+    validation_markdown,
+    validation_title,
+    violation_annotations,
+)
 
 APPROVAL_MODES = ("off", "report", "require")
 RollbackFinder = Callable[[RepoLayout, Sequence[str], str], set[str]]

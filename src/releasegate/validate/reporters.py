@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from releasegate.github.workflow import annotation
 from releasegate.validate.context import ValidationResult, Violation
 
 JSON_SCHEMA_VERSION = 1
@@ -44,20 +45,9 @@ def render_json(result: ValidationResult) -> str:
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
 
-def escape_data(text: str) -> str:
-    """Escape a workflow-command message (GitHub's toolkit rules)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a workflow-command property value (file=, title=)."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def github_annotation(v: Violation, level: str = "error") -> str:
     message = f"{v.path}: {v.message}" + (f"\nhint: {v.hint}" if v.hint else "")
-    return (f"::{level} file={escape_property(v.file)},line={v.line},col={v.column},"
-            f"title={escape_property(v.rule)}::{escape_data(message)}")
+    return annotation(level, message, file=v.file, line=v.line, col=v.column, title=v.rule)
 
 
 def render_github(result: ValidationResult) -> str:

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from releasegate.errors import CommandError, GitError, InputError
 from releasegate.command import run_text
+from releasegate.errors import CommandError, GitError, InputError
 from releasegate.layout import RepoLayout
 from releasegate.release import is_release_path, iter_release_paths, split_release_path
 

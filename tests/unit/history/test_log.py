@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from releasegate.errors import InputError
 from releasegate.history.commit_log import _END, _parse_raw, _parse_record, _pr_number
 from releasegate.history.semver import compare, is_downgrade
 from releasegate.history.timestamps import parse_moment
-from releasegate.errors import InputError
 
 
 @pytest.mark.parametrize(("subject", "body", "number"), [

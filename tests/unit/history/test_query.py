@@ -5,7 +5,7 @@ from datetime import datetime
 
 from releasegate.history.query import History
 from tests.gitrepo import Repo
-from tests.unit.history.conftest import T0, T1, T2, T3, T3B, T4, T5, T6
+from tests.unit.history.conftest import T0, T1, T2, T3, T4, T5, T6
 
 
 def ts(text: str) -> int:

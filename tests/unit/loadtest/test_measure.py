@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,6 @@ from releasegate.loadtest import measure
 from releasegate.loadtest.driver import Phase, PhaseData, PhaseSetup
 from releasegate.loadtest.profiles import BUILTIN, SloSearch
 from releasegate.loadtest.telemetry import GeneratorStats, GpuInfo, GpuStats
-from dataclasses import replace
 
 SERVICE_MS = {"baseline": 10.0, "candidate": 12.0}
 

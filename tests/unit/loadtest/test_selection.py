@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from releasegate import history
 from releasegate.errors import GitError, InputError
 from releasegate.layout import RepoLayout
 from releasegate.loadtest import selection
@@ -47,7 +48,6 @@ def test_rollback_detection(git_repo: Path) -> None:
     git(git_repo, "commit", "-qam", "1.5.0")
     (git_repo / PROD).write_text(original)
     candidate = load_release(layout, git_repo / PROD)
-    current = selection.baseline(layout, "HEAD", PROD)
-    assert selection.is_rollback(layout, "HEAD", candidate, current)
+    assert history.is_rollback(layout, candidate, "HEAD")
     (git_repo / PROD).write_text(original.replace("version: 1.4.0", "version: 1.6.0"))
-    assert not selection.is_rollback(layout, "HEAD", load_release(layout, git_repo / PROD), current)
+    assert not history.is_rollback(layout, load_release(layout, git_repo / PROD), "HEAD")

@@ -7,7 +7,15 @@ import pytest
 
 from releasegate.loadtest.stats import Comparison, Interval, SideSummary
 from releasegate.loadtest.verdict import (
-    INCONCLUSIVE, PASS, REGRESSION, PointStats, compare_point, limits, relative, slo_verdicts, summarize,
+    INCONCLUSIVE,
+    PASS,
+    REGRESSION,
+    PointStats,
+    compare_point,
+    limits,
+    relative,
+    slo_verdicts,
+    summarize,
 )
 
 

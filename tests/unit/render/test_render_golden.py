@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from render_helpers import CASES, GOLDEN, make_repo
 
 from releasegate.render import render_plan
-from render_helpers import CASES, GOLDEN, make_repo
 
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
 

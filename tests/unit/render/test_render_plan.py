@@ -9,10 +9,10 @@ import yaml
 from render_helpers import CASES, make_repo, write_release
 
 from releasegate.layout import RepoLayout
+from releasegate.release import Release
 from releasegate.render import apply_plan, compare, parallel, render_changed, render_plan
 from releasegate.render.config import load_config
 from releasegate.render.plan import render_source
-from releasegate.release import Release
 from releasegate.yamlio import load_yaml_bytes
 
 CANARY_CASE = CASES / "builtin-canary" / "environments" / "prod" / "releases" / "sentiment.yaml"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def _strict(schema: Any) -> Any:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(file: str) -> jsonschema.Draft7Validator:
     schema = _strict(json.loads((find_crds() / file).read_text()))
     # metadata is validated by the API server itself, not by the CRD schema.

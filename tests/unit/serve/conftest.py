@@ -11,8 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from releasegate.serve.models import build  # noqa: E402
 from serve_testkit import SEQ, write_factory_dist  # noqa: E402
+
+from releasegate.serve.models import build  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +58,8 @@ def factory_dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def slow_weights(tmp_path_factory: pytest.TempPathFactory, factory_dist: Path) -> Path:
-    from safetensors.torch import save_file
-
     import rg_test_factories  # type: ignore[import-not-found]
+    from safetensors.torch import save_file
 
     path = tmp_path_factory.mktemp("slow") / "slow.safetensors"
     save_file(rg_test_factories.slow().state_dict(), str(path))

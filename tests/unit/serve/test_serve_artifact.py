@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from releasegate import digests
 from releasegate.errors import ArtifactError
 from releasegate.serve import artifact
 
@@ -16,14 +17,14 @@ from releasegate.serve import artifact
 def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
     path = tmp_path / "blob.bin"
     path.write_bytes(b"x" * 3_000_000)
-    assert artifact.sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digests.sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_verify_digest_accepts_prefix_and_upper_case(tmp_path: Path) -> None:
     path = tmp_path / "m.bin"
     path.write_bytes(b"model")
     good = hashlib.sha256(b"model").hexdigest()
-    artifact.verify_digest(path, "sha256:" + good.upper())
+    digests.verify_digest(path, "sha256:" + good.upper())
 
 
 def test_verify_digest_mismatch_says_expected_and_actual(tmp_path: Path) -> None:
@@ -31,7 +32,7 @@ def test_verify_digest_mismatch_says_expected_and_actual(tmp_path: Path) -> None
     path.write_bytes(b"model")
     wrong = "0" * 64
     with pytest.raises(ArtifactError) as err:
-        artifact.verify_digest(path, wrong)
+        digests.verify_digest(path, wrong)
     text = str(err.value)
     assert f"expected {wrong}" in text
     assert f"actual {hashlib.sha256(b'model').hexdigest()}" in text
@@ -42,12 +43,12 @@ def test_verify_digest_rejects_malformed_digest(tmp_path: Path) -> None:
     path = tmp_path / "m.bin"
     path.write_bytes(b"model")
     with pytest.raises(ArtifactError, match="not a sha256 digest"):
-        artifact.verify_digest(path, "abc")
+        digests.verify_digest(path, "abc")
 
 
 def test_missing_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="nothere.pt2: cannot read"):
-        artifact.sha256_file(tmp_path / "nothere.pt2")
+        digests.sha256_file(tmp_path / "nothere.pt2")
 
 
 def test_artifact_module_does_not_import_torch() -> None:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
-
+import tomllib
 from serve_testkit import write_factory_dist
+
 from releasegate.errors import InputError
 from releasegate.serve import factories
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-
 from releasegate.errors import ArtifactError, InputError
 from releasegate.serve.batching import Job
 from releasegate.serve.loader import LoadRequest, load_model

@@ -4,11 +4,11 @@ Rule ids are stable: they appear in reports, annotations and docs/policies.md.
 """
 from __future__ import annotations
 
+from releasegate.validate.context import Rule, ValidationContext
 from releasegate.validate.rules.consistency import EnvironmentKnownRule, NameMatchesFileRule, VersionImmutableRule
 from releasegate.validate.rules.freeze import FreezeWindowRule
 from releasegate.validate.rules.history import history_rules
 from releasegate.validate.rules.schema import SchemaRule
-from releasegate.validate.context import Rule, ValidationContext
 
 
 def default_rules(ctx: ValidationContext) -> list[Rule]:
@@ -19,5 +19,5 @@ def default_rules(ctx: ValidationContext) -> list[Rule]:
         EnvironmentKnownRule(),
         VersionImmutableRule(),
         FreezeWindowRule(),
-        *history_rules(ctx),  # only for a change in a Git repository; wires ctx.is_rollback
+        *history_rules(ctx),  # only for a change in a Git repository
     ]

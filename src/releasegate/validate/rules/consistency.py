@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
+from releasegate.digests import is_sha256
 from releasegate.release import Release
 from releasegate.validate.context import ValidationContext, Violation, violation_at
 
@@ -50,20 +51,16 @@ class VersionImmutableRule:
         for release in ctx.targets:
             yield from self._conflicts(release, ctx.others(release.file_model))
 
-    def _conflicts(self, release: Release, others: list[Release]) -> Iterator[Violation]:
-        if release.version is None or not _is_digest(release.sha256):
+    def _conflicts(self, release: Release, others: Sequence[Release]) -> Iterator[Violation]:
+        if release.version is None or not is_sha256(release.sha256):
             return
         for other in others:
             if other.source == release.source or other.version != release.version:
                 continue
-            if _is_digest(other.sha256) and other.sha256 != release.sha256:
+            if is_sha256(other.sha256) and other.sha256 != release.sha256:
                 yield violation_at(
                     release, DIGEST, self.id,
                     f"{release.file_model} {release.version} has digest {str(release.sha256)[:12]}… here "
                     f"but {str(other.sha256)[:12]}… in {other.source}",
                     "versions are immutable: publish the new artifact under a new version number")
 
-
-def _is_digest(value: str | None) -> bool:
-    """Only well-formed digests are compared; a malformed one is reported by digest-format."""
-    return value is not None and len(value) == 64 and all(c in "0123456789abcdef" for c in value)

@@ -6,93 +6,32 @@ paths given), never every file of ``--all``, against the first-parent history of
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 
-from releasegate.history.classify import Assessment, Classifier, release_paths
-from releasegate.history.query import History
+from releasegate.digests import is_sha256
 from releasegate.history.reporters import duration, iso
 from releasegate.history.timeline import Stint
-from releasegate.errors import GitError
-from releasegate.history.git import Git, open_repo
 from releasegate.policy import EnvironmentPolicy
 from releasegate.release import Release
 from releasegate.validate.context import Rule, ValidationContext, Violation, violation_at
+from releasegate.validate.history_facts import HistoryFacts
 
 VERSION = ("spec", "model", "version")
 DIGEST = ("spec", "model", "artifact", "sha256")
 
 
 def history_rules(ctx: ValidationContext) -> list[Rule]:
-    """The history rules for a change in a Git repository (none otherwise).
-
-    Also answers ``ctx.is_rollback`` from history, so that the freeze rule (and any other
-    rule asking) gives rollbacks to a previously-live version their fast path.
-    """
-    if not ctx.changed or not ctx.targets:
+    """The history rules for a change in a Git repository (none otherwise)."""
+    if ctx.history is None:
         return []
-    try:
-        git = open_repo(ctx.layout.root)
-    except GitError:
-        return []
-    state = HistoryState(ctx, git)
-    ctx.is_rollback = state.is_rollback
-    return [PromotionOrderRule(state), SoakTimeRule(state), NoDowngradeRule(state), HistoryImmutableRule(state)]
+    return [PromotionOrderRule(), SoakTimeRule(), NoDowngradeRule(), HistoryImmutableRule()]
 
 
-class HistoryState:
-    """One targeted read of the history of the changed models, shared by the rules.
-
-    The read starts at once in a background thread (git does the work in its own process),
-    so that it overlaps the schema checks that run first; the rules wait for it.
-    """
-
-    def __init__(self, ctx: ValidationContext, git: Git) -> None:
-        self.ctx = ctx
-        self._classifier: Classifier | None = None
-        self._failure: BaseException | None = None
-        self._history: History | None = None
-        self._reader = threading.Thread(target=self._read, args=(git,), name="releasegate-history", daemon=True)
-        self._reader.start()
-
-    def _read(self, git: Git) -> None:
-        models = {r.file_model for r in self.ctx.targets}
-        envs = set(self.ctx.policy.environment_names) | set(self.ctx.layout.environment_names())
-        envs |= {r.env for r in self.ctx.targets}
-        try:
-            self._history = History.open(self.ctx.layout.root, self.ctx.base or "HEAD", git=git,
-                                         paths=release_paths(models, envs), use_cache=False)
-        except BaseException as e:  # noqa: BLE001 - handed to the rules' thread and re-raised there
-            self._failure = e
-
-    @property
-    def classifier(self) -> Classifier:
-        if self._classifier is None:
-            self._reader.join()
-            if self._failure is not None:
-                raise self._failure
-            assert self._history is not None  # set by _read when it did not fail
-            self._classifier = Classifier(self._history)
-        return self._classifier
-
-    def assess(self, release: Release) -> Assessment:
-        return self.classifier.assess(release.env, release.file_model, release.version)
-
-    def is_rollback(self, release: Release) -> bool:
-        if release.version is None or not any(release.source == t.source for t in self.ctx.targets):
-            return False
-        return self.assess(release).rollback
-
-    def promotions(self) -> Iterator[tuple[Release, Assessment, EnvironmentPolicy]]:
-        """Targets that bring a new version into an environment of the policy."""
-        for release in self.ctx.targets:
-            env = self.ctx.policy.environment(release.env)
-            if env is None or release.version is None:
-                continue
-            assessment = self.assess(release)
-            if assessment.changes_version:
-                yield release, assessment, env
+def _facts(ctx: ValidationContext) -> HistoryFacts:
+    if ctx.history is None:  # history_rules only builds these rules when there are facts
+        raise RuntimeError("history rules need ctx.history")
+    return ctx.history
 
 
 class PromotionOrderRule:
@@ -100,14 +39,11 @@ class PromotionOrderRule:
 
     id = "promotion-order"
 
-    def __init__(self, state: HistoryState) -> None:
-        self.state = state
-
     def check(self, ctx: ValidationContext) -> Iterable[Violation]:
-        for release, assessment, env in self.state.promotions():
+        for release, assessment, env in _facts(ctx).promotions():
             if env.promotes_from is None or assessment.rollback:
                 continue
-            if self.state.classifier.stints_of_version(env.promotes_from, release.file_model, str(release.version)):
+            if _facts(ctx).classifier.stints_of_version(env.promotes_from, release.file_model, str(release.version)):
                 continue
             yield violation_at(
                 release, VERSION, self.id,
@@ -122,16 +58,13 @@ class SoakTimeRule:
 
     id = "soak-time"
 
-    def __init__(self, state: HistoryState) -> None:
-        self.state = state
-
     def check(self, ctx: ValidationContext) -> Iterable[Violation]:
-        for release, assessment, env in self.state.promotions():
+        for release, assessment, env in _facts(ctx).promotions():
             if env.promotes_from is None or env.soak_hours <= 0:
                 continue
             if assessment.rollback and ctx.policy.rollback.skip_soak:
                 continue
-            stints = self.state.classifier.stints_of_version(env.promotes_from, release.file_model, str(release.version))
+            stints = _facts(ctx).classifier.stints_of_version(env.promotes_from, release.file_model, str(release.version))
             if not stints:
                 continue  # promotion-order reports it
             yield from self._short(release, env, stints, ctx.now)
@@ -163,11 +96,8 @@ class NoDowngradeRule:
 
     id = "no-downgrade"
 
-    def __init__(self, state: HistoryState) -> None:
-        self.state = state
-
     def check(self, ctx: ValidationContext) -> Iterable[Violation]:
-        for release, assessment, _env in self.state.promotions():
+        for release, assessment, _env in _facts(ctx).promotions():
             if not assessment.downgrade or assessment.rollback:
                 continue
             live = assessment.live.version if assessment.live else "?"
@@ -184,15 +114,12 @@ class HistoryImmutableRule:
 
     id = "version-immutable-history"
 
-    def __init__(self, state: HistoryState) -> None:
-        self.state = state
-
     def check(self, ctx: ValidationContext) -> Iterable[Violation]:
         for release in ctx.targets:
             digest = release.sha256
-            if release.version is None or digest is None or len(digest) != 64:
+            if release.version is None or not is_sha256(digest):
                 continue
-            conflicts = self.state.classifier.digest_conflicts(release.file_model, release.version, digest)
+            conflicts = _facts(ctx).classifier.digest_conflicts(release.file_model, release.version, digest)
             if conflicts:
                 first = conflicts[0]
                 yield violation_at(
