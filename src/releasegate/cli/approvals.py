@@ -27,10 +27,13 @@ def _text(result: ApprovalResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+SCHEMA_VERSION = "releasegate/approvals-result/v1"  # src/releasegate/data/approvals-result.schema.json
+
+
 def _json(result: ApprovalResult) -> str:
     req = result.requirement
     return json.dumps({
-        "ok": result.ok, "approvals": len(result.approvers), "required": req.minimum,
+        "schemaVersion": SCHEMA_VERSION, "ok": result.ok, "approvals": len(result.approvers), "required": req.minimum,
         "approvers": list(result.approvers), "requiredTeams": list(req.teams),
         "missingTeams": list(result.missing_teams), "requiredBy": list(req.sources),
         "dismissStale": req.dismiss_stale,

@@ -1,7 +1,6 @@
 """``releasegate render``: write (or ``--check``) the manifests Argo CD and Flux apply."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -13,7 +12,14 @@ from releasegate.layout import RepoLayout, find_root
 from releasegate.release import is_release_path
 from releasegate.render import Drift, Plan, WriteResult, apply_plan, compare, render_changed, render_plan
 from releasegate.render.problems import Problem
-from releasegate.render.reporters import FIX, drift_annotation, drift_json, problem_annotation, problems_json
+from releasegate.render.reporters import (
+    FIX,
+    drift_annotation,
+    drift_json,
+    problem_annotation,
+    problems_json,
+    written_json,
+)
 
 
 def _changed_since(layout: RepoLayout, ref: str) -> list[str]:
@@ -76,10 +82,7 @@ def _emit_drift(drifts: list[Drift], fmt: str, checked: int) -> None:
 def _emit_written(result: WriteResult, plan: Plan, fmt: str) -> None:
     notes = [(m.source, m.note) for m in plan.models if m.note]
     if fmt == "json":
-        click.echo(json.dumps({
-            "ok": True, "written": list(result.written), "removed": list(result.removed),
-            "skipped": [{"file": f, "reason": r} for f, r in notes],
-        }, indent=2, sort_keys=True))
+        click.echo(written_json(result, notes))
         return
     for path in result.written:
         click.echo(f"wrote {path}")

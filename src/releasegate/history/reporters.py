@@ -1,4 +1,7 @@
-"""Text and JSON renderings of status and history reports (strings; the CLI prints them)."""
+"""Text and JSON renderings of status and history reports (strings; the CLI prints them).
+
+The JSON forms are described by src/releasegate/data/status-report.schema.json and
+history-report.schema.json (docs/history.md)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +13,8 @@ from releasegate.history.query import LiveEntry
 from releasegate.history.service import ModelHistory, StatusReport
 from releasegate.history.timeline import Stint
 
-SCHEMA_VERSION = 1
+STATUS_SCHEMA_VERSION = "releasegate/status-report/v1"
+HISTORY_SCHEMA_VERSION = "releasegate/history-report/v1"
 
 
 def iso(epoch: float) -> str:
@@ -60,7 +64,7 @@ def _entry_json(e: LiveEntry) -> dict[str, Any]:
 
 def status_json(report: StatusReport) -> str:
     at = report.at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if report.at else None
-    payload = {"schemaVersion": SCHEMA_VERSION, "ref": report.ref, "commit": report.commit, "at": at,
+    payload = {"schemaVersion": STATUS_SCHEMA_VERSION, "ref": report.ref, "commit": report.commit, "at": at,
                "environments": list(report.environments), "releases": [_entry_json(e) for e in report.entries]}
     return json.dumps(payload, indent=2) + "\n"
 
@@ -98,7 +102,7 @@ def _stint_json(s: Stint, now: datetime) -> dict[str, Any]:
 
 
 def history_json(report: ModelHistory) -> str:
-    payload = {"schemaVersion": SCHEMA_VERSION, "model": report.model, "ref": report.ref,
+    payload = {"schemaVersion": HISTORY_SCHEMA_VERSION, "model": report.model, "ref": report.ref,
                "commit": report.commit, "now": report.now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                "environments": {env: [_stint_json(s, report.now) for s in report.stints[env]]
                                 for env in report.environments}}

@@ -1,7 +1,8 @@
 """Reporters for validation results, chosen by name: ``text``, ``json``, ``github``.
 
-The JSON structure is versioned (``schemaVersion``) and documented in
-docs/validate.md; fields are only ever added within a version.
+The JSON structure is versioned (``schemaVersion``), documented in docs/validate.md and
+described by src/releasegate/data/validate-result.schema.json; fields are only ever added
+within a version.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from releasegate.github.workflow import annotation
 from releasegate.validate.context import ValidationResult, Violation
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = "releasegate/validate-result/v1"
 
 
 def render_text(result: ValidationResult) -> str:

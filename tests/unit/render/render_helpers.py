@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from releasegate.layout import RepoLayout
 
@@ -12,6 +16,20 @@ DATA = HERE / "data"
 CASES = HERE / "cases"
 REPO_ROOT = HERE.parents[2]
 GOLDEN = REPO_ROOT / "tests" / "golden" / "render"
+GOLDEN_ROOTS = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
+KUSTOMIZE_CONFIG = ("kustomize.config.k8s.io/v1beta1", "Kustomization")
+# Read at import: the autouse isolated_env fixture removes RELEASEGATE_* variables during tests.
+SHARED_CRDS = os.environ.get("RELEASEGATE_SHARED_CRDS")
+CORE_KINDS = {"Namespace", "Deployment", "Service", "PodDisruptionBudget"}
+# The custom resources releasegate renders, with the file of each in shared/crds (an optional extra).
+CUSTOM_KINDS = {
+    ("serving.kserve.io/v1beta1", "InferenceService"): "serving.kserve.io_v1beta1_inferenceservice.schema.json",
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): "gateway.networking.k8s.io_v1_httproute.schema.json",
+    ("argoproj.io/v1alpha1", "ApplicationSet"): "argoproj.io_v1alpha1_applicationset.schema.json",
+    ("argoproj.io/v1alpha1", "Application"): "argoproj.io_v1alpha1_application.schema.json",
+    ("source.toolkit.fluxcd.io/v1", "GitRepository"): "source.toolkit.fluxcd.io_v1_gitrepository.schema.json",
+    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"): "kustomize.toolkit.fluxcd.io_v1_kustomization.schema.json",
+}
 
 
 def make_repo(dest: Path, case: str | None = None) -> RepoLayout:
@@ -57,11 +75,30 @@ def find_kubectl() -> Path:
     raise AssertionError("unreachable")
 
 
-def find_crds() -> Path:
-    """The CRD schemas folder: shared/crds beside the checkout
-    (CI clones the project with shared/ beside it) or beside one of its parents."""
-    for candidate in (p / "shared" / "crds" for p in REPO_ROOT.parents):
+def shared_crds(configured: str | None = SHARED_CRDS) -> Path | None:
+    """The converted upstream CRD schemas, an optional extra check: ``RELEASEGATE_SHARED_CRDS`` if
+    set, else shared/crds beside the checkout or one of its parents (these machines have it;
+    GitHub-hosted runners do not). None when the folder is absent or holds no schema."""
+    candidates = [Path(configured)] if configured else [p / "shared" / "crds" for p in REPO_ROOT.parents]
+    for candidate in candidates:
         if candidate.is_dir() and any(candidate.glob("*.schema.json")):
             return candidate
-    fixture_missing("CRD schemas (shared/crds)", "put the shared/ folder beside the checkout (see 'Validation in the test suite' in docs/render.md)")
-    raise AssertionError("unreachable")
+    return None
+
+
+def kind_of(doc: dict[str, Any]) -> tuple[str, str]:
+    return doc["apiVersion"], doc["kind"]
+
+
+def _rendered_files(root: Path) -> list[Path]:
+    return sorted(root.glob("environments/*/manifests/*.yaml")) + sorted(root.glob("deploy/**/*.yaml"))
+
+
+def rendered_documents() -> Iterator[tuple[str, dict[str, Any]]]:
+    """The repository's rendered files, then the golden files of every render test case:
+    (path relative to the repository, document), kustomization.yaml files left out."""
+    files = _rendered_files(REPO_ROOT) + [f for root in GOLDEN_ROOTS for f in _rendered_files(root)]
+    for path in files:
+        for doc in yaml.safe_load_all(path.read_bytes()):
+            if isinstance(doc, dict) and kind_of(doc) != KUSTOMIZE_CONFIG:
+                yield path.relative_to(REPO_ROOT).as_posix(), doc

@@ -1,29 +1,36 @@
 """Fixtures for the serving tests: tiny real models saved in every format and a
-fake installed factory package (helpers live in serve_testkit.py)."""
+fake installed factory package (helpers live in serve_testkit.py).
+
+Nothing here imports torch at collection time: the torch-free modules (batching, protocol,
+tensors, artifact digests, factory lookup) run without it, and each fixture that builds a
+model skips its tests where torch is missing. CI installs torch, so there only GPU tests skip."""
 from __future__ import annotations
 
 import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from serve_testkit import SEQ, write_factory_dist
 
-torch = pytest.importorskip("torch")
-
-from serve_testkit import SEQ, write_factory_dist  # noqa: E402
-
-from releasegate.serve.models import build  # noqa: E402
+if TYPE_CHECKING:
+    import torch
 
 
 @pytest.fixture(scope="session")
 def tiny_model() -> torch.nn.Module:
+    pytest.importorskip("torch")
+    from releasegate.serve.models import build
+
     return build("tiny-encoder")
 
 
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory: pytest.TempPathFactory, tiny_model: torch.nn.Module) -> dict[str, Path]:
     """The tiny encoder saved as torch.export, TorchScript, safetensors, state dict and pickle."""
+    import torch
     from safetensors.torch import save_file
 
     out = tmp_path_factory.mktemp("artifacts")
@@ -58,6 +65,7 @@ def factory_dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def slow_weights(tmp_path_factory: pytest.TempPathFactory, factory_dist: Path) -> Path:
+    pytest.importorskip("torch")
     import rg_test_factories  # type: ignore[import-not-found]
     from safetensors.torch import save_file
 

@@ -6,11 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from releasegate.serve.batching import Job
-from releasegate.serve.loader import LoadRequest, load_model
-from releasegate.serve.runner import TorchRunner
-
 torch = pytest.importorskip("torch")
+
+from releasegate.serve.batching import Job  # noqa: E402
+from releasegate.serve.loader import LoadRequest, load_model  # noqa: E402
+from releasegate.serve.runner import TorchRunner  # noqa: E402
+
 pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),

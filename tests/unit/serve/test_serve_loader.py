@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from releasegate.errors import ArtifactError, InputError
-from releasegate.serve.batching import Job
-from releasegate.serve.loader import LoadRequest, load_model
-from releasegate.serve.runner import TorchRunner
-from releasegate.serve.tensors import parse_input_spec
-
 torch = pytest.importorskip("torch")
+
+from releasegate.errors import ArtifactError, InputError  # noqa: E402
+from releasegate.serve.batching import Job  # noqa: E402
+from releasegate.serve.loader import LoadRequest, load_model  # noqa: E402
+from releasegate.serve.runner import TorchRunner  # noqa: E402
+from releasegate.serve.tensors import parse_input_spec  # noqa: E402
+
 SEQ = 16  # tiny-encoder
 IDS = parse_input_spec(f"input_ids:INT64:{SEQ}")
 
