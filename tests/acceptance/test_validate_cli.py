@@ -200,3 +200,11 @@ def test_nothing_is_written(capsys: pytest.CaptureFixture[str], in_repo: Path) -
     edit(PROD, "replicas: 3", "replica: 3")
     run_cli(capsys, "validate", "--all")
     assert sorted(p for p in in_repo.rglob("*")) == before
+
+
+def test_non_finite_number_fails_validate_all_with_its_position(capsys: pytest.CaptureFixture[str]) -> None:
+    edit(PROD, "maxDelayMs: 2\n", "maxDelayMs: .nan\n")
+    result = run_cli(capsys, "validate", "--all")
+    assert result.code == 1
+    assert f"{PROD}:30:19: error [yaml]" in result.out
+    assert ".nan is not a finite number" in result.out
