@@ -208,3 +208,17 @@ def test_non_finite_number_fails_validate_all_with_its_position(capsys: pytest.C
     assert result.code == 1
     assert f"{PROD}:30:19: error [yaml]" in result.out
     assert ".nan is not a finite number" in result.out
+
+
+@pytest.mark.parametrize(("old", "new", "line", "fragment"), [
+    ('b65"', 'b65\\n"', 13, "[digest-format]"),
+    ("gpuType: nvidia-h100", 'gpuType: "nvidia-h100\\n"', 24, "[release-schema]"),
+])
+def test_schema_patterns_do_not_match_before_a_trailing_newline(
+        capsys: pytest.CaptureFixture[str], old: str, new: str, line: int, fragment: str) -> None:
+    """JSON Schema patterns are ECMA-262: ``$`` is the end of the text, not the end before a final newline."""
+    edit(PROD, old, new)
+    result = run_cli(capsys, "validate", PROD)
+    assert result.code == 1
+    assert f"{PROD}:{line}:" in result.out
+    assert fragment in result.out
