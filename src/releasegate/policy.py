@@ -38,7 +38,7 @@ class ApprovalPolicy:
 class LoadTestPolicy:
     required: bool = False
     require_gpu: bool = False
-    profile: str = "smoke"
+    profile: str | None = None  # unset: the release's spec.loadTest.profile, else loadtest.profiles.DEFAULT_PROFILE
     regression: dict[str, float] = field(default_factory=dict, compare=False)
 
 
@@ -253,7 +253,11 @@ def _approvals(raw: dict[str, Any]) -> ApprovalPolicy:
 
 def _load_test(raw: dict[str, Any]) -> LoadTestPolicy:
     return LoadTestPolicy(bool(raw.get("required", False)), bool(raw.get("requireGpu", False)),
-                          str(raw.get("profile", "smoke")), dict(raw.get("regression", {})))
+                          _optional_str(raw.get("profile")), dict(raw.get("regression", {})))
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _rollback(raw: dict[str, Any]) -> RollbackPolicy:

@@ -32,13 +32,6 @@ def _side(label: str, release: Release, artifact: Artifact | None = None, startu
     return SideInfo(label, release.version, release.sha256, artifact.uri if artifact else None, kind, startup, release.source)
 
 
-def _profile_name(ctx: RunContext, env: str) -> str | None:
-    for raw in ctx.policy.raw.get("environments", []):
-        if isinstance(raw, dict) and raw.get("name") == env:
-            return (raw.get("loadTest") or {}).get("profile")
-    return None
-
-
 def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
     """Skip, measure or refuse one release (never raises for a problem of this release)."""
     env = ctx.policy.environment(candidate.env)
@@ -55,7 +48,7 @@ def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
         return _base_result(candidate, SKIPPED, f"rollback to {candidate.version}, which was live in {candidate.env} before "
                             "(rollback.skipLoadTest)")
     release_profile = (spec_of(candidate).get("loadTest") or {}).get("profile")
-    profile = choose(ctx.profiles, ctx.options.profile, _profile_name(ctx, candidate.env), release_profile)
+    profile = choose(ctx.profiles, ctx.options.profile, env.load_test.profile, release_profile)
     sides = 2 if baseline is not None else 1
     remaining = ctx.deadline - time.monotonic()
     profile = scaled_to_budget(profile, remaining if remaining != float("inf") else None, sides, STARTUP_SECONDS)
