@@ -7,6 +7,8 @@ The pack is ``policies/policy-pack.yaml``, validated by
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 from functools import lru_cache
@@ -15,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
+from jsonschema.validators import extend
 
 from releasegate.errors import ConfigError, InputError
 from releasegate.layout import RepoLayout
@@ -35,7 +38,7 @@ class ApprovalPolicy:
 class LoadTestPolicy:
     required: bool = False
     require_gpu: bool = False
-    profile: str = "smoke"
+    profile: str | None = None  # unset: the release's spec.loadTest.profile, else loadtest.profiles.DEFAULT_PROFILE
     regression: dict[str, float] = field(default_factory=dict, compare=False)
 
 
@@ -128,6 +131,45 @@ def load_schema(path: Path) -> dict[str, Any]:
     return schema
 
 
+@lru_cache(maxsize=512)
+def _ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """``pattern`` (ECMA-262, as JSON Schema specifies) compiled so that Python agrees on ``$``.
+
+    In ECMA-262 (without the ``m`` flag) ``$`` matches only at the end of the text; in
+    Python it also matches before a final newline, so ``^[0-9a-f]{64}$`` would accept a
+    digest followed by ``\\n``. Every ``$`` outside a character class becomes ``\\Z``.
+    """
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        out.append("\\Z" if char == "$" and not in_class else char)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = extend(Draft202012Validator, {"pattern": _pattern_keyword})
+
+
+def schema_validator(schema: dict[str, Any], format_checker: FormatChecker | None = None) -> Draft202012Validator:
+    """A JSON Schema 2020-12 validator whose ``pattern`` reads ``$`` as ECMA-262 does (end of text)."""
+    validator: Draft202012Validator = _Validator(schema, format_checker=format_checker)
+    return validator
+
+
 def inline_local_refs(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``schema`` with every ``{"$ref": "#/$defs/x"}`` replaced by its definition.
 
@@ -171,7 +213,7 @@ def load_policy_pack(layout: RepoLayout) -> PolicyPack:
 
 
 def _check_against_schema(document: YamlDocument, schema: dict[str, Any]) -> None:
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = schema_validator(schema, format_checker=FormatChecker())
     problems = []
     for error in sorted(validator.iter_errors(document.value), key=lambda e: list(map(str, e.absolute_path))):
         line, column = document.position(tuple(error.absolute_path))
@@ -211,7 +253,11 @@ def _approvals(raw: dict[str, Any]) -> ApprovalPolicy:
 
 def _load_test(raw: dict[str, Any]) -> LoadTestPolicy:
     return LoadTestPolicy(bool(raw.get("required", False)), bool(raw.get("requireGpu", False)),
-                          str(raw.get("profile", "smoke")), dict(raw.get("regression", {})))
+                          _optional_str(raw.get("profile")), dict(raw.get("regression", {})))
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _rollback(raw: dict[str, Any]) -> RollbackPolicy:

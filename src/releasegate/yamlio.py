@@ -2,12 +2,14 @@
 
 Release files and policy packs are JSON-shaped data written in YAML. This loader
 refuses what has no place in such data (duplicate keys, anchors and aliases,
-non-string keys, custom tags, several documents, non-UTF-8 bytes, huge files)
+non-string keys, custom tags, several documents, non-UTF-8 bytes, huge files,
+``.nan``/``.inf`` and other non-finite numbers)
 with a message that names the file, line and column, and records the position of
 every key and value so that policy violations can point at exact lines.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,9 +210,15 @@ class _Builder:
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(node.value)  # keep times as text, as JSON would
         try:
-            return _SCALAR_CONSTRUCTORS[node.tag](node)
+            value = _SCALAR_CONSTRUCTORS[node.tag](node)
         except (yaml.YAMLError, ValueError) as e:
             raise self._fail(node, f"cannot read value {node.value!r}: {e}", "quote the value") from e
+        if isinstance(value, float) and not math.isfinite(value):
+            # JSON has no NaN or infinity, no setting means anything by them, and render would write `nan`.
+            raise self._fail(node, f"{node.value} is not a finite number",
+                             f"write a finite number (a limit as large as you mean, or leave the key out for its "
+                             f"default); quote it ('{node.value}') if text is meant")
+        return value
 
     def _fail(self, node: yaml.Node, problem: str, hint: str) -> YamlError:
         line, column = _pos(node)

@@ -200,3 +200,44 @@ def test_nothing_is_written(capsys: pytest.CaptureFixture[str], in_repo: Path) -
     edit(PROD, "replicas: 3", "replica: 3")
     run_cli(capsys, "validate", "--all")
     assert sorted(p for p in in_repo.rglob("*")) == before
+
+
+def test_non_finite_number_fails_validate_all_with_its_position(capsys: pytest.CaptureFixture[str]) -> None:
+    edit(PROD, "maxDelayMs: 2\n", "maxDelayMs: .nan\n")
+    result = run_cli(capsys, "validate", "--all")
+    assert result.code == 1
+    assert f"{PROD}:30:19: error [yaml]" in result.out
+    assert ".nan is not a finite number" in result.out
+
+
+@pytest.mark.parametrize(("old", "new", "line", "fragment"), [
+    ('b65"', 'b65\\n"', 13, "[digest-format]"),
+    ("gpuType: nvidia-h100", 'gpuType: "nvidia-h100\\n"', 24, "[release-schema]"),
+])
+def test_schema_patterns_do_not_match_before_a_trailing_newline(
+        capsys: pytest.CaptureFixture[str], old: str, new: str, line: int, fragment: str) -> None:
+    """JSON Schema patterns are ECMA-262: ``$`` is the end of the text, not the end before a final newline."""
+    edit(PROD, old, new)
+    result = run_cli(capsys, "validate", PROD)
+    assert result.code == 1
+    assert f"{PROD}:{line}:" in result.out
+    assert fragment in result.out
+
+
+@pytest.mark.parametrize("version", ['"1.4.0\\n"', "01.4.0", "1.04.0", '"1.4.0-"', "1.4.0-a..b", "1.4.0-01",
+                                     '"1.4.0+"', "1.4.0+b..1", '"\\u0661.4.0"'])
+def test_versions_that_are_not_semver_are_refused(capsys: pytest.CaptureFixture[str], version: str) -> None:
+    edit(PROD, "    version: 1.4.0\n", f"    version: {version}\n")
+    result = run_cli(capsys, "validate", PROD)
+    assert result.code == 1
+    assert f"{PROD}:10:14: error [release-schema] $.spec.model.version:" in result.out
+    assert "is not in the expected format" in result.out
+
+
+def test_build_metadata_with_a_hyphen_is_not_a_prerelease(capsys: pytest.CaptureFixture[str]) -> None:
+    edit(PROD, "    version: 1.4.0\n", "    version: 1.4.0+build-7\n")
+    assert run_cli(capsys, "validate", PROD).code == 0
+    edit(PROD, "    version: 1.4.0+build-7\n", "    version: 1.4.0-rc.1+build-7\n")
+    result = run_cli(capsys, "validate", PROD)
+    assert result.code == 1
+    assert "[environment-schema] $.spec.model.version" in result.out

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from releasegate.errors import InputError
 from releasegate.yamlio import YamlError, load_yaml_bytes
 
 
@@ -29,3 +30,23 @@ def test_refused_constructs(data: bytes, fragment: str) -> None:
     with pytest.raises(YamlError) as info:
         load_yaml_bytes(data, "f.yaml")
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("text", [".nan", ".NaN", ".inf", "-.inf", "+.INF", "1.0e+400", "-1.0e+999"])
+def test_non_finite_numbers_are_refused_where_written(text: str) -> None:
+    data = f"spec:\n  batching:\n    maxDelayMs: {text}\n".encode()
+    with pytest.raises(YamlError) as info:
+        load_yaml_bytes(data, "f.yaml")
+    error = info.value
+    assert isinstance(error, InputError)
+    assert (error.line, error.column) == (3, 17)
+    assert str(error).startswith(f"f.yaml:3:17: {text} is not a finite number")
+    assert "write a finite number" in str(error)
+    assert "quote it" in str(error)
+
+
+def test_non_finite_number_in_a_list_and_quoted_text_still_loads() -> None:
+    with pytest.raises(YamlError, match=r"f.yaml:1:10: \.inf is not a finite number"):
+        load_yaml_bytes(b"a: [1.5, .inf]\n", "f.yaml")
+    doc = load_yaml_bytes(b"a: '.nan'\nb: \"-.inf\"\nc: 1.0e+300\nd: -0.0\n", "f.yaml")
+    assert doc.value == {"a": ".nan", "b": "-.inf", "c": 1e300, "d": -0.0}

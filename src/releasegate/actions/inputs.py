@@ -126,7 +126,8 @@ LOADTEST_INPUTS = (
                 "since the base (those whose environment requires a load test)."),
     ActionInput("base", "Git ref or SHA whose release files are live (the baselines). Default: the pull "
                 "request's base commit, else HEAD."),
-    ActionInput("profile", "Load profile for every release. Default: the environment's loadTest.profile."),
+    ActionInput("profile", "Load profile for every release. Default: the environment's loadTest.profile, "
+                "else the release's spec.loadTest.profile, else standard."),
     ActionInput("budget-seconds", "Time budget for the whole run in seconds (phases are shortened to fit)."),
     ActionInput("device", "Device for the built-in server: auto, cpu or cuda.", "auto", choices=("auto", "cpu", "cuda")),
     ActionInput("no-baseline", "Measure the candidate alone against its SLO (when the live version no longer "

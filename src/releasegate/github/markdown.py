@@ -1,7 +1,16 @@
 """Markdown for PR comments and step summaries, with everything from the PR escaped.
 
 Titles, branch names, file names and messages come from people (possibly from a
-fork): they must never inject Markdown, HTML, links, images or @-mentions.
+fork): they must never inject Markdown, HTML, links or images. Besides markup,
+GitHub's renderer (cmark-gfm with the autolink extension) turns bare text into
+links: ``scheme://…`` (http, https, ftp), ``www.…``, e-mail addresses, also after
+``mailto:``/``xmpp:``. The escapes below break each trigger without changing what
+is read: the ``:`` of ``://`` and the ``.`` of ``www.`` are backslash-escaped, and
+every ``@`` is the entity ``&#64;`` after an invisible WORD JOINER (U+2060), which
+no e-mail address has before its ``@``. ``tests/unit/github/test_markdown.py``
+renders hostile text with cmark-gfm and finds no link and no image. The ``@`` of
+``@user`` is written as an entity, which cmark-gfm cannot test against GitHub's
+mention filter; ``#123`` references are left as they are.
 """
 from __future__ import annotations
 
@@ -9,20 +18,31 @@ from collections.abc import Iterable, Sequence
 
 _SPECIAL = set("\\`*_{}[]()|~!")
 _LEADING = set("#+-=")  # only special at the start of a line
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "@": "&#64;"}
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "@": "&#8288;&#64;"}
 MAX_TEXT = 1000
 
 
-def escape(text: object, limit: int = MAX_TEXT) -> str:
-    """``text`` as inert inline Markdown: one line, no markup, no HTML, no mentions."""
+def _one_line(text: object, limit: int) -> str:
     raw = " ".join(str(text).split())
-    if len(raw) > limit:
-        raw = raw[: limit - 1] + "…"
+    return raw if len(raw) <= limit else raw[: limit - 1] + "…"
+
+
+def _autolink_trigger(raw: str, i: int, ch: str) -> bool:
+    """True for the ``:`` of ``scheme://`` and the ``.`` of ``www.`` (any case)."""
+    if ch == ":":
+        return raw.startswith("/", i + 1)
+    return ch == "." and raw[max(i - 3, 0):i].lower() == "www"
+
+
+def escape(text: object, limit: int = MAX_TEXT) -> str:
+    """``text`` as inert inline Markdown: one line, no markup, no HTML, no links, ``@`` as an entity."""
+    raw = _one_line(text, limit)
     out = []
     for i, ch in enumerate(raw):
         if ch in _ENTITIES:
             out.append(_ENTITIES[ch])
-        elif ch in _SPECIAL or (i == 0 and ch in _LEADING) or (ch in ".)" and raw[:i].isdigit()):
+        elif (ch in _SPECIAL or (i == 0 and ch in _LEADING) or (ch in ".)" and raw[:i].isdigit())
+              or _autolink_trigger(raw, i, ch)):
             out.append("\\" + ch)
         else:
             out.append(ch)
@@ -30,11 +50,22 @@ def escape(text: object, limit: int = MAX_TEXT) -> str:
 
 
 def code(text: object, limit: int = 200) -> str:
-    """``text`` as inline code (file names, SHAs); HTML ``<code>`` so no backtick can close it."""
-    raw = " ".join(str(text).split())
-    if len(raw) > limit:
-        raw = raw[: limit - 1] + "…"
-    return "<code>" + "".join(_ENTITIES.get(ch, ch) for ch in raw).replace("|", "&#124;") + "</code>"
+    """``text`` as inline code (file names, SHAs); HTML ``<code>`` so no backtick can close it.
+
+    The content of ``<code>`` is still Markdown to GitHub, so it is escaped like :func:`escape`
+    (backticks stay: a pair of them is a code span, literal, never a link)."""
+    out = []
+    raw = _one_line(text, limit)
+    for i, ch in enumerate(raw):
+        if ch == "|":
+            out.append("&#124;")
+        elif ch in _ENTITIES:
+            out.append(_ENTITIES[ch])
+        elif (ch in _SPECIAL and ch != "`") or _autolink_trigger(raw, i, ch):
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "<code>" + "".join(out) + "</code>"
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

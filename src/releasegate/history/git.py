@@ -81,9 +81,9 @@ class Git:
         return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
     def dirty_paths(self) -> list[str]:
-        """Tracked files with uncommitted changes (staged or not)."""
+        """Tracked files with uncommitted changes (staged or not); a rename names both paths."""
         out = self.run(["status", "--porcelain", "-z", "--untracked-files=no"])
-        return [entry[3:] for entry in out.decode("utf-8", "replace").split("\0") if entry]
+        return _parse_status_z(out.decode("utf-8", "replace"))
 
     def branch_exists(self, name: str) -> bool:
         return self.ok(["rev-parse", "--verify", "-q", f"refs/heads/{name}"])
@@ -104,6 +104,28 @@ class Git:
             return {}
         out = self.run(["cat-file", "--batch"], input="\n".join(wanted).encode() + b"\n")
         return _parse_batch(out)
+
+
+def _parse_status_z(out: str) -> list[str]:
+    """The paths of ``git status --porcelain -z`` (v1): ``XY PATH\\0``, or for a rename or copy
+    ``XY PATH\\0ORIG_PATH\\0`` with the original in a field of its own. A rename's original is
+    gone from the tree, so it is listed too; a copy's is listed only when its own entry says so."""
+    fields = out.split("\0")
+    paths: list[str] = []
+    i = 0
+    while i < len(fields):
+        entry = fields[i]
+        i += 1
+        if not entry:
+            continue
+        status, name = entry[:2], entry[3:]
+        paths.append(name)
+        if "R" in status or "C" in status:
+            original = fields[i] if i < len(fields) else ""
+            i += 1
+            if "R" in status and original:
+                paths.append(original)
+    return paths
 
 
 def _parse_batch(out: bytes) -> dict[str, bytes]:

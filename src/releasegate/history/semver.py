@@ -3,13 +3,25 @@ from __future__ import annotations
 
 import re
 
+# semver.org's suggested regex, used with fullmatch and re.ASCII (\d is 0-9, nothing else; no match
+# before a trailing newline). policies/schemas/release.schema.json spells the same pattern for ECMA-262.
+_NUMERIC = r"0|[1-9]\d*"
+_PRERELEASE_ID = r"0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*"
 _SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
+    rf"({_NUMERIC})\.({_NUMERIC})\.({_NUMERIC})"
+    rf"(?:-((?:{_PRERELEASE_ID})(?:\.(?:{_PRERELEASE_ID}))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?",
+    re.ASCII,
 )
 
 
+def is_semver(version: str) -> bool:
+    """True when ``version`` is a SemVer 2.0.0 version, exactly (no ``v`` prefix, no whitespace)."""
+    return _SEMVER.fullmatch(version) is not None
+
+
 def _key(version: str) -> tuple[tuple[int, int, int], tuple[tuple[int, int, str], ...] | None] | None:
-    m = _SEMVER.match(version)
+    m = _SEMVER.fullmatch(version)
     if not m:
         return None
     core = (int(m.group(1)), int(m.group(2)), int(m.group(3)))

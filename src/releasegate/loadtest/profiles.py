@@ -221,10 +221,13 @@ def _apply(base: Profile, name: str, body: Mapping[str, Any]) -> Profile:
     return _check(replace(base, **changes), f"loadTestProfiles.{name}")
 
 
+DEFAULT_PROFILE = "standard"  # when neither --profile, the policy nor the release names one
+
+
 def choose(
     profiles: Mapping[str, Profile], flag: str | None, environment: str | None, release: str | None
 ) -> Profile:
-    """The profile of one release: ``--profile``, environment policy, release file, ``standard``."""
+    """The profile of one release: ``--profile``, environment policy, release file, :data:`DEFAULT_PROFILE`."""
     for source, name in (("--profile", flag), ("loadTest.profile", environment), ("spec.loadTest.profile", release)):
         if name:
             if name not in profiles:
@@ -233,7 +236,7 @@ def choose(
                     f"known profiles: {', '.join(sorted(profiles))} (declare more under loadTestProfiles)",
                 )
             return profiles[name]
-    return profiles["standard"]
+    return profiles[DEFAULT_PROFILE]
 
 
 def scaled_to_budget(profile: Profile, budget: float | None, sides: int, startup: float) -> Profile:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from releasegate import history
@@ -19,7 +21,7 @@ from releasegate.loadtest.profiles import Profile, choose, scaled_to_budget, to_
 from releasegate.loadtest.release_setup import payloads_for, same_inputs, server_spec, spec_of, unchanged, write_payloads
 from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, ReleaseResult, SideInfo
 from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
-from releasegate.loadtest.verdict import FAIL, REGRESSION, limits, worst
+from releasegate.loadtest.verdict import FAIL, REGRESSION, MetricVerdict, limits, worst
 from releasegate.release import Release
 
 
@@ -30,13 +32,6 @@ def _base_result(release: Release, verdict: str, reason: str, **kw: Any) -> Rele
 def _side(label: str, release: Release, artifact: Artifact | None = None, startup: float | None = None) -> SideInfo:
     kind = str((spec_of(release).get("runtime") or {}).get("kind", "builtin"))
     return SideInfo(label, release.version, release.sha256, artifact.uri if artifact else None, kind, startup, release.source)
-
-
-def _profile_name(ctx: RunContext, env: str) -> str | None:
-    for raw in ctx.policy.raw.get("environments", []):
-        if isinstance(raw, dict) and raw.get("name") == env:
-            return (raw.get("loadTest") or {}).get("profile")
-    return None
 
 
 def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
@@ -55,7 +50,7 @@ def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
         return _base_result(candidate, SKIPPED, f"rollback to {candidate.version}, which was live in {candidate.env} before "
                             "(rollback.skipLoadTest)")
     release_profile = (spec_of(candidate).get("loadTest") or {}).get("profile")
-    profile = choose(ctx.profiles, ctx.options.profile, _profile_name(ctx, candidate.env), release_profile)
+    profile = choose(ctx.profiles, ctx.options.profile, env.load_test.profile, release_profile)
     sides = 2 if baseline is not None else 1
     remaining = ctx.deadline - time.monotonic()
     profile = scaled_to_budget(profile, remaining if remaining != float("inf") else None, sides, STARTUP_SECONDS)
@@ -142,9 +137,9 @@ def _decide(ctx: RunContext, candidate: Release, info: dict[str, SideInfo], m: M
                             code="baseline-unusable", hint="fix the live version, or run with --no-baseline", **sides, **common)
     replicas = int((spec_of(candidate).get("runtime") or {}).get("replicas", 1) or 1)
     a = analyse(m, profile, lim["regression"], lim["slo"], replicas, BASELINE in info)
-    verdict, reason = _overall(a)
+    outcome = overall(a.verdicts, has_slo=bool(lim["slo"]), has_baseline=BASELINE in info)
     return _base_result(
-        candidate, verdict, reason, **sides, **common,
+        candidate, outcome.verdict, outcome.reason, code=outcome.code, hint=outcome.hint, **sides, **common,
         points=a.points, verdicts=tuple(a.verdicts), details=tuple(a.details), slo_search=a.slo_search,
         phases=phase_rows(m), warnings=tuple(warnings), telemetry={"capacityRps": m.capacity},
         plot_data=_plot_data(a, m),
@@ -159,13 +154,36 @@ def _plot_data(a: Analysis, m: Measurement) -> dict[str, Any]:
     return {"curves": a.curves, "latencies": raw, "modes": {p.id: p.mode for p in m.points}}
 
 
-def _overall(a: Analysis) -> tuple[str, str]:
-    bad = [v for v in a.verdicts if v.verdict in (REGRESSION, FAIL)]
+@dataclass(frozen=True)
+class Outcome:
+    """A release's verdict from its metric verdicts, with why (and, when it is not decided, what to add)."""
+
+    verdict: str
+    reason: str
+    code: str = ""
+    hint: str | None = None
+
+
+def overall(verdicts: Sequence[MetricVerdict], *, has_slo: bool, has_baseline: bool) -> Outcome:
+    """``fail`` on any regression or SLO miss, else ``inconclusive`` on any doubt, else ``pass``."""
+    bad = [v for v in verdicts if v.verdict in (REGRESSION, FAIL)]
     if bad:
-        return FAILED, "; ".join(f"{v.metric}: {v.verdict} ({v.rule})" for v in bad)
-    unsure = [v for v in a.verdicts if v.verdict == INCONCLUSIVE]
+        return Outcome(FAILED, "; ".join(f"{v.metric}: {v.verdict} ({v.rule})" for v in bad))
+    unsure = [v for v in verdicts if v.verdict == INCONCLUSIVE]
     if unsure:
-        return INCONCLUSIVE, "; ".join(f"{v.metric}: inconclusive ({v.rule})" for v in unsure)
-    if worst(v.verdict for v in a.verdicts) == "pass" and a.verdicts:
-        return PASSED, "no regression beyond the policy's limits" + (" and SLO met" if any(v.rule.startswith("slo.") for v in a.verdicts) else "")
-    return PASSED, "measured; no metric to decide on"
+        return Outcome(INCONCLUSIVE, "; ".join(f"{v.metric}: inconclusive ({v.rule})" for v in unsure))
+    if worst(v.verdict for v in verdicts) == "pass" and verdicts:
+        return Outcome(PASSED, "no regression beyond the policy's limits" + (" and SLO met" if any(v.rule.startswith("slo.") for v in verdicts) else ""))
+    return _nothing_to_decide(has_slo, has_baseline)
+
+
+def _nothing_to_decide(has_slo: bool, has_baseline: bool) -> Outcome:
+    """Measured, but no metric was checked: that is no evidence the release is fine."""
+    if has_slo or has_baseline:
+        reason = "measured, but no SLO or regression check produced a verdict"
+    else:
+        reason = ("measured, but there is nothing to decide on: no SLO in spec.slo and no baseline to compare with; "
+                  "add an SLO or compare with a baseline")
+    return Outcome(INCONCLUSIVE, reason, "nothing-to-decide",
+                   "add an SLO to the release file (spec.slo: p95LatencyMs, maxErrorRate, minThroughputRps), or "
+                   "compare with a baseline: a live version of this model at the base ref (without --no-baseline)")

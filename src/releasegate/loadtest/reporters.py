@@ -107,6 +107,8 @@ def release_markdown(r: ReleaseResult, plot_prefix: str = "") -> str:
     if r.verdict in (SKIPPED, ERROR):
         lines.append(f"{r.reason}" + (f"\n\n*How to fix:* {r.hint}" if r.hint else ""))
         return "\n".join(lines) + "\n"
+    if r.hint:
+        lines += [f"{r.reason}\n\n*How to fix:* {r.hint}", ""]
     lines += [_sides_line(r), "", *_verdict_table(r), "", *_point_rows(r), ""]
     extra = _telemetry(r) + [f"- ⚠️ {w}" for w in r.warnings]
     if extra:
@@ -140,7 +142,7 @@ def text(result: LoadTestResult) -> str:
     lines = [f"load test: {result.verdict} ({len(result.releases)} release file(s), base {result.base}, {_machine(result)})"]
     for r in result.releases:
         lines.append(f"{r.file}: {r.verdict}: {r.reason}")
-        if r.hint and r.verdict == ERROR:
+        if r.hint:
             lines.append(f"  hint: {r.hint}")
         for v in r.verdicts:
             lines.append(f"  {v.verdict:<12} {v.metric:<20} {v.rule}: {v.message}")

@@ -52,7 +52,7 @@ def _machine(gpu: GpuInfo, device: str) -> dict[str, object]:
         "python": platform.python_version(),
         "releasegate": __version__,
         "device": device,
-        "gpu": {"available": gpu.available, "name": gpu.name, "count": gpu.count, "reason": gpu.reason},
+        "gpu": {"available": gpu.available, "name": gpu.name, "uuid": gpu.uuid, "count": gpu.count, "reason": gpu.reason},
         "locustProcesses": locust_processes(),
     }
 

@@ -2,8 +2,13 @@
 
 NVML comes from ``nvidia-ml-py``; its import is guarded, and a machine without the
 library or without a GPU records the GPU as unavailable with the reason. The GPU
-sampled is NVML device 0 (the first one ``CUDA_VISIBLE_DEVICES`` leaves visible is
-what the server uses; run one gate per GPU).
+sampled is the one the server uses: the first that ``CUDA_VISIBLE_DEVICES`` leaves
+visible. NVML ignores that variable and numbers every GPU of the machine, so the
+entry is looked up in NVML: ``GPU-<uuid>`` (or a unique prefix, as CUDA allows) and
+``MIG-<uuid>`` by UUID, an integer as an NVML index (the same GPU as CUDA's index
+when ``CUDA_DEVICE_ORDER=PCI_BUS_ID`` or all GPUs are alike; prefer UUIDs). Unset
+means device 0; empty, ``-1`` or an invalid first entry means no GPU is visible.
+Run one gate per GPU.
 
 The generator's CPU is the busiest locust process's mean CPU over the phase: a locust
 process is single-threaded (gevent), so at ~100 % of one core it cannot send faster
@@ -12,9 +17,11 @@ and the latencies it measures include its own delay. Such a phase is flagged
 """
 from __future__ import annotations
 
+import os
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +36,7 @@ class GpuInfo:
     name: str | None = None
     count: int = 0
     reason: str = ""
+    uuid: str | None = None  # of the GPU (or MIG device) sampled
 
 
 @dataclass(frozen=True)
@@ -66,8 +74,67 @@ def _nvml() -> Any:
     return pynvml
 
 
-def gpu_info() -> GpuInfo:
-    """What NVML reports about this machine's GPUs (never raises)."""
+_INDEX = re.compile(r"[0-9]+", re.ASCII)
+
+
+def visible_devices(value: str | None) -> tuple[str, ...] | None:
+    """``CUDA_VISIBLE_DEVICES`` as CUDA reads it: None when unset (every GPU), else the
+    entries before the first invalid one (so ``""``, ``"-1"`` and ``"none"`` leave none)."""
+    if value is None:
+        return None
+    entries: list[str] = []
+    for raw in value.split(","):
+        entry = raw.strip()
+        if not (_INDEX.fullmatch(entry) or (entry.startswith(("GPU-", "MIG-")) and len(entry) > 4)):
+            break
+        entries.append(entry)
+    return tuple(entries)
+
+
+class _NotVisible(Exception):
+    """No GPU to sample; the message says why."""
+
+
+def _by_uuid(nvml: Any, entry: str, count: int) -> Any:
+    try:
+        return nvml.nvmlDeviceGetHandleByUUID(entry)
+    except nvml.NVMLError:
+        pass
+    handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+    matches = [h for h in handles if _text(nvml.nvmlDeviceGetUUID(h)).startswith(entry)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise _NotVisible(f"CUDA_VISIBLE_DEVICES entry {entry} matches {len(matches)} GPUs; "
+                          "give more of the UUID (nvidia-smi -L lists them)")
+    raise _NotVisible(f"no GPU or MIG device with UUID {entry} (CUDA_VISIBLE_DEVICES); "
+                      "nvidia-smi -L lists the UUIDs")
+
+
+def _select(nvml: Any, value: str | None) -> Any:
+    """The NVML handle of the first GPU that ``CUDA_VISIBLE_DEVICES`` (``value``) leaves visible."""
+    count = int(nvml.nvmlDeviceGetCount())
+    entries = visible_devices(value)
+    if entries == ():
+        raise _NotVisible(f"CUDA_VISIBLE_DEVICES={value!r} leaves no GPU visible")
+    if count == 0:
+        raise _NotVisible("NVML sees no GPU")
+    first = entries[0] if entries else "0"
+    if not _INDEX.fullmatch(first):
+        return _by_uuid(nvml, first, count)
+    if int(first) >= count:
+        raise _NotVisible(f"CUDA_VISIBLE_DEVICES={value!r} names GPU {first}, but NVML sees {count} "
+                          f"(0-{count - 1}); nvidia-smi -L lists them")
+    return nvml.nvmlDeviceGetHandleByIndex(int(first))
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode()
+
+
+def gpu_info(environ: Mapping[str, str] | None = None) -> GpuInfo:
+    """What NVML reports about the GPU the server will use (never raises)."""
+    visible = (os.environ if environ is None else environ).get("CUDA_VISIBLE_DEVICES")
     try:
         nvml = _nvml()
     except ImportError:
@@ -76,16 +143,17 @@ def gpu_info() -> GpuInfo:
         return GpuInfo(False, reason=f"NVML unavailable: {e}")
     try:
         count = int(nvml.nvmlDeviceGetCount())
-        if count == 0:
-            return GpuInfo(False, reason="NVML sees no GPU")
-        name = nvml.nvmlDeviceGetName(nvml.nvmlDeviceGetHandleByIndex(0))
-        return GpuInfo(True, name if isinstance(name, str) else name.decode(), count)
+        handle = _select(nvml, visible)
+        name, uuid = _text(nvml.nvmlDeviceGetName(handle)), _text(nvml.nvmlDeviceGetUUID(handle))
+        return GpuInfo(True, name, count, uuid=uuid)
+    except _NotVisible as e:
+        return GpuInfo(False, reason=str(e))
     except Exception as e:  # noqa: BLE001
         return GpuInfo(False, reason=f"NVML error: {e}")
 
 
 class GpuSampler:
-    """Samples device 0 every :data:`SAMPLE_SECONDS` in a thread between ``start`` and ``stop``.
+    """Samples the GPU of ``info`` every :data:`SAMPLE_SECONDS` in a thread between ``start`` and ``stop``.
 
     Samples carry their wall-clock time, so that an interleaved phase can attribute
     each one to the side whose slot it fell in (:meth:`stats`).
@@ -107,7 +175,10 @@ class GpuSampler:
     def _run(self) -> None:
         try:
             nvml = _nvml()
-            handle = nvml.nvmlDeviceGetHandleByIndex(0)
+            if self.info.uuid:
+                handle = nvml.nvmlDeviceGetHandleByUUID(self.info.uuid)
+            else:
+                handle = _select(nvml, os.environ.get("CUDA_VISIBLE_DEVICES"))
         except Exception:  # noqa: BLE001 - recorded as zero samples
             return
         while not self._stop.is_set():

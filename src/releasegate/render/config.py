@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from releasegate.errors import ConfigError, InputError
 from releasegate.layout import RepoLayout
+from releasegate.policy import schema_validator
 from releasegate.yamlio import YamlDocument, load_yaml_file
 
 CONFIG_FILE = "policies/render.yaml"
@@ -102,7 +101,7 @@ def _merge(base: Any, override: Any) -> Any:
 
 def _schema_check(document: YamlDocument, schema_path: Path) -> None:
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = schema_validator(schema)
     errors = sorted(validator.iter_errors(document.value), key=lambda e: [str(p) for p in e.path])
     if errors:
         first = errors[0]

@@ -6,7 +6,12 @@ None), so a direct emitter is simple: mappings are written with their keys
 sorted (the order ``kubectl kustomize`` uses), block style throughout, and a
 string is written plain only when YAML 1.1 and 1.2 both read it back as the same
 string; every other string is double-quoted with JSON escapes, which YAML reads
-identically. ``tests/unit/render/test_yamlout.py`` proves the round trip.
+identically. JSON leaves some characters raw that YAML does not read back as
+themselves (DEL and the C1 controls, which YAML refuses; NEL, U+2028 and U+2029,
+which YAML 1.1 folds as line breaks; the byte-order mark and the non-characters
+U+FFFE/U+FFFF): those get a ``\\u`` escape too.
+``tests/unit/render/test_render_yamlout.py`` proves the round trip over all of
+Unicode but the surrogates.
 """
 from __future__ import annotations
 
@@ -21,6 +26,14 @@ _PLAIN = re.compile(r"[A-Za-z_/][-A-Za-z0-9_./@+:]*")
 _RESERVED = frozenset(
     "y n yes no on off true false null".split()
 )
+
+
+# Left raw by json.dumps(ensure_ascii=False), but not printable or not a plain character in YAML.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 _STRING_CACHE: dict[str, str] = {}
@@ -60,7 +73,7 @@ def _string(text: str) -> str:
     ):
         out = text
     else:
-        out = json.dumps(text, ensure_ascii=False)
+        out = _YAML_UNSAFE.sub(_escape, json.dumps(text, ensure_ascii=False))
     if len(_STRING_CACHE) < _CACHE_LIMIT:
         _STRING_CACHE[text] = out
     return out

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 
 from releasegate.errors import GitHubError, InputError
-from releasegate.github.client import GitHubClient, connect, token_from_env
+from releasegate.github.client import GitHubClient, RetryPolicy, connect, token_from_env
 from releasegate.github.pr import get_pull
 from tests.support.fake_github import FakeGitHub, Pull
 
@@ -86,3 +89,65 @@ def test_missing_token_names_the_variables() -> None:
 def test_repository_must_be_owner_slash_name() -> None:
     with pytest.raises(InputError, match="owner/name"):
         connect("just-a-name", "t", "http://127.0.0.1:1")
+
+
+SECONDARY = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+             "If you reach out to GitHub Support for help, please include the request ID 0400:12AB:34CD:56EF.")
+
+
+def test_secondary_rate_limit_403_without_retry_after_is_retried(fake_github: FakeGitHub, sleeps: list[float]) -> None:
+    """GitHub's loopback stand-in answers 403 'secondary rate limit' (no Retry-After), then 200."""
+    client = connect(fake_github.repo, "test-token", fake_github.url, throttle=False,
+                     retry=RetryPolicy(attempts=3, backoff_s=1.0, secondary_wait_s=5.0, sleep=sleeps.append))
+    fake_github.fail("GET", PULL, 403, message=SECONDARY)
+    assert get_pull(client, 5).author == "octo-author"
+    assert len(fake_github.calls_to("GET", PULL)) == 2
+    assert sleeps == [5.0]
+
+
+def test_secondary_rate_limit_retries_really_wait_and_stay_bounded(fake_github: FakeGitHub) -> None:
+    """Not an injected sleep: the transport's own wait (a short configured one), then a bounded give-up."""
+    client = connect(fake_github.repo, "test-token", fake_github.url, throttle=False,
+                     retry=RetryPolicy(attempts=3, backoff_s=0.01, secondary_wait_s=0.05))
+    fake_github.fail("GET", PULL, 403, times=1, message=SECONDARY)
+    started = time.monotonic()
+    get_pull(client, 5)
+    assert time.monotonic() - started >= 0.05
+    fake_github.fail("GET", PULL, 403, times=10, message=SECONDARY)
+    calls = len(fake_github.calls_to("GET", PULL))
+    with pytest.raises(GitHubError) as info:
+        get_pull(client, 5)
+    assert len(fake_github.calls_to("GET", PULL)) - calls == 3
+    assert "GitHub answered 403 after 3 attempts: You have exceeded a secondary rate limit" in info.value.message
+    assert "rate limit" in str(info.value.hint)
+
+
+def test_secondary_rate_limit_longer_than_the_longest_wait_fails_at_once(
+    fake_github: FakeGitHub, sleeps: list[float]
+) -> None:
+    client = connect(fake_github.repo, "test-token", fake_github.url, throttle=False,
+                     retry=RetryPolicy(attempts=3, max_wait_s=30.0, sleep=sleeps.append))  # secondary wait 60 s
+    fake_github.fail("GET", PULL, 403, message=SECONDARY)
+    with pytest.raises(GitHubError, match="GitHub answered 403: You have exceeded a secondary rate limit"):
+        get_pull(client, 5)
+    assert sleeps == []
+
+
+def test_primary_rate_limit_429_with_remaining_zero_is_retried(
+    fake_github: FakeGitHub, client: GitHubClient, sleeps: list[float]
+) -> None:
+    fake_github.fail("GET", PULL, 429, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"},
+                     message="API rate limit exceeded for installation ID 1.")
+    get_pull(client, 5)
+    assert sleeps == [1.0]
+
+
+def test_connection_errors_are_retried_then_named(sleeps: list[float]) -> None:
+    with socket.socket() as s:  # a loopback port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = connect("org/repo", "t", f"http://127.0.0.1:{port}", throttle=False,
+                     retry=RetryPolicy(attempts=3, backoff_s=1.0, sleep=sleeps.append))
+    with pytest.raises(GitHubError, match="get pull request #5: cannot reach GitHub after 3 attempts"):
+        get_pull(client, 5)
+    assert sleeps == [1.0, 2.0]

@@ -82,3 +82,32 @@ def test_refuses_what_it_cannot_write() -> None:
         yamlout.dump_document({"x": float("nan")})
     with pytest.raises(TypeError):
         yamlout.dump_document({"x": object()})
+
+
+def _non_surrogates(start: int, stop: int) -> list[str]:
+    return [chr(c) for c in range(start, stop) if not 0xD800 <= c <= 0xDFFF]
+
+
+# The characters YAML treats specially: C0 controls and space, DEL and the C1 block with NEL (\x85) and
+# NBSP, the YAML 1.1 line and paragraph separators, the byte-order mark and the BMP non-characters.
+SPECIAL = _non_surrogates(0, 0x21) + _non_surrogates(0x7F, 0xA1) + ["\u2028", "\u2029", "\ufeff", "\ufffe", "\uffff"]
+
+
+@pytest.mark.parametrize("char", SPECIAL, ids=lambda c: f"U+{ord(c):04X}")
+def test_special_characters_round_trip_in_every_position(char: str) -> None:
+    texts = [char, char * 2, f"a{char}b", f"{char}a", f"a{char}", f" {char} ", f"a {char}b", f"a\n{char}\nb", f"k:{char}"]
+    doc = {"values": texts, **{text: i for i, text in enumerate(texts)}}
+    text = yamlout.dump_document(doc)
+    assert yaml.safe_load(text) == doc, text
+    assert list(yaml.safe_load_all(yamlout.dump_documents([doc, doc]))) == [doc, doc]
+
+
+def test_every_code_point_round_trips() -> None:
+    """All of Unicode but the surrogates: in runs of 512, and each BMP code point alone."""
+    chars = _non_surrogates(0, 0x110000)
+    doc = {"runs": ["".join(chars[i:i + 512]) for i in range(0, len(chars), 512)]}
+    data = yamlout.dump_documents([doc])
+    assert yaml.safe_load(data) == doc
+    assert yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) == doc  # libyaml, when built in
+    alone = {"each": _non_surrogates(0, 0x10000)}
+    assert yaml.safe_load(yamlout.dump_documents([alone])) == alone

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from releasegate.layout import RepoLayout
-from releasegate.policy import inline_local_refs, load_schema
+from releasegate.policy import inline_local_refs, load_schema, schema_validator
 from releasegate.release import Release
 from releasegate.validate.context import ValidationContext, Violation, violation_at
 
@@ -48,7 +48,7 @@ class SchemaRule:
 
 
 def _validator(path: Path) -> Draft202012Validator:
-    return Draft202012Validator(inline_local_refs(load_schema(path)))
+    return schema_validator(inline_local_refs(load_schema(path)))
 
 
 def _violations(release: Release, validator: Draft202012Validator, rule: str) -> Iterator[Violation]:
