@@ -39,13 +39,20 @@ def parse_release_source(source: str) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class RepoLayout:
-    """Paths of one GitOps repository, all derived from its root."""
+    """Paths of one GitOps repository, all derived from its root.
+
+    ``rules_root`` is where ``policies/`` is read from when it is not the work tree: a
+    pull request is judged by the rules of its base commit (:mod:`releasegate.base_rules`),
+    and ``rules_ref`` names that commit in messages.
+    """
 
     root: Path
+    rules_root: Path | None = None
+    rules_ref: str | None = None
 
     @property
     def policies_dir(self) -> Path:
-        return self.root / "policies"
+        return (self.rules_root or self.root) / "policies"
 
     @property
     def policy_pack(self) -> Path:
@@ -76,7 +83,12 @@ class RepoLayout:
         return self.releases_dir(env) / f"{model}{RELEASE_SUFFIX}"
 
     def relative(self, path: Path) -> str:
-        """``path`` relative to the root, with forward slashes (as Git and GitHub show it)."""
+        """``path`` relative to the root, with forward slashes (as Git and GitHub show it).
+
+        A rules file read from the base commit is named as in the repository, with ``@<ref>``.
+        """
+        if self.rules_root is not None and path.is_absolute() and path.is_relative_to(self.rules_root):
+            return f"{path.relative_to(self.rules_root).as_posix()}@{self.rules_ref}"
         if path.is_absolute() and self.root.is_absolute():
             try:  # the common case, without touching the file system
                 return path.relative_to(self.root).as_posix()

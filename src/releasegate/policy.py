@@ -99,6 +99,7 @@ class PolicyPack:
     environments: tuple[EnvironmentPolicy, ...]
     rollback: RollbackPolicy
     raw: dict[str, Any] = field(repr=False, compare=False)
+    policy_change_approvals: ApprovalPolicy | None = None  # owners of policies/ (policyChange.approvals)
 
     def environment(self, name: str) -> EnvironmentPolicy | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -186,7 +187,9 @@ def _interpret(document: YamlDocument) -> PolicyPack:
     raw = document.value
     envs = tuple(_environment(e, document, i) for i, e in enumerate(raw["environments"]))
     _check_environment_graph(envs, document)
-    return PolicyPack(document.source, envs, _rollback(raw.get("rollback", {})), raw)
+    change = raw.get("policyChange", {})
+    owners = _approvals(change["approvals"]) if "approvals" in change else None
+    return PolicyPack(document.source, envs, _rollback(raw.get("rollback", {})), raw, owners)
 
 
 def _environment(raw: dict[str, Any], document: YamlDocument, index: int) -> EnvironmentPolicy:

@@ -1,0 +1,120 @@
+"""Attacks on the gate by the pull request it judges, each a test named after the attack.
+
+The story (tests/unit/history/conftest.py): sentiment 1.1.0 is live in dev and staging,
+prod went back to 1.0.0. Each attack is a branch off main, validated with ``--base main``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from releasegate.errors import ConfigError
+from releasegate.github.approvals import requirement_for
+from releasegate.layout import RepoLayout
+from releasegate.policy import load_policy_pack
+from releasegate.validate import run_validation
+from releasegate.validate.policy_change import describe_policy_change
+from tests.acceptance.cli import run_cli
+from tests.gitrepo import Repo, path, release
+from tests.unit.history.conftest import build_story
+
+PROD = path("prod", "sentiment")
+PACK = "policies/policy-pack.yaml"
+NOW = "2026-01-14T12:00Z"  # a Wednesday: no freeze window
+
+
+@pytest.fixture
+def story(tmp_path: Path) -> Repo:
+    repo = build_story(tmp_path / "story")
+    repo.git("switch", "-q", "-c", "attack")
+    return repo
+
+
+def _weakened_pack(root: Path) -> str:
+    """The policy pack with every prod safeguard removed, as a hostile PR would write it."""
+    text = (root / PACK).read_text()
+    text = text.replace("      minimum: 2\n", "      minimum: 0\n")
+    text = text.replace("    promotesFrom: staging\n    soakHours: 24\n", "")
+    text = text.replace("      required: true\n      requireGpu: true\n", "      required: false\n")
+    assert text != (root / PACK).read_text()
+    return text
+
+
+def test_pr_that_edits_the_policy_it_is_judged_by_is_judged_by_the_base_policy(
+        story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    story.commit("Loosen the rules and ship 9.9.9 to prod", "2026-01-10T00:00:00Z",
+                 {PACK: _weakened_pack(story.root), PROD: release("sentiment", "9.9.9", env="prod")})
+    monkeypatch.chdir(story.root)
+    result = run_cli(capsys, "validate", "--base", "main", "--now", NOW)
+    assert result.code == 1, result.out
+    assert f"{PROD}:10:14: error [promotion-order]" in result.out  # the base's promotesFrom still applies
+    assert "policy change: policies/policy-pack.yaml (judged by the policies of main" in result.out
+    assert "weakens: prod: promotesFrom staging removed" in result.out
+    assert "weakens: prod: soakHours lowered from 24 to 0" in result.out
+    assert "weakens: prod: approvals.minimum lowered from 2 to 0" in result.out
+    assert "weakens: prod: loadTest.required turned off (no load test)" in result.out
+
+
+def test_pr_that_edits_the_policy_needs_the_strictest_approvals_of_the_base_policy(story: Repo) -> None:
+    story.commit("Loosen the rules", "2026-01-10T00:00:00Z", {PACK: _weakened_pack(story.root)})
+    from releasegate.base_rules import rules_from
+
+    base_policy = load_policy_pack(rules_from(RepoLayout(story.root), "main"))
+    requirement = requirement_for(base_policy, ["prod"], policy_changed=True)
+    assert requirement.minimum == 2  # the base says prod needs 2; the head says 0
+    head_policy = load_policy_pack(RepoLayout(story.root))
+    assert requirement_for(head_policy, ["prod"], policy_changed=True).minimum == 1  # what the PR asked for
+
+
+def test_policy_owners_named_by_the_base_are_required_for_a_policy_change(story: Repo) -> None:
+    story.git("switch", "-q", "main")
+    text = (story.root / PACK).read_text() + "policyChange:\n  approvals:\n    minimum: 3\n    teams: [platform]\n"
+    story.commit("Name the policy owners", "2026-01-09T00:00:00Z", {PACK: text})
+    story.git("switch", "-q", "attack")
+    story.git("merge", "-q", "main")
+    story.commit("Drop the owners", "2026-01-10T00:00:00Z", {PACK: text.split("policyChange:")[0]})
+    from releasegate.base_rules import rules_from
+
+    rules = rules_from(RepoLayout(story.root), "main")
+    requirement = requirement_for(load_policy_pack(rules), ["dev"], policy_changed=True)
+    assert requirement.minimum == 3 and requirement.teams == ("platform",)
+    change = describe_policy_change(rules, RepoLayout(story.root), [PACK])
+    assert "policyChange: approvals.minimum lowered from 3 to 0" in change.weakens
+    assert "policyChange: approvals.teams no longer require platform" in change.weakens
+
+
+def test_releases_in_the_same_pr_as_a_schema_change_are_judged_by_the_base_schema(
+        story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    prod_schema = "policies/schemas/environments/prod.schema.json"
+    story.commit("Drop the prod schema and ship a release without an SLO", "2026-01-10T00:00:00Z", {
+        prod_schema: '{"$schema": "https://json-schema.org/draft/2020-12/schema"}\n',
+        PROD: release("sentiment", "1.1.0", env="prod").split("  slo:")[0],
+    })
+    monkeypatch.chdir(story.root)
+    result = run_cli(capsys, "validate", "--base", "main", "--now", NOW)
+    assert result.code == 1, result.out
+    assert "error [environment-schema]" in result.out and "'slo' is required" in result.out
+    assert f"weakens: {prod_schema} changed" in result.out
+
+
+def test_a_symlink_in_the_base_policies_is_refused_not_followed(story: Repo, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("apiVersion: releasegate/v1\n")
+    story.git("switch", "-q", "main")
+    (story.root / PACK).unlink()
+    os.symlink(secret, story.root / PACK)
+    story.git("add", PACK)
+    story.commit("Link the policy pack", "2026-01-09T00:00:00Z")
+    with pytest.raises(ConfigError, match="policies/policy-pack.yaml at main is a symbolic link"):
+        run_validation(RepoLayout(story.root), base="main")
+
+
+def test_rules_of_the_base_are_read_from_git_objects_not_the_work_tree(story: Repo) -> None:
+    (story.root / PACK).write_text(_weakened_pack(story.root))  # uncommitted edit in the checkout
+    from releasegate.base_rules import rules_from
+
+    rules = rules_from(RepoLayout(story.root), "main")
+    assert load_policy_pack(rules).environment("prod").approvals.minimum == 2  # type: ignore[union-attr]
+    assert rules.relative(rules.policy_pack) == "policies/policy-pack.yaml@main"
