@@ -69,7 +69,7 @@ class HistoryFacts:
         return self._classifier
 
     def assess(self, release: Release) -> Assessment:
-        return self.classifier.assess(release.env, release.file_model, release.version)
+        return self.classifier.assess(release.env, release.file_model, release.version, release.document.content_id)
 
     def is_rollback(self, release: Release) -> bool:
         if release.version is None or not any(release.source == t.source for t in self.targets):

@@ -118,3 +118,42 @@ def test_rules_of_the_base_are_read_from_git_objects_not_the_work_tree(story: Re
     rules = rules_from(RepoLayout(story.root), "main")
     assert load_policy_pack(rules).environment("prod").approvals.minimum == 2  # type: ignore[union-attr]
     assert rules.relative(rules.policy_pack) == "policies/policy-pack.yaml@main"
+
+
+def _prod_back_on_1_1_0(story: Repo) -> None:
+    """main: prod runs 1.1.0 again (the file of Jan 5), so 1.0.0's file is a rollback target."""
+    story.git("switch", "-q", "main")
+    story.commit("Promote sentiment 1.1.0 to prod again (#7)", "2026-01-09T00:00:00Z",
+                 {PROD: release("sentiment", "1.1.0", env="prod")})
+    story.git("switch", "-q", "-C", "attack")
+
+
+SATURDAY = "2026-01-17T12:00Z"  # inside prod's weekend freeze window
+
+
+def test_rollback_that_restores_the_old_file_gets_the_fast_path(
+        story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _prod_back_on_1_1_0(story)
+    story.commit("Roll back sentiment in prod to 1.0.0", "2026-01-10T00:00:00Z",
+                 {PROD: release("sentiment", "1.0.0", env="prod")})
+    monkeypatch.chdir(story.root)
+    result = run_cli(capsys, "validate", "--base", "main", "--now", SATURDAY)
+    assert result.code == 0, result.out  # freeze ignored, no downgrade violation
+
+
+def test_rollback_by_version_that_also_changes_the_deployment_is_a_promotion(
+        story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _prod_back_on_1_1_0(story)
+    story.commit("'Roll back' sentiment in prod to 1.0.0, and scale it", "2026-01-10T00:00:00Z",
+                 {PROD: release("sentiment", "1.0.0", env="prod", replicas=9)})
+    monkeypatch.chdir(story.root)
+    result = run_cli(capsys, "validate", "--base", "main", "--now", SATURDAY)
+    assert result.code == 1, result.out
+    assert "error [freeze-window]" in result.out
+    assert "error [no-downgrade]" in result.out
+    assert "the file is not byte for byte one that was live in prod before" in result.out
+    from releasegate import history
+    from releasegate.release import load_release
+
+    layout = RepoLayout(story.root)
+    assert not history.is_rollback(layout, load_release(layout, story.root / PROD), "main")

@@ -101,12 +101,17 @@ class NoDowngradeRule:
             if not assessment.downgrade or assessment.rollback:
                 continue
             live = assessment.live.version if assessment.live else "?"
-            yield violation_at(
-                release, VERSION, self.id,
-                f"{release.file_model} goes down from {live} to {release.version} in {release.env}, "
-                f"but {release.version} was never live in {release.env} before",
-                "release a new, higher version; only rollbacks to a version previously live in this "
-                f"environment may go down (releasegate history {release.file_model} --env {release.env})")
+            if assessment.was_live_before:
+                why = (f"but the file is not byte for byte one that was live in {release.env} before "
+                       "(a rollback restores the old file; changing anything else makes it a new release)")
+                fix = (f"restore the old file exactly (releasegate rollback {release.file_model} --env {release.env}), "
+                       "then change it in a separate pull request judged by every rule")
+            else:
+                why = f"but {release.version} was never live in {release.env} before"
+                fix = ("release a new, higher version; only rollbacks to a version previously live in this "
+                       f"environment may go down (releasegate history {release.file_model} --env {release.env})")
+            yield violation_at(release, VERSION, self.id,
+                               f"{release.file_model} goes down from {live} to {release.version} in {release.env}, {why}", fix)
 
 
 class HistoryImmutableRule:
