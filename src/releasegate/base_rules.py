@@ -28,7 +28,10 @@ _REGULAR = ("100644", "100755")
 def rules_from(layout: RepoLayout, ref: str, git: Git | None = None) -> RepoLayout:
     """``layout`` with its rules (``policies/``) read from commit ``ref``."""
     git = git or open_repo(layout.root)
-    commit = git.rev_parse(ref)
+    try:
+        commit = git.rev_parse(ref)
+    except GitError as e:
+        raise GitError(f"cannot compare with {ref!r}: {e.message}", e.hint) from e
     tree = _policies_tree(git, commit, ref)
     folder = git.git_dir() / "releasegate" / "rules" / tree
     if not (folder / POLICIES).is_dir():

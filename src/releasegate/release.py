@@ -44,6 +44,35 @@ class Release:
         """The model this file is about: its file name, which must equal metadata.name."""
         return self.file_model
 
+    @property
+    def stable(self) -> dict[str, Any] | None:
+        """``spec.rollout.stable``: the version a canary runs beside (None when there is none)."""
+        value = _dig(self.data, "spec", "rollout", "stable")
+        return value if isinstance(value, dict) else None
+
+    def pins(self) -> list[Pin]:
+        """Every (version, digest) this file deploys: the model, and a canary's stable."""
+        found = [Pin(("spec", "model"), self.version, self.sha256)]
+        stable = self.stable
+        if stable is not None:
+            version, digest = stable.get("version"), _dig(stable, "artifact", "sha256")
+            found.append(Pin(("spec", "rollout", "stable"), version if isinstance(version, str) else None,
+                             digest if isinstance(digest, str) else None))
+        return found
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A model version a release file deploys, with its digest; ``at`` is where (``spec.model`` ...)."""
+
+    at: tuple[str, ...]
+    version: str | None
+    sha256: str | None
+
+    @property
+    def digest_path(self) -> tuple[str, ...]:
+        return (*self.at, "artifact", "sha256")
+
 
 def _dig(data: Any, *keys: str) -> Any:
     for key in keys:

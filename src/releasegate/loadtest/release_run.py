@@ -16,7 +16,15 @@ from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.measure import Measurement, Scheduler
 from releasegate.loadtest.options import RunContext
 from releasegate.loadtest.profiles import Profile, choose, scaled_to_budget, to_dict
-from releasegate.loadtest.release_setup import payloads_for, same_inputs, server_spec, spec_of, unchanged, write_payloads
+from releasegate.loadtest.release_setup import (
+    payloads_for,
+    same_inputs,
+    server_spec,
+    spec_of,
+    stable_problem,
+    unchanged,
+    write_payloads,
+)
 from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, ReleaseResult, SideInfo
 from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
 from releasegate.loadtest.verdict import FAIL, REGRESSION, limits, worst
@@ -49,6 +57,10 @@ def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
     except InputError as e:
         return _base_result(candidate, ERROR, f"the baseline at {ctx.base} does not parse: {e.message}", code="baseline-unusable",
                             hint="fix the live release file, or run with --no-baseline")
+    problem = stable_problem(candidate, baseline)
+    if problem is not None:
+        return _base_result(candidate, ERROR, problem, code="stable-not-live",
+                            hint="set spec.rollout.stable to what is live (releasegate validate reports stable-is-live)")
     if unchanged(candidate, baseline):
         return _base_result(candidate, SKIPPED, f"model artifact and runtime unchanged since {ctx.base}")
     if ctx.policy.rollback.skip_load_test and history.is_rollback(ctx.layout, candidate, ctx.base):

@@ -77,12 +77,34 @@ def input_specs(release: Release) -> tuple[str, ...]:
 
 
 def unchanged(candidate: Release, baseline: Release | None) -> bool:
-    """Same artifact and runtime (replica count aside): nothing new to measure."""
+    """Same artifact, runtime (replica count aside) and canary stable: nothing new to measure."""
     if baseline is None:
         return False
     strip = lambda r: {k: v for k, v in runtime_of(r).items() if k != "replicas"}  # noqa: E731
     artifact = lambda r: (spec_of(r).get("model") or {}).get("artifact")  # noqa: E731
-    return artifact(candidate) == artifact(baseline) and strip(candidate) == strip(baseline)
+    return artifact(candidate) == artifact(baseline) and strip(candidate) == strip(baseline) \
+        and candidate.stable == baseline.stable
+
+
+def stable_problem(candidate: Release, baseline: Release | None) -> str | None:
+    """Why the candidate's ``rollout.stable`` is not what the baseline runs (None when it is).
+
+    The stable side of a canary takes most of the traffic; it must be the model live at the
+    base (or the base's own stable while a canary continues), never a model nobody measured.
+    """
+    stable = candidate.stable
+    if stable is None:
+        return None
+    live = [] if baseline is None else [m for m in (spec_of(baseline).get("model"), baseline.stable) if isinstance(m, dict)]
+    keys = ("uri", "sha256", "format")
+    def same(m: dict[str, Any]) -> bool:
+        a, b = stable.get("artifact") or {}, m.get("artifact") or {}
+        return stable.get("version") == m.get("version") and all(a.get(k) == b.get(k) for k in keys)
+    if any(same(m) for m in live):
+        return None
+    return (f"spec.rollout.stable ({stable.get('version')}) is not the model live at the base "
+            f"({', '.join(str(m.get('version')) for m in live) or 'nothing live'}); the stable side would serve "
+            "most of the traffic unmeasured")
 
 
 def _signature(release: Release, server: Server) -> tuple[Any, str]:

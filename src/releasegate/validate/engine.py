@@ -40,14 +40,14 @@ def run_validation(
     work tree: a change is judged by the rules of its base, never by its own.
     ``policy_files`` adds changed ``policies/`` paths the selection cannot see (removed files).
     """
+    selection = select_targets(layout, paths, all_files=all_files, base=base)
     judge_by = rules_ref or base
     rules_layout = rules_from(layout, judge_by) if judge_by else layout
     policy = load_policy_pack(rules_layout)
-    selection = select_targets(layout, paths, all_files=all_files, base=base)
     targets, context_paths, load_violations = _load(layout, selection)
     releases = _merge(targets, context_paths, layout)
     changed = not selection.whole_repo
-    history = open_history_facts(layout, policy, targets, base, changed)
+    history = open_history_facts(layout, policy, targets, base or rules_ref, changed)
     ctx = ValidationContext(rules_layout, policy, tuple(releases), tuple(targets), _aware_now(now), base, changed, history)
     violations = list(load_violations)
     for rule in rules if rules is not None else default_rules(ctx):

@@ -157,3 +157,49 @@ def test_rollback_by_version_that_also_changes_the_deployment_is_a_promotion(
 
     layout = RepoLayout(story.root)
     assert not history.is_rollback(layout, load_release(layout, story.root / PROD), "main")
+
+
+def _side_door(text: str, version: str, digest: str) -> str:
+    """A prod canary file whose stable block points at another model, as a hostile PR would write it."""
+    start = text.index("    stable:\n")
+    end = text.index("        format: torch-export", start)
+    door = (f"    stable:\n      version: {version}\n      artifact:\n"
+            f"        uri: s3://elsewhere/{version}/model.pt2\n        sha256: \"{digest}\"\n")
+    return text[:start] + door + text[end:]
+
+
+def test_pr_that_changes_only_the_stable_block_of_a_canary_is_refused(
+        story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _prod_back_on_1_1_0(story)  # prod: canary 1.1.0 beside stable 0.9.0 (tests.gitrepo.release)
+    live = (story.root / PROD).read_text()
+    story.commit("Tweak the stable side", "2026-01-10T00:00:00Z", {PROD: _side_door(live, "6.6.6", "ab" * 32)})
+    monkeypatch.chdir(story.root)
+    result = run_cli(capsys, "validate", "--base", "main", "--now", NOW)
+    assert result.code == 1, result.out
+    assert "error [stable-is-live] $.spec.rollout.stable: rollout.stable is 6.6.6" in result.out
+    assert "the stable side must be what is live" in result.out
+
+
+def test_stable_block_cannot_give_a_known_version_another_digest(
+        story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _prod_back_on_1_1_0(story)
+    live = (story.root / PROD).read_text()
+    story.commit("Same version, other bytes", "2026-01-10T00:00:00Z", {PROD: _side_door(live, "1.1.0", "cd" * 32)})
+    monkeypatch.chdir(story.root)
+    result = run_cli(capsys, "validate", "--base", "main", "--now", NOW)
+    assert result.code == 1, result.out
+    assert "error [version-immutable] $.spec.rollout.stable.artifact.sha256: sentiment 1.1.0 has digest cdcdcdcdcdcd" \
+        in result.out
+    assert "error [version-immutable-history] $.spec.rollout.stable.artifact.sha256" in result.out
+
+
+def test_a_canary_beside_the_live_model_passes_the_stable_rule(
+        story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _prod_back_on_1_1_0(story)
+    live = (story.root / PROD).read_text()
+    # prod's live file is a canary whose stable is 0.9.0: a continuing canary may keep it.
+    story.commit("Raise the canary's share", "2026-01-10T00:00:00Z",
+                 {PROD: live.replace("canaryPercent: 10", "canaryPercent: 25")})
+    monkeypatch.chdir(story.root)
+    result = run_cli(capsys, "validate", "--base", "main", "--now", NOW)
+    assert "stable-is-live" not in result.out, result.out
