@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -104,6 +105,33 @@ class RepoLayout:
         if not self.environments_dir.is_dir():
             return []
         return sorted(p.name for p in self.environments_dir.iterdir() if p.is_dir())
+
+
+def link_on_path(root: Path, rel: str) -> str | None:
+    """The first component of ``root/rel`` (below ``root``) that is a symbolic link, as a relative path; else None.
+
+    Files under ``environments/`` and ``deploy/`` come from pull requests: a committed link
+    would make releasegate read, print or delete files outside the repository.
+    """
+    current = root
+    parts = Path(rel).parts
+    for i, part in enumerate(parts):
+        current = current / part
+        if current.is_symlink():
+            return Path(*parts[: i + 1]).as_posix()
+    return None
+
+
+def refuse_links(root: Path, rels: Iterable[str]) -> None:
+    """Raise :class:`InputError` naming the first link found on any of ``rels`` (checked in order)."""
+    for rel in rels:
+        link = link_on_path(root, rel)
+        if link is not None:
+            raise InputError(
+                f"{link} is a symbolic link; releasegate never reads, writes or deletes through links "
+                "under environments/ and deploy/",
+                f"replace {link} with a real file or folder (git rm {link}, then commit the content)",
+            )
 
 
 def find_root(start: Path | str | None = None) -> RepoLayout:

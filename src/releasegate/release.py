@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from releasegate.errors import InputError
-from releasegate.layout import RELEASE_SUFFIX, RepoLayout, parse_release_source
+from releasegate.layout import RELEASE_SUFFIX, RepoLayout, parse_release_source, refuse_links
 from releasegate.yamlio import YamlDocument, YamlError, load_yaml_bytes, load_yaml_file
 
 API_VERSION = "releasegate/v1"
@@ -104,9 +104,10 @@ def parse_release(data: bytes, source: str) -> Release:
 
 
 def load_release(layout: RepoLayout, path: Path) -> Release:
-    """Load the release file at ``path`` (inside ``layout.root``)."""
+    """Load the release file at ``path`` (inside ``layout.root``); a file reached through a link is refused."""
     source = layout.relative(path)
     env, model = split_release_path(source)
+    refuse_links(layout.root, [source])
     return _from_document(load_yaml_file(path, source), env, model)
 
 

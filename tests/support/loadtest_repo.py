@@ -7,6 +7,7 @@ served by ``tests/support/oip_server.py`` as an ``external`` runtime.
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -141,7 +142,7 @@ def make_repo(root: Path, policy_edit: dict[str, object] | None = None) -> Path:
     pack_path = repo / "policies" / "policy-pack.yaml"
     pack = yaml.safe_load(pack_path.read_text())
     pack["loadTestProfiles"] = TEST_POLICY_PROFILES
-    pack["runtimes"] = TEST_RUNTIMES
+    pack["runtimes"] = json.loads(json.dumps(TEST_RUNTIMES))  # no shared objects: YAML aliases are refused
     for env in pack["environments"]:
         if env["name"] == "staging":
             env["loadTest"]["profile"] = "test"
