@@ -21,14 +21,16 @@ def run(
     env: Mapping[str, str] | None = None,
     check: bool = True,
     timeout: float | None = None,
+    replace_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``args`` and return the completed process (stdout/stderr as bytes).
 
-    Raises :class:`CommandError` (command, exit code, stderr) when ``check`` is set
+    ``env`` adds to this process's environment; ``replace_env`` is the whole environment
+    (see :mod:`releasegate.child_env`). Raises :class:`CommandError` (command, exit code, stderr) when ``check`` is set
     and the program fails, and :class:`InputError` when it is not installed.
     """
     argv = [str(a) for a in args]
-    full_env = None if env is None else {**os.environ, **env}
+    full_env = dict(replace_env) if replace_env is not None else None if env is None else {**os.environ, **env}
     try:
         proc = subprocess.run(
             argv,

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,13 +40,20 @@ def parse_release_source(source: str) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class RepoLayout:
-    """Paths of one GitOps repository, all derived from its root."""
+    """Paths of one GitOps repository, all derived from its root.
+
+    ``rules_root`` is where ``policies/`` is read from when it is not the work tree: a
+    pull request is judged by the rules of its base commit (:mod:`releasegate.base_rules`),
+    and ``rules_ref`` names that commit in messages.
+    """
 
     root: Path
+    rules_root: Path | None = None
+    rules_ref: str | None = None
 
     @property
     def policies_dir(self) -> Path:
-        return self.root / "policies"
+        return (self.rules_root or self.root) / "policies"
 
     @property
     def policy_pack(self) -> Path:
@@ -76,7 +84,12 @@ class RepoLayout:
         return self.releases_dir(env) / f"{model}{RELEASE_SUFFIX}"
 
     def relative(self, path: Path) -> str:
-        """``path`` relative to the root, with forward slashes (as Git and GitHub show it)."""
+        """``path`` relative to the root, with forward slashes (as Git and GitHub show it).
+
+        A rules file read from the base commit is named as in the repository, with ``@<ref>``.
+        """
+        if self.rules_root is not None and path.is_absolute() and path.is_relative_to(self.rules_root):
+            return f"{path.relative_to(self.rules_root).as_posix()}@{self.rules_ref}"
         if path.is_absolute() and self.root.is_absolute():
             try:  # the common case, without touching the file system
                 return path.relative_to(self.root).as_posix()
@@ -92,6 +105,33 @@ class RepoLayout:
         if not self.environments_dir.is_dir():
             return []
         return sorted(p.name for p in self.environments_dir.iterdir() if p.is_dir())
+
+
+def link_on_path(root: Path, rel: str) -> str | None:
+    """The first component of ``root/rel`` (below ``root``) that is a symbolic link, as a relative path; else None.
+
+    Files under ``environments/`` and ``deploy/`` come from pull requests: a committed link
+    would make releasegate read, print or delete files outside the repository.
+    """
+    current = root
+    parts = Path(rel).parts
+    for i, part in enumerate(parts):
+        current = current / part
+        if current.is_symlink():
+            return Path(*parts[: i + 1]).as_posix()
+    return None
+
+
+def refuse_links(root: Path, rels: Iterable[str]) -> None:
+    """Raise :class:`InputError` naming the first link found on any of ``rels`` (checked in order)."""
+    for rel in rels:
+        link = link_on_path(root, rel)
+        if link is not None:
+            raise InputError(
+                f"{link} is a symbolic link; releasegate never reads, writes or deletes through links "
+                "under environments/ and deploy/",
+                f"replace {link} with a real file or folder (git rm {link}, then commit the content)",
+            )
 
 
 def find_root(start: Path | str | None = None) -> RepoLayout:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 from functools import lru_cache
@@ -22,6 +22,7 @@ from jsonschema.validators import extend
 
 from releasegate.errors import ConfigError, InputError
 from releasegate.layout import RepoLayout
+from releasegate.runtimes import ExternalRuntime, parse_runtimes
 from releasegate.yamlio import YamlDocument, load_yaml_file
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -89,6 +90,17 @@ class EnvironmentPolicy:
 
 
 @dataclass(frozen=True)
+class ArtifactPolicy:
+    """Where the load test may take model artifacts from (``artifacts:`` of the base policy pack)."""
+
+    roots: tuple[str, ...] = ()  # absolute folders on the runner, besides the repository
+    schemes: tuple[str, ...] = ("https", "s3", "gs")
+    max_bytes: int = 20 * 1024**3
+    allow_hosts: tuple[str, ...] = ()  # hosts the built-in fetcher may reach on private addresses
+    fetcher_env: tuple[str, ...] = ()  # variables handed to RELEASEGATE_ARTIFACT_FETCHER
+
+
+@dataclass(frozen=True)
 class RollbackPolicy:
     skip_load_test: bool = True
     skip_soak: bool = True
@@ -102,6 +114,9 @@ class PolicyPack:
     environments: tuple[EnvironmentPolicy, ...]
     rollback: RollbackPolicy
     raw: dict[str, Any] = field(repr=False, compare=False)
+    policy_change_approvals: ApprovalPolicy | None = None  # owners of policies/ (policyChange.approvals)
+    runtimes: Mapping[str, ExternalRuntime] = field(default_factory=dict, compare=False)  # by name
+    artifacts: ArtifactPolicy = ArtifactPolicy()
 
     def environment(self, name: str) -> EnvironmentPolicy | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -228,7 +243,17 @@ def _interpret(document: YamlDocument) -> PolicyPack:
     raw = document.value
     envs = tuple(_environment(e, document, i) for i, e in enumerate(raw["environments"]))
     _check_environment_graph(envs, document)
-    return PolicyPack(document.source, envs, _rollback(raw.get("rollback", {})), raw)
+    change = raw.get("policyChange", {})
+    owners = _approvals(change["approvals"]) if "approvals" in change else None
+    return PolicyPack(document.source, envs, _rollback(raw.get("rollback", {})), raw, owners,
+                      parse_runtimes(raw.get("runtimes", {})), _artifacts(raw.get("artifacts", {})))
+
+
+def _artifacts(raw: dict[str, Any]) -> ArtifactPolicy:
+    default = ArtifactPolicy()
+    return ArtifactPolicy(tuple(raw.get("roots", ())), tuple(raw.get("schemes", default.schemes)),
+                          int(raw.get("maxBytes", default.max_bytes)), tuple(raw.get("allowHosts", ())),
+                          tuple(raw.get("fetcherEnv", ())))
 
 
 def _environment(raw: dict[str, Any], document: YamlDocument, index: int) -> EnvironmentPolicy:

@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from releasegate.errors import InputError
-from releasegate.layout import RELEASE_SUFFIX, RepoLayout, parse_release_source
+from releasegate.layout import RELEASE_SUFFIX, RepoLayout, parse_release_source, refuse_links
 from releasegate.yamlio import YamlDocument, YamlError, load_yaml_bytes, load_yaml_file
 
 API_VERSION = "releasegate/v1"
@@ -44,6 +44,35 @@ class Release:
         """The model this file is about: its file name, which must equal metadata.name."""
         return self.file_model
 
+    @property
+    def stable(self) -> dict[str, Any] | None:
+        """``spec.rollout.stable``: the version a canary runs beside (None when there is none)."""
+        value = _dig(self.data, "spec", "rollout", "stable")
+        return value if isinstance(value, dict) else None
+
+    def pins(self) -> list[Pin]:
+        """Every (version, digest) this file deploys: the model, and a canary's stable."""
+        found = [Pin(("spec", "model"), self.version, self.sha256)]
+        stable = self.stable
+        if stable is not None:
+            version, digest = stable.get("version"), _dig(stable, "artifact", "sha256")
+            found.append(Pin(("spec", "rollout", "stable"), version if isinstance(version, str) else None,
+                             digest if isinstance(digest, str) else None))
+        return found
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A model version a release file deploys, with its digest; ``at`` is where (``spec.model`` ...)."""
+
+    at: tuple[str, ...]
+    version: str | None
+    sha256: str | None
+
+    @property
+    def digest_path(self) -> tuple[str, ...]:
+        return (*self.at, "artifact", "sha256")
+
 
 def _dig(data: Any, *keys: str) -> Any:
     for key in keys:
@@ -75,9 +104,10 @@ def parse_release(data: bytes, source: str) -> Release:
 
 
 def load_release(layout: RepoLayout, path: Path) -> Release:
-    """Load the release file at ``path`` (inside ``layout.root``)."""
+    """Load the release file at ``path`` (inside ``layout.root``); a file reached through a link is refused."""
     source = layout.relative(path)
     env, model = split_release_path(source)
+    refuse_links(layout.root, [source])
     return _from_document(load_yaml_file(path, source), env, model)
 
 

@@ -9,6 +9,7 @@ every key and value so that policy violations can point at exact lines.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class YamlDocument:
     value: Any
     value_positions: dict[Path_, Position] = field(repr=False)
     key_positions: dict[Path_, Position] = field(repr=False)
+    content_id: str = ""  # the Git blob id of the bytes it was parsed from (equal bytes, equal id)
 
     def position(self, path: Path_) -> Position:
         """Where the value at ``path`` starts, or its nearest ancestor that exists."""
@@ -110,7 +112,12 @@ def load_yaml_bytes(data: bytes, source: str, max_bytes: int = MAX_YAML_BYTES) -
     node = _compose(text, source)
     builder = _Builder(source)
     value = builder.build(node, ())
-    return YamlDocument(source, value, builder.value_positions, builder.key_positions)
+    return YamlDocument(source, value, builder.value_positions, builder.key_positions, git_blob_id(data))
+
+
+def git_blob_id(data: bytes) -> str:
+    """What ``git hash-object`` prints for ``data``: equal to a committed blob's id when the bytes are equal."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def _is_comment(line: str) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import yaml
 
 from releasegate.loadtest import procs
 from tests.acceptance.cli import run_cli
@@ -127,8 +128,9 @@ def test_unstaged_remote_artifact_is_unreachable(tmp_path: Path, models: dict[st
 def test_server_that_never_becomes_ready_times_out(tmp_path: Path, models: dict[str, Path],
                                                    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     repo = _repo(tmp_path, models, "base", "base", monkeypatch, cand_args=("--never-ready",))
-    text = (repo / STAGING).read_text().replace("startupTimeoutSeconds: 60", "startupTimeoutSeconds: 3")
-    (repo / STAGING).write_text(text)
+    doc = yaml.safe_load((repo / STAGING).read_text())
+    doc["spec"]["runtime"]["external"]["startupTimeoutSeconds"] = 3  # the release may shorten the policy's 60 s
+    (repo / STAGING).write_text(yaml.safe_dump(doc, sort_keys=False))
     result = run_cli(capsys, "loadtest", "--format", "json")
     rel = _json(result.out)["releases"][0]
     assert result.code == 1

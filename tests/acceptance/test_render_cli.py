@@ -169,3 +169,41 @@ def test_changed_since_unknown_ref(git_repo: Path, capsys: pytest.CaptureFixture
     result = run_cli(capsys, "render", "--changed-since", "no-such-ref")
     assert result.code == 2
     assert "git diff" in result.err
+
+
+@pytest.mark.parametrize("link", ["environments/prod/manifests", "deploy/flux", "environments/prod/manifests/sentiment.yaml"])
+def test_render_never_follows_a_committed_link_out_of_the_repository(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, link: str) -> None:
+    """Attack: a PR replaces a manifests folder (or file) with a link to a folder outside the repository."""
+    import os
+    import shutil
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "id_rsa").write_text("PRIVATE KEY\n")
+    (outside / "sentiment.yaml").write_text("runner file\n")
+    target = outside if not link.endswith(".yaml") else outside / "sentiment.yaml"
+    if Path(link).is_dir():
+        shutil.rmtree(link)
+    elif Path(link).exists():
+        Path(link).unlink()
+    Path(link).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, link)
+    for args in (("render", "--check"), ("render",), ("render", "--check", "--format", "json")):
+        result = run_cli(capsys, *args)
+        assert result.code == 2, (args, result.out)
+        assert f"{link} is a symbolic link" in result.err
+        assert "PRIVATE KEY" not in result.out + result.err and "runner file" not in result.out + result.err
+    assert (outside / "id_rsa").read_text() == "PRIVATE KEY\n"  # nothing deleted or written through the link
+    assert (outside / "sentiment.yaml").read_text() == "runner file\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["id_rsa", "sentiment.yaml"]
+
+
+def test_a_release_file_that_is_a_link_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import os
+
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("apiVersion: releasegate/v1\n")
+    os.symlink(secret, "environments/dev/releases/evil.yaml")
+    result = run_cli(capsys, "render", "--check")
+    assert result.code == 2 and "environments/dev/releases/evil.yaml is a symbolic link" in result.out

@@ -7,6 +7,7 @@ served by ``tests/support/oip_server.py`` as an ``external`` runtime.
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -51,11 +52,46 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# The test OIP server as the base policy declares it: a release picks it by name and may set
+# only the declared parameters (releasegate never runs a command from a release file).
+_OIP_COMMAND = [sys.executable, str(SERVER), "{artifact}", "--model-name", "{model}", "--input-dim", str(INPUT_DIM),
+                "{flag}", "{flagValue}"]
+_OIP_PARAMETERS = {
+    "flag": {"values": ["", "--never-ready", "--fail", "--crash-after", "--crash-after-seconds"], "default": ""},
+    "flagValue": {"pattern": "[0-9.]*", "default": ""},
+}
+TEST_RUNTIMES = {
+    "oip-test": {
+        "command": [*_OIP_COMMAND, "--port", "{port}"],
+        "readinessUrl": "http://127.0.0.1:{port}/v2/health/ready",
+        "inferUrl": "http://127.0.0.1:{port}/v2/models/{model}/infer",
+        "startupTimeoutSeconds": 60,
+        "parameters": _OIP_PARAMETERS,
+    },
+    "oip-test-fixed-port": {
+        "command": [*_OIP_COMMAND, "--port", "{fixedPort}"],
+        "readinessUrl": "http://127.0.0.1:{fixedPort}/v2/health/ready",
+        "inferUrl": "http://127.0.0.1:{fixedPort}/v2/models/{model}/infer",
+        "startupTimeoutSeconds": 60,
+        "parameters": {**_OIP_PARAMETERS, "fixedPort": {"pattern": "[0-9]{2,5}"}},
+    },
+}
+
+
 def release(model_file: str, digest: str, version: str, *, extra_args: tuple[str, ...] = (),
             port: str = "{port}", slo: dict[str, float] | None = None, name: str = "toy") -> dict[str, object]:
-    """A release document for ``name`` served by the test OIP server as an external runtime."""
-    command = [sys.executable, str(SERVER), "{artifact}", "--port", port, "--model-name", name,
-               "--input-dim", str(INPUT_DIM), *extra_args]
+    """A release document for ``name`` served by the test OIP server, an external runtime of the policy."""
+    params: dict[str, str] = {}
+    if extra_args:
+        params["flag"] = extra_args[0]
+        if len(extra_args) > 1:
+            params["flagValue"] = extra_args[1]
+    runtime = "oip-test"
+    if port != "{port}":
+        runtime, params["fixedPort"] = "oip-test-fixed-port", port
+    external: dict[str, object] = {"name": runtime}
+    if params:
+        external["parameters"] = params
     doc: dict[str, object] = {
         "apiVersion": "releasegate/v1",
         "kind": "ModelRelease",
@@ -63,12 +99,7 @@ def release(model_file: str, digest: str, version: str, *, extra_args: tuple[str
         "spec": {
             "model": {"version": version,
                       "artifact": {"uri": model_file, "sha256": digest, "format": "torchscript"}},
-            "runtime": {"kind": "external", "external": {
-                "command": command,
-                "readinessUrl": f"http://127.0.0.1:{port}/v2/health/ready",
-                "inferUrl": f"http://127.0.0.1:{port}/v2/models/{name}/infer",
-                "startupTimeoutSeconds": 60,
-            }},
+            "runtime": {"kind": "external", "external": external},
         },
     }
     if slo:
@@ -111,6 +142,7 @@ def make_repo(root: Path, policy_edit: dict[str, object] | None = None) -> Path:
     pack_path = repo / "policies" / "policy-pack.yaml"
     pack = yaml.safe_load(pack_path.read_text())
     pack["loadTestProfiles"] = TEST_POLICY_PROFILES
+    pack["runtimes"] = json.loads(json.dumps(TEST_RUNTIMES))  # no shared objects: YAML aliases are refused
     for env in pack["environments"]:
         if env["name"] == "staging":
             env["loadTest"]["profile"] = "test"

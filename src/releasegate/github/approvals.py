@@ -91,7 +91,8 @@ def requirement_for(
         else:
             req = req.stricter(_from_policy(known[name].approvals, name))
     if policy_changed:
-        req = req.stricter(Requirement(sources=("policies/",)))
+        owners = getattr(policy, "policy_change_approvals", None)
+        req = req.stricter(_from_policy(owners, "policies/") if owners is not None else Requirement(sources=("policies/",)))
     return req
 
 

@@ -58,7 +58,10 @@ def was_live(layout: RepoLayout, env: str, model: str, version: str, ref: str = 
 
 
 def is_rollback(layout: RepoLayout, release: Release, ref: str = "HEAD") -> bool:
-    """Whether ``release`` takes its environment back to a version live there before (a downgrade).
+    """Whether ``release`` takes its environment back to a release file live there before.
+
+    A rollback is a downgrade whose file equals, byte for byte, one that was live in that
+    environment before; the old version with anything else changed is a promotion.
 
     Such a change gets the policy's rollback fast path (``rollback.skipLoadTest``,
     ``rollback.skipSoak``, ``rollback.ignoreFreeze``). ``ref`` is the branch whose history
@@ -71,4 +74,5 @@ def is_rollback(layout: RepoLayout, release: Release, ref: str = "HEAD") -> bool
         return False
     paths = release_paths([release.file_model], [release.env])
     with History.open(layout.root, ref, paths=paths, use_cache=False) as history:
-        return Classifier(history).assess(release.env, release.file_model, release.version).rollback
+        return Classifier(history).assess(release.env, release.file_model, release.version,
+                                          release.document.content_id).rollback

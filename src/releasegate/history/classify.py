@@ -24,6 +24,7 @@ class Assessment:
     version: str | None
     live: Stint | None  # the stint live at the reference tip, None if the model is not live there
     stints: tuple[Stint, ...]  # every stint in env, oldest first
+    restores: bool = False  # the proposed file is byte for byte one that was live in env before
 
     @property
     def changes_version(self) -> bool:
@@ -40,8 +41,12 @@ class Assessment:
 
     @property
     def rollback(self) -> bool:
-        """A downgrade to a version that was live in this environment before."""
-        return self.downgrade and self.was_live_before
+        """A downgrade that restores, byte for byte, a release file that was live in this environment before.
+
+        Anything else (the old version with another image, replica count or stable block) is a
+        promotion and gets every rule: the fast path is for known-good content only.
+        """
+        return self.downgrade and self.was_live_before and self.restores
 
 
 @dataclass(frozen=True)
@@ -67,10 +72,17 @@ class Classifier:
             self._stints[key] = self.history.stints(env, model)
         return self._stints[key]
 
-    def assess(self, env: str, model: str, version: str | None) -> Assessment:
+    def assess(self, env: str, model: str, version: str | None, content_id: str | None = None) -> Assessment:
+        """``version`` proposed for ``model`` in ``env``; ``content_id`` is the proposed file's Git blob id."""
         stints = self.stints(env, model)
         live = stints[-1] if stints and stints[-1].live else None
-        return Assessment(env, model, version, live, stints)
+        return Assessment(env, model, version, live, stints, self.was_live_content(env, model, content_id))
+
+    def was_live_content(self, env: str, model: str, content_id: str | None) -> bool:
+        """Whether a release file with exactly these bytes was ever live in ``env`` (first-parent history)."""
+        if not content_id:
+            return False
+        return any(e.blob == content_id for e in self.history.events((env, model)))
 
     def stints_of_version(self, env: str, model: str, version: str) -> list[Stint]:
         return [s for s in self.stints(env, model) if s.version == version]

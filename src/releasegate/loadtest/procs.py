@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from releasegate.child_env import child_env
 from releasegate.errors import InputError
 
 _LIVE: dict[int, Managed] = {}
@@ -42,7 +43,7 @@ class Managed:
         self.argv = [str(a) for a in argv]
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        full_env = {**os.environ, **(env or {})}
+        full_env = child_env(env)  # never the job's tokens or cloud credentials
         with open(log_path, "ab") as log:
             try:
                 self.popen = subprocess.Popen(  # noqa: S603 - list args, no shell

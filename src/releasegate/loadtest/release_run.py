@@ -18,7 +18,15 @@ from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.measure import Measurement, Scheduler
 from releasegate.loadtest.options import RunContext
 from releasegate.loadtest.profiles import Profile, choose, scaled_to_budget, to_dict
-from releasegate.loadtest.release_setup import payloads_for, same_inputs, server_spec, spec_of, unchanged, write_payloads
+from releasegate.loadtest.release_setup import (
+    payloads_for,
+    same_inputs,
+    server_spec,
+    spec_of,
+    stable_problem,
+    unchanged,
+    write_payloads,
+)
 from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, ReleaseResult, SideInfo
 from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
 from releasegate.loadtest.verdict import FAIL, REGRESSION, MetricVerdict, limits, worst
@@ -44,6 +52,10 @@ def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
     except InputError as e:
         return _base_result(candidate, ERROR, f"the baseline at {ctx.base} does not parse: {e.message}", code="baseline-unusable",
                             hint="fix the live release file, or run with --no-baseline")
+    problem = stable_problem(candidate, baseline)
+    if problem is not None:
+        return _base_result(candidate, ERROR, problem, code="stable-not-live",
+                            hint="set spec.rollout.stable to what is live (releasegate validate reports stable-is-live)")
     if unchanged(candidate, baseline):
         return _base_result(candidate, SKIPPED, f"model artifact and runtime unchanged since {ctx.base}")
     if ctx.policy.rollback.skip_load_test and history.is_rollback(ctx.layout, candidate, ctx.base):
@@ -65,6 +77,8 @@ def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
         return _measure(ctx, candidate, baseline, profile, lim, common)
     except LoadTestError as e:
         return _base_result(candidate, ERROR, e.message, code=e.code, hint=e.hint, **common)
+    except InputError as e:  # what the release asks for is not allowed (a runtime, a path, a parameter)
+        return _base_result(candidate, ERROR, e.message, code="release-refused", hint=e.hint, **common)
 
 
 STARTUP_SECONDS = 20.0
@@ -75,16 +89,18 @@ def _measure(ctx: RunContext, candidate: Release, baseline: Release | None, prof
     work = ctx.work_dir / f"{candidate.env}-{candidate.model}"
     shutil.rmtree(work, ignore_errors=True)  # logs and CSVs of an earlier run with the same --out
     ctx.progress(f"{candidate.source}: verifying artifacts")
-    arts = {CANDIDATE: fetch(candidate.data, candidate.source, ctx.layout.root, work)}
+    arts = {CANDIDATE: fetch(candidate.data, candidate.source, ctx.layout.root, work, ctx.policy.artifacts)}
     releases = {CANDIDATE: candidate}
     if baseline is not None:
         try:
-            arts[BASELINE] = fetch(baseline.data, f"{baseline.source}@{ctx.base}", ctx.layout.root, work)
+            arts[BASELINE] = fetch(baseline.data, f"{baseline.source}@{ctx.base}", ctx.layout.root, work,
+                                   ctx.policy.artifacts)
         except LoadTestError as e:
             raise LoadTestError(f"the baseline no longer loads: {e.message}",
                                 "fix the live version's artifact, or run with --no-baseline", code="baseline-unusable") from e
         releases[BASELINE] = baseline
-    specs = {label: server_spec(label, releases[label], arts[label], ctx.device, profile, ctx.layout.root)
+    specs = {label: server_spec(label, releases[label], arts[label], ctx.device, profile, ctx.layout.root,
+                                     ctx.policy)
              for label in (BASELINE, CANDIDATE) if label in releases}
     session = Session(specs, work, ctx.progress)
     with ExitStack() as stack:

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from releasegate import runtimes
 from releasegate.errors import InputError
 from releasegate.loadtest.artifacts import Artifact
 from releasegate.loadtest.payloads import DYNAMIC_DIM, Payloads, from_file, from_template, generate_v2, parse_signature
 from releasegate.loadtest.profiles import Profile
 from releasegate.loadtest.servers import Server, ServerSpec, fetch_json
+from releasegate.policy import PolicyPack
 from releasegate.release import Release
 
 
@@ -29,20 +31,29 @@ def runtime_kind(release: Release) -> str:
     return "builtin" if kind == "kserve" else kind
 
 
-def server_spec(label: str, release: Release, artifact: Artifact, device: str, profile: Profile, root: Path) -> ServerSpec:
-    """How to start ``release`` (its runtime section, the verified artifact)."""
+def server_spec(label: str, release: Release, artifact: Artifact, device: str, profile: Profile, root: Path,
+                policy: PolicyPack) -> ServerSpec:
+    """How to start ``release``: its runtime section, the verified artifact, and for an external
+    runtime the command the (base) policy declares under that name, never one from the release."""
     runtime = runtime_of(release)
     kind = runtime_kind(release)
     if kind not in ("builtin", "external"):
         raise InputError(f"{release.source}: spec.runtime.kind {kind!r} cannot be load-tested", "use builtin, kserve or external")
     batching = runtime.get("batching") or {}
-    external = runtime.get("external") or {}
-    if kind == "external" and not external:
-        raise InputError(f"{release.source}: spec.runtime.external is missing", "give command, readinessUrl and inferUrl")
-    startup = float(external.get("startupTimeoutSeconds", profile.startup_timeout_seconds))
+    model = release.name or release.model
+    external: dict[str, Any] = {}
+    if kind == "external":
+        chosen = runtime.get("external")
+        if not isinstance(chosen, dict):
+            raise InputError(f"{release.source}: spec.runtime.external is missing",
+                             "name a runtime of the policy pack: external: {name: ...}")
+        builtins = {"artifact": str(artifact.path), "sha256": artifact.sha256, "model": model,
+                    "version": release.version or ""}
+        external = runtimes.resolve(chosen, policy.runtimes, release.source, builtins)
+    startup = float(external.get("startupTimeoutSeconds") or profile.startup_timeout_seconds)
     return ServerSpec(
         label=label,
-        model=release.name or release.model,
+        model=model,
         version=release.version,
         kind=kind,
         artifact=artifact.path,
@@ -77,12 +88,34 @@ def input_specs(release: Release) -> tuple[str, ...]:
 
 
 def unchanged(candidate: Release, baseline: Release | None) -> bool:
-    """Same artifact and runtime (replica count aside): nothing new to measure."""
+    """Same artifact, runtime (replica count aside) and canary stable: nothing new to measure."""
     if baseline is None:
         return False
     strip = lambda r: {k: v for k, v in runtime_of(r).items() if k != "replicas"}  # noqa: E731
     artifact = lambda r: (spec_of(r).get("model") or {}).get("artifact")  # noqa: E731
-    return artifact(candidate) == artifact(baseline) and strip(candidate) == strip(baseline)
+    return artifact(candidate) == artifact(baseline) and strip(candidate) == strip(baseline) \
+        and candidate.stable == baseline.stable
+
+
+def stable_problem(candidate: Release, baseline: Release | None) -> str | None:
+    """Why the candidate's ``rollout.stable`` is not what the baseline runs (None when it is).
+
+    The stable side of a canary takes most of the traffic; it must be the model live at the
+    base (or the base's own stable while a canary continues), never a model nobody measured.
+    """
+    stable = candidate.stable
+    if stable is None:
+        return None
+    live = [] if baseline is None else [m for m in (spec_of(baseline).get("model"), baseline.stable) if isinstance(m, dict)]
+    keys = ("uri", "sha256", "format")
+    def same(m: dict[str, Any]) -> bool:
+        a, b = stable.get("artifact") or {}, m.get("artifact") or {}
+        return stable.get("version") == m.get("version") and all(a.get(k) == b.get(k) for k in keys)
+    if any(same(m) for m in live):
+        return None
+    return (f"spec.rollout.stable ({stable.get('version')}) is not the model live at the base "
+            f"({', '.join(str(m.get('version')) for m in live) or 'nothing live'}); the stable side would serve "
+            "most of the traffic unmeasured")
 
 
 def _signature(release: Release, server: Server) -> tuple[Any, str]:
@@ -107,14 +140,24 @@ def payloads_for(release: Release, payload_release: Release, server: Server, roo
     payload_file = (spec_of(payload_release).get("loadTest") or {}).get("payloadFile")
     if payload_file:
         source = f"{payload_release.source}: spec.loadTest.payloadFile {payload_file}"
-        return from_file(root / str(payload_file), path, source)
+        return from_file(contained(root, str(payload_file), source), path, source)
     inputs, source = _signature(release, server)
     specs = parse_signature(inputs, source)
-    template = (runtime_of(release).get("external") or {}).get("requestTemplate")
-    if runtime_kind(release) == "external" and template:
+    template = server.spec.external.get("requestTemplate")
+    if server.spec.kind == "external" and template:
         return from_template(str(template), specs, path)
     generated = generate_v2(specs, server.spec.model)
     return Payloads(path, generated.content_type, generated.bodies, source)
+
+
+def contained(root: Path, relative: str, source: str) -> Path:
+    """``root/relative`` with links resolved, if it stays inside the repository (and out of .git)."""
+    real_root = root.resolve()
+    real = (root / relative).resolve()
+    if Path(relative).is_absolute() or real_root not in real.parents or (real_root / ".git") in (real, *real.parents):
+        raise InputError(f"{source}: must be a file inside the repository",
+                         "give a path relative to the repository root, with no '..' and no link leading out of it")
+    return real
 
 
 def write_payloads(payloads: Payloads, path: Path) -> Path:

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from releasegate import __version__
+from releasegate.base_rules import rules_from
 from releasegate.layout import find_root
 from releasegate.loadtest import selection
 from releasegate.loadtest.options import LoadTestOptions, Progress, RunContext
@@ -63,10 +64,12 @@ def run_loadtest(options: LoadTestOptions | None = None, progress: Progress | No
     progress = progress or _quiet
     started, t0 = datetime.now(timezone.utc), time.monotonic()
     layout = find_root(options.root) if options.root else find_root()
-    policy = load_policy_pack(layout)
-    profiles = declared(policy.raw)
     base = options.base or "HEAD"
     selection.check_ref(layout, base)
+    if options.base:  # a change is judged by the rules of its base, never by its own
+        layout = rules_from(layout, options.base)
+    policy = load_policy_pack(layout)
+    profiles = declared(policy.raw)
     sources = selection.select(layout, options.paths, options.base)
     gpu = gpu_info()
     device = _device(options.device, gpu)

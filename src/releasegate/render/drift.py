@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from releasegate.layout import RepoLayout
+from releasegate.layout import RepoLayout, refuse_links
 from releasegate.render.kustomize import MARKER
 from releasegate.render.plan import Plan
 
@@ -61,12 +61,14 @@ def _read(path: Path) -> bytes | None:
 
 def _files_under(root: Path, rel: str) -> list[str]:
     folder = root / rel
+    refuse_links(root, [rel])
     if not folder.is_dir():
         return []
-    out = []
-    for dirpath, _dirs, names in os.walk(folder):
-        for name in names:
-            out.append((Path(dirpath) / name).relative_to(root).as_posix())
+    out: list[str] = []
+    for dirpath, dirs, names in os.walk(folder):  # os.walk lists linked folders in dirs but never enters them
+        found = [(Path(dirpath) / n).relative_to(root).as_posix() for n in (*dirs, *names)]
+        refuse_links(root, [f for f in found if (root / f).is_symlink()])
+        out.extend(f for f in found if f.split("/")[-1] in names)
     return sorted(out)
 
 
@@ -90,7 +92,12 @@ def owned_extra(layout: RepoLayout, plan: Plan) -> list[str]:
 
 
 def compare(layout: RepoLayout, plan: Plan) -> list[Drift]:
-    """Every difference between the plan and the disk, sorted by path."""
+    """Every difference between the plan and the disk, sorted by path.
+
+    Raises :class:`InputError` before reading anything when a rendered path passes through a
+    symbolic link (so that neither ``--check`` nor a write ever touches a file outside the repository).
+    """
+    refuse_links(layout.root, sorted(plan.expected))
     drifts = []
     for path, expected in plan.expected.items():
         actual = _read(layout.root / path)

@@ -17,6 +17,7 @@ from releasegate.release import Release
 
 if TYPE_CHECKING:
     from releasegate.validate.history_facts import HistoryFacts
+    from releasegate.validate.policy_change import PolicyChange
 
 JsonPath = tuple[Any, ...]
 
@@ -90,6 +91,8 @@ class Rule(Protocol):
 class ValidationResult:
     checked: tuple[str, ...]
     violations: tuple[Violation, ...]
+    policy_change: PolicyChange | None = None  # the change touches policies/ (judged by the base's)
+    rules_ref: str | None = None  # the commit whose policies/ judged this run (None: the work tree)
 
     @property
     def ok(self) -> bool:

@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from releasegate.base_rules import rules_from
 from releasegate.errors import InputError
 from releasegate.layout import RepoLayout
 from releasegate.policy import load_policy_pack
 from releasegate.release import Release, load_release
 from releasegate.validate.context import Rule, ValidationContext, ValidationResult, Violation
 from releasegate.validate.history_facts import open_history_facts
+from releasegate.validate.policy_change import describe_policy_change
 from releasegate.validate.rules import default_rules
 from releasegate.validate.targets import Selection, select_targets
 from releasegate.yamlio import YamlError
@@ -29,20 +31,31 @@ def run_validation(
     base: str | None = None,
     now: datetime | None = None,
     rules: Sequence[Rule] | None = None,
+    rules_ref: str | None = None,
+    policy_files: Sequence[str] = (),
 ) -> ValidationResult:
-    """Validate the selected release files; raises InputError/ConfigError for unusable input."""
-    policy = load_policy_pack(layout)
+    """Validate the selected release files; raises InputError/ConfigError for unusable input.
+
+    The rules (``policies/``) come from ``rules_ref``, else from ``base``, else from the
+    work tree: a change is judged by the rules of its base, never by its own.
+    ``policy_files`` adds changed ``policies/`` paths the selection cannot see (removed files).
+    """
     selection = select_targets(layout, paths, all_files=all_files, base=base)
+    judge_by = rules_ref or base
+    rules_layout = rules_from(layout, judge_by) if judge_by else layout
+    policy = load_policy_pack(rules_layout)
     targets, context_paths, load_violations = _load(layout, selection)
     releases = _merge(targets, context_paths, layout)
     changed = not selection.whole_repo
-    history = open_history_facts(layout, policy, targets, base, changed)
-    ctx = ValidationContext(layout, policy, tuple(releases), tuple(targets), _aware_now(now), base, changed, history)
+    history = open_history_facts(layout, policy, targets, base or rules_ref, changed)
+    ctx = ValidationContext(rules_layout, policy, tuple(releases), tuple(targets), _aware_now(now), base, changed, history)
     violations = list(load_violations)
     for rule in rules if rules is not None else default_rules(ctx):
         violations.extend(rule.check(ctx))
     violations.sort(key=lambda v: (v.file, v.line, v.column, v.rule))
-    return ValidationResult(tuple(layout.relative(p) for p in selection.targets), tuple(violations))
+    changed_rules = sorted(set(selection.policy_files) | set(policy_files))
+    change = describe_policy_change(rules_layout, layout, changed_rules) if changed_rules and judge_by else None
+    return ValidationResult(tuple(layout.relative(p) for p in selection.targets), tuple(violations), change, judge_by)
 
 
 def _aware_now(now: datetime | None) -> datetime:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 
-from releasegate.errors import GitError
+from releasegate.errors import GitError, InputError
 from releasegate.history.classify import Assessment, Classifier, release_paths
 from releasegate.history.git import Git, open_repo
 from releasegate.history.query import History
 from releasegate.layout import RepoLayout
 from releasegate.policy import EnvironmentPolicy, PolicyPack
-from releasegate.release import Release
+from releasegate.release import Release, parse_release
 
 
 def open_history_facts(layout: RepoLayout, policy: PolicyPack, targets: Sequence[Release],
@@ -42,6 +42,7 @@ class HistoryFacts:
                  base: str | None, git: Git) -> None:
         self.policy = policy
         self.targets = targets
+        self._git, self._base = git, base or "HEAD"
         self._classifier: Classifier | None = None
         self._failure: BaseException | None = None
         self._history: History | None = None
@@ -68,8 +69,18 @@ class HistoryFacts:
             self._classifier = Classifier(self._history)
         return self._classifier
 
+    def base_release(self, release: Release) -> Release | None:
+        """The same release file as the base commit has it (None when it does not exist there)."""
+        data = self._git.blob_at(self._base, release.source)
+        if data is None:
+            return None
+        try:
+            return parse_release(data, release.source)
+        except InputError:
+            return None  # the base's file is broken: nothing there can be live
+
     def assess(self, release: Release) -> Assessment:
-        return self.classifier.assess(release.env, release.file_model, release.version)
+        return self.classifier.assess(release.env, release.file_model, release.version, release.document.content_id)
 
     def is_rollback(self, release: Release) -> bool:
         if release.version is None or not any(release.source == t.source for t in self.targets):

@@ -42,6 +42,21 @@ def validation_markdown(result: ValidationResult) -> str:
     return table(["where", "rule", "problem", "how to fix"], rows) + tail
 
 
+def policy_change_markdown(result: ValidationResult) -> str:
+    change = result.policy_change
+    if change is None:
+        return ""
+    lines = ["### Policy change",
+             "This pull request changes " + ", ".join(code(f) for f in change.files) + ". It is judged by the base's "
+             "policies and needs the approvals of the strictest environment and of the policy owners."]
+    if change.unreadable:
+        lines.append(f"The changed policy pack does not load: {escape(change.unreadable, 2000)}")
+    lines.extend(f"- weakens: {escape(w, 500)}" for w in change.weakens)
+    if not change.weakens and not change.unreadable:
+        lines.append("It weakens nothing that releasegate can tell.")
+    return "\n\n".join(lines)
+
+
 def approvals_markdown(result: ApprovalResult) -> str:
     req = result.requirement
     lines = [f"**{verdict(result.ok)}**: {escape(result.summary)}"]
@@ -75,6 +90,10 @@ def gate_markdown(
     if environments:
         parts.append("Environments: " + ", ".join(code(e) for e in environments))
     parts.append(f"### Validation {verdict(result.ok)}\n\n{escape(validation_title(result))}\n\n{validation_markdown(result)}")
+    if result.rules_ref:
+        parts.append(f"Judged by the policies of the base, {code(result.rules_ref[:40])}, not by this pull request's.")
+    if result.policy_change is not None:
+        parts.append(policy_change_markdown(result))
     if approvals is not None:
         parts.append(f"### Approvals\n\n{approvals_markdown(approvals)}")
     parts.extend(escape(n, 2000) for n in notes)

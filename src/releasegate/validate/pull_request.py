@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from releasegate.base_rules import rules_from
 from releasegate.errors import EXIT_FAILED, EXIT_OK, GitHubError, InputError
 from releasegate.github import approvals as approval_rules
 from releasegate.github import pr as pr_api
@@ -117,7 +118,8 @@ def check_pull_request(layout: RepoLayout, settings: PullRequestSettings, event:
     """Validate what the event (or the settings) changed, evaluate approvals, report on GitHub."""
     changed, whole = _scope(layout, settings, event)
     touched = touched_environments(changed)
-    result = _validate(layout, settings, changed, whole)
+    base = settings.base or (event.base_sha if event else None)
+    result = _validate(layout, settings, changed, whole, base)
     approvals = None
     if client is not None and event is not None and event.pull_request is not None and settings.approvals != "off":
         pull = event.pull_request
@@ -142,13 +144,19 @@ def _scope(layout: RepoLayout, settings: PullRequestSettings, event: Event | Non
     return [c.path for c in changed_files(layout.root, base, head)], False
 
 
-def _validate(layout: RepoLayout, settings: PullRequestSettings, changed: list[str], whole: bool) -> ValidationResult:
+def _validate(layout: RepoLayout, settings: PullRequestSettings, changed: list[str], whole: bool,
+              base: str | None) -> ValidationResult:
+    """Validate the change by the rules of ``base`` (the work tree's only when no base is known)."""
     if whole:
-        return run_validation(layout, all_files=True, now=settings.now)
+        return run_validation(layout, all_files=True, now=settings.now, rules_ref=base)
     targets = validation_paths(p for p in changed if (layout.root / p).exists())
-    if not targets:
-        return ValidationResult((), ())
-    return run_validation(layout, [layout.root / p for p in targets], now=settings.now)
+    policy_files = [p for p in changed if p.startswith("policies/")]
+    if not targets and not policy_files:
+        return ValidationResult((), (), rules_ref=base)
+    if not targets:  # only removed policy files: every release is judged again
+        return run_validation(layout, all_files=True, now=settings.now, rules_ref=base, policy_files=policy_files)
+    return run_validation(layout, [layout.root / p for p in targets], now=settings.now, rules_ref=base,
+                          policy_files=policy_files)
 
 
 def check_approvals(
@@ -169,8 +177,9 @@ def check_approvals(
     previously-live version get the pack's ``rollback.approvals``.
     """
     touched = touched_environments(changed)
+    rules = rules_from(layout, base) if base else layout
     requirement = approval_rules.requirement_for(
-        load_policy_pack(layout), touched.names, policy_changed=touched.policy,
+        load_policy_pack(rules), touched.names, policy_changed=touched.policy,
         rollbacks=rollbacks(layout, changed, base) if base else (),
     )
     reviews = pr_api.list_reviews(client, number)

@@ -21,8 +21,24 @@ def render_text(result: ValidationResult) -> str:
         lines.append(f"{v.file}:{v.line}:{v.column}: error [{v.rule}] {v.path}: {v.message}")
         if v.hint:
             lines.append(f"    hint: {v.hint}")
+    lines.extend(policy_change_lines(result))
     lines.append(_summary(result))
     return "\n".join(lines) + "\n"
+
+
+def policy_change_lines(result: ValidationResult) -> list[str]:
+    """What a change to policies/ weakens, in words (empty when it touches no policy file)."""
+    change = result.policy_change
+    if change is None:
+        return []
+    lines = [f"policy change: {', '.join(change.files)} (judged by the policies of {change.rules_ref}; "
+             "approval needs the strictest environment's minimum and the policy owners)"]
+    if change.unreadable:
+        lines.append(f"    the changed policy pack does not load: {change.unreadable}")
+    lines.extend(f"    weakens: {w}" for w in change.weakens)
+    if not change.weakens and not change.unreadable:
+        lines.append("    weakens nothing that releasegate can tell")
+    return lines
 
 
 def _summary(result: ValidationResult) -> str:
@@ -40,6 +56,8 @@ def render_json(result: ValidationResult) -> str:
         "ok": result.ok,
         "checked": list(result.checked),
         "violations": [v.as_dict() for v in result.violations],
+        "rulesRef": result.rules_ref,
+        "policyChange": result.policy_change.as_dict() if result.policy_change else None,
         "summary": {"files": len(result.checked), "violations": len(result.violations),
                     "filesWithViolations": len({v.file for v in result.violations})},
     }
@@ -53,6 +71,10 @@ def github_annotation(v: Violation, level: str = "error") -> str:
 
 def render_github(result: ValidationResult) -> str:
     lines = [github_annotation(v) for v in result.violations]
+    change = result.policy_change
+    if change is not None:
+        lines.append(annotation("warning", "\n".join(policy_change_lines(result)), file=change.files[0],
+                                title="policy change"))
     lines.append(_summary(result))
     return "\n".join(lines) + "\n"
 

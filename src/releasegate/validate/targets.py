@@ -18,6 +18,7 @@ class Selection:
     targets: list[Path]
     context: list[Path]
     whole_repo: bool
+    policy_files: tuple[str, ...] = ()  # changed files under policies/ (a change to the rules)
 
 
 def select_targets(layout: RepoLayout, paths: Sequence[str | Path], *, all_files: bool,
@@ -28,9 +29,10 @@ def select_targets(layout: RepoLayout, paths: Sequence[str | Path], *, all_files
     if all_files or not (paths or base):
         return Selection(list(iter_release_paths(layout)), [], whole_repo=True)
     sources = changed_since(layout, base) if base else [checked_path(layout, p) for p in paths]
-    if any(s.startswith("policies/") for s in sources):
+    policy_files = tuple(sorted({s for s in sources if s.startswith("policies/")}))
+    if policy_files:
         # A changed schema or policy can break any release: check them all.
-        return Selection(list(iter_release_paths(layout)), [], whole_repo=False)
+        return Selection(list(iter_release_paths(layout)), [], whole_repo=False, policy_files=policy_files)
     targets = [layout.root / s for s in sorted(set(sources)) if is_release_path(s)]
     return Selection(targets, _same_models(layout, targets), whole_repo=False)
 

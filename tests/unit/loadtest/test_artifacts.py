@@ -10,6 +10,7 @@ import pytest
 
 from releasegate.loadtest.artifacts import fetch
 from releasegate.loadtest.errors import LoadTestError
+from releasegate.policy import ArtifactPolicy
 
 DATA = b"model bytes"
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -30,9 +31,10 @@ def test_relative_paths_are_from_the_repository_root(tmp_path: Path, uri: str) -
     assert art.path == tmp_path / "models" / "m.pt" and art.sha256 == SHA and art.format == "torchscript"
 
 
-def test_absolute_file_uri(tmp_path: Path) -> None:
+def test_absolute_file_uri_inside_an_artifact_root(tmp_path: Path) -> None:
     (tmp_path / "m.pt").write_bytes(DATA)
-    assert fetch(_release(f"file://{tmp_path}/m.pt"), "r", Path("/nonexistent"), tmp_path).path == tmp_path / "m.pt"
+    roots = ArtifactPolicy(roots=(str(tmp_path),))
+    assert fetch(_release(f"file://{tmp_path}/m.pt"), "r", Path("/nonexistent"), tmp_path, roots).path == tmp_path / "m.pt"
 
 
 def test_remote_uri_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,3 +68,113 @@ def test_failures_have_codes(tmp_path: Path, release: dict, code: str, fragment:
         fetch(release, "r.yaml", tmp_path, tmp_path / "work")
     assert e.value.code == code and fragment in str(e.value)
     assert os.listdir(tmp_path) == ["models"]  # nothing half-written
+
+
+# --- Attacks: a pull request names the artifact, so it must not reach outside the allowed roots.
+
+def test_artifact_outside_the_repository_is_refused_without_reading_it(tmp_path: Path) -> None:
+    repo, secret = tmp_path / "repo", tmp_path / "secret.txt"
+    repo.mkdir()
+    secret.write_bytes(b"runner secret")
+    for uri in (f"file://{secret}", str(secret), "../secret.txt", "file://../secret.txt"):
+        with pytest.raises(LoadTestError) as e:
+            fetch(_release(uri), "r.yaml", repo, tmp_path / "work")
+        assert e.value.code == "artifact-outside-roots", uri
+        assert hashlib.sha256(b"runner secret").hexdigest() not in str(e.value)  # no digest oracle
+
+
+def test_a_link_in_the_repository_pointing_outside_is_refused(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "models").mkdir(parents=True)
+    (tmp_path / "outside.pt").write_bytes(DATA)
+    os.symlink(tmp_path / "outside.pt", repo / "models" / "m.pt")
+    with pytest.raises(LoadTestError) as e:
+        fetch(_release("models/m.pt"), "r.yaml", repo, tmp_path / "work")
+    assert e.value.code == "artifact-outside-roots"
+
+
+@pytest.mark.parametrize("sha", ["../x", "../../etc/passwd", "A" * 64, "g" * 64])
+def test_a_digest_that_is_not_64_lowercase_hex_is_never_used_as_a_file_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sha: str) -> None:
+    monkeypatch.setenv("RELEASEGATE_ARTIFACT_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(LoadTestError) as e:
+        fetch(_release("s3://bucket/m.pt", sha=sha), "r.yaml", tmp_path, tmp_path / "work")
+    assert e.value.code == "no-digest" and "64 lowercase hex" in str(e.value)
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "x").exists()
+
+
+def test_a_cached_download_with_the_wrong_digest_is_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / SHA).write_bytes(b"tampered")
+    monkeypatch.setenv("RELEASEGATE_ARTIFACT_CACHE", str(cache))
+    with pytest.raises(LoadTestError) as e:
+        fetch(_release("s3://bucket/m.pt"), "r.yaml", tmp_path, tmp_path / "work")
+    assert e.value.code == "digest-mismatch" and "the cached copy was removed" in str(e.value)
+    assert not (cache / SHA).exists()  # the next run fetches again instead of failing forever
+
+
+def test_a_scheme_the_policy_does_not_allow_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LoadTestError, match="scheme ftp:// is not allowed"):
+        fetch(_release("ftp://host/m.pt"), "r.yaml", tmp_path, tmp_path / "work")
+
+
+def test_an_oversized_artifact_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "m.pt").write_bytes(DATA)
+    with pytest.raises(LoadTestError, match="more than artifacts.maxBytes"):
+        fetch(_release("m.pt"), "r.yaml", tmp_path, tmp_path / "work", ArtifactPolicy(max_bytes=4))
+
+
+def test_the_fetcher_gets_no_tokens_only_the_variables_the_policy_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fetcher = tmp_path / "fetch.sh"
+    fetcher.write_text(f"#!/bin/sh\nenv > {tmp_path}/env\nprintf '{DATA.decode()}' > \"$2\"\n")
+    fetcher.chmod(fetcher.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("RELEASEGATE_ARTIFACT_FETCHER", str(fetcher))
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws_secret")
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::1:role/models")
+    policy = ArtifactPolicy(fetcher_env=("AWS_ROLE_ARN",))
+    fetch(_release("s3://bucket/m.pt"), "r", tmp_path, tmp_path / "work", policy)
+    seen = (tmp_path / "env").read_text()
+    assert "ghs_secret" not in seen and "aws_secret" not in seen
+    assert "AWS_ROLE_ARN=arn:aws:iam::1:role/models" in seen and "PATH=" in seen
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "169.254.169.254", "10.1.2.3", "[::1]", "localhost"])
+def test_the_built_in_fetcher_refuses_the_runners_own_network(tmp_path: Path, host: str) -> None:
+    policy = ArtifactPolicy(schemes=("http", "https"))
+    with pytest.raises(LoadTestError, match="a private, loopback or link-local address"):
+        fetch(_release(f"http://{host}/m.pt"), "r", tmp_path, tmp_path / "work", policy)
+    assert not (tmp_path / "work" / "artifacts" / SHA).exists()
+
+
+def test_the_built_in_fetcher_downloads_from_an_allowed_host_within_the_size_limit(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "m.pt").write_bytes(DATA)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kw: object) -> None:
+            super().__init__(*args, directory=str(tmp_path / "www"), **kw)  # type: ignore[arg-type]
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://127.0.0.1:{server.server_port}/m.pt"
+        allowed = ArtifactPolicy(schemes=("http",), allow_hosts=("127.0.0.1",))
+        art = fetch(_release(uri), "r", tmp_path, tmp_path / "work", allowed)
+        assert art.path.read_bytes() == DATA
+        art.path.unlink()
+        with pytest.raises(LoadTestError, match="larger than artifacts.maxBytes"):
+            fetch(_release(uri), "r", tmp_path, tmp_path / "work",
+                  ArtifactPolicy(schemes=("http",), allow_hosts=("127.0.0.1",), max_bytes=3))
+        assert list((tmp_path / "work" / "artifacts").iterdir()) == []  # no partial file left
+    finally:
+        server.shutdown()
+        server.server_close()

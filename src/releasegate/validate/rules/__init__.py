@@ -8,6 +8,7 @@ from releasegate.validate.context import Rule, ValidationContext
 from releasegate.validate.rules.consistency import EnvironmentKnownRule, NameMatchesFileRule, VersionImmutableRule
 from releasegate.validate.rules.freeze import FreezeWindowRule
 from releasegate.validate.rules.history import history_rules
+from releasegate.validate.rules.runtime import ExternalRuntimeRule
 from releasegate.validate.rules.schema import SchemaRule
 
 
@@ -19,5 +20,6 @@ def default_rules(ctx: ValidationContext) -> list[Rule]:
         EnvironmentKnownRule(),
         VersionImmutableRule(),
         FreezeWindowRule(),
+        ExternalRuntimeRule(),
         *history_rules(ctx),  # only for a change in a Git repository
     ]

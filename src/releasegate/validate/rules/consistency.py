@@ -9,7 +9,6 @@ from releasegate.release import Release
 from releasegate.validate.context import ValidationContext, Violation, violation_at
 
 NAME = ("metadata", "name")
-DIGEST = ("spec", "model", "artifact", "sha256")
 
 
 class NameMatchesFileRule:
@@ -43,7 +42,10 @@ class EnvironmentKnownRule:
 
 
 class VersionImmutableRule:
-    """``version-immutable``: one digest per model and version across all environments."""
+    """``version-immutable``: one digest per model and version across all environments.
+
+    Every version a file deploys counts: the model, and a canary's ``rollout.stable``.
+    """
 
     id = "version-immutable"
 
@@ -52,15 +54,18 @@ class VersionImmutableRule:
             yield from self._conflicts(release, ctx.others(release.file_model))
 
     def _conflicts(self, release: Release, others: Sequence[Release]) -> Iterator[Violation]:
-        if release.version is None or not is_sha256(release.sha256):
-            return
-        for other in others:
-            if other.source == release.source or other.version != release.version:
+        for pin in release.pins():
+            if pin.version is None or not is_sha256(pin.sha256):
                 continue
-            if is_sha256(other.sha256) and other.sha256 != release.sha256:
-                yield violation_at(
-                    release, DIGEST, self.id,
-                    f"{release.file_model} {release.version} has digest {str(release.sha256)[:12]}… here "
-                    f"but {str(other.sha256)[:12]}… in {other.source}",
-                    "versions are immutable: publish the new artifact under a new version number")
-
+            for other in others:
+                for theirs in other.pins():
+                    if (other.source, theirs.at) == (release.source, pin.at) or theirs.version != pin.version:
+                        continue
+                    if is_sha256(theirs.sha256) and theirs.sha256 != pin.sha256:
+                        where = other.source if other.source != release.source else f"{'.'.join(theirs.at)} of this file"
+                        yield violation_at(
+                            release, pin.digest_path, self.id,
+                            f"{release.file_model} {pin.version} has digest {pin.sha256[:12]}… here "
+                            f"but {theirs.sha256[:12]}… in {where}",
+                            "versions are immutable: publish the new artifact under a new version number")
+                        break

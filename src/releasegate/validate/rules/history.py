@@ -25,7 +25,7 @@ def history_rules(ctx: ValidationContext) -> list[Rule]:
     """The history rules for a change in a Git repository (none otherwise)."""
     if ctx.history is None:
         return []
-    return [PromotionOrderRule(), SoakTimeRule(), NoDowngradeRule(), HistoryImmutableRule()]
+    return [PromotionOrderRule(), SoakTimeRule(), NoDowngradeRule(), HistoryImmutableRule(), StableIsLiveRule()]
 
 
 def _facts(ctx: ValidationContext) -> HistoryFacts:
@@ -101,12 +101,17 @@ class NoDowngradeRule:
             if not assessment.downgrade or assessment.rollback:
                 continue
             live = assessment.live.version if assessment.live else "?"
-            yield violation_at(
-                release, VERSION, self.id,
-                f"{release.file_model} goes down from {live} to {release.version} in {release.env}, "
-                f"but {release.version} was never live in {release.env} before",
-                "release a new, higher version; only rollbacks to a version previously live in this "
-                f"environment may go down (releasegate history {release.file_model} --env {release.env})")
+            if assessment.was_live_before:
+                why = (f"but the file is not byte for byte one that was live in {release.env} before "
+                       "(a rollback restores the old file; changing anything else makes it a new release)")
+                fix = (f"restore the old file exactly (releasegate rollback {release.file_model} --env {release.env}), "
+                       "then change it in a separate pull request judged by every rule")
+            else:
+                why = f"but {release.version} was never live in {release.env} before"
+                fix = ("release a new, higher version; only rollbacks to a version previously live in this "
+                       f"environment may go down (releasegate history {release.file_model} --env {release.env})")
+            yield violation_at(release, VERSION, self.id,
+                               f"{release.file_model} goes down from {live} to {release.version} in {release.env}, {why}", fix)
 
 
 class HistoryImmutableRule:
@@ -116,15 +121,63 @@ class HistoryImmutableRule:
 
     def check(self, ctx: ValidationContext) -> Iterable[Violation]:
         for release in ctx.targets:
-            digest = release.sha256
-            if release.version is None or not is_sha256(digest):
+            for pin in release.pins():
+                if pin.version is None or not is_sha256(pin.sha256):
+                    continue
+                conflicts = _facts(ctx).classifier.digest_conflicts(release.file_model, pin.version, pin.sha256)
+                if conflicts:
+                    first = conflicts[0]
+                    yield violation_at(
+                        release, pin.digest_path, self.id,
+                        f"{release.file_model} {pin.version} had digest {first.digest[:12]}… in {first.path} "
+                        f"(commit {first.commit[:10]}, {iso(first.time)}); here it is {pin.sha256[:12]}…",
+                        "versions are immutable: publish the new artifact under a new version number")
+
+
+class StableIsLiveRule:
+    """``stable-is-live``: a canary's ``rollout.stable`` is what the base runs in that environment.
+
+    It must equal the model live at the base (a canary starts beside it) or, while a canary
+    continues, the base's own stable. Anything else would put untested traffic on a side door.
+    """
+
+    id = "stable-is-live"
+
+    def check(self, ctx: ValidationContext) -> Iterable[Violation]:
+        for release in ctx.targets:
+            stable = release.stable
+            if stable is None:
                 continue
-            conflicts = _facts(ctx).classifier.digest_conflicts(release.file_model, release.version, digest)
-            if conflicts:
-                first = conflicts[0]
-                yield violation_at(
-                    release, DIGEST, self.id,
-                    f"{release.file_model} {release.version} had digest {first.digest[:12]}… in {first.path} "
-                    f"(commit {first.commit[:10]}, {iso(first.time)}); here it is {digest[:12]}…",
-                    "versions are immutable: publish the new artifact under a new version number")
+            live = _facts(ctx).base_release(release)
+            allowed = [] if live is None else [m for m in (_deployed(live.data), live.stable) if m is not None]
+            if any(_same_model(stable, m) for m in allowed):
+                continue
+            where = ctx.base or "HEAD"
+            expected = " or ".join(f"{m.get('version')} ({_digest(m)[:12]}…)" for m in allowed) or "nothing"
+            yield violation_at(
+                release, ("spec", "rollout", "stable"), self.id,
+                f"rollout.stable is {stable.get('version')} ({_digest(stable)[:12]}…) but {release.env} runs "
+                f"{expected} at {where}: the stable side must be what is live",
+                "set spec.rollout.stable to the version, uri, sha256 and format that are live now "
+                f"(git show {where}:{release.source}); change the stable model only by a release of its own")
+
+
+def _deployed(data: dict[str, object]) -> dict[str, object] | None:
+    spec = data.get("spec")
+    model = spec.get("model") if isinstance(spec, dict) else None
+    return model if isinstance(model, dict) else None
+
+
+def _digest(model: dict[str, object]) -> str:
+    artifact = model.get("artifact")
+    value = artifact.get("sha256") if isinstance(artifact, dict) else None
+    return value if isinstance(value, str) else "?"
+
+
+def _same_model(stable: dict[str, object], live: dict[str, object]) -> bool:
+    """Same version and artifact (uri, sha256, format); the rest of the model block may differ."""
+    def artifact(m: dict[str, object]) -> object:
+        value = m.get("artifact")
+        return {k: value.get(k) for k in ("uri", "sha256", "format")} if isinstance(value, dict) else None
+    return stable.get("version") == live.get("version") and artifact(stable) == artifact(live)
 
