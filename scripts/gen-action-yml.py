@@ -36,12 +36,23 @@ def gen(name, title, desc, ins, outs, install_extra, module):
           f"        RELEASEGATE_EXTRA: {q(install_extra)}",
           "      run: \"$GITHUB_ACTION_PATH/../install.sh\"",
           f"    - name: Run releasegate {name}", "      id: run", "      shell: bash", "      env:"]
+    split = module == "loadtest"  # the token goes only to the reporting step, never beside the models
     for i in ins:
-        if i.name == "python":
+        if i.name == "python" or (split and i.name == "github-token"):
             continue
         L.append(f"        {i.env}: ${{{{ inputs.{i.name} }}}}")
     L.append("        RELEASEGATE_PYTHON_BIN: ${{ steps.install.outputs.python }}")
     L.append(f"      run: '\"$RELEASEGATE_PYTHON_BIN\" -m releasegate.actions.{module}'")
+    if split:
+        L += ["    - name: Report the load test (the only step with the GitHub token)", "      if: always() && steps.run.outputs.result != ''",
+              "      shell: bash", "      env:"]
+        for i in ins:
+            if i.name in ("comment", "checks", "github-token", "root"):
+                L.append(f"        {i.env}: ${{{{ inputs.{i.name} }}}}")
+        L += ["        RELEASEGATE_LOADTEST_REPORT: ${{ steps.run.outputs.out }}/report.md",
+              "        RELEASEGATE_LOADTEST_EXIT_CODE: ${{ steps.run.outputs.exit-code }}",
+              "        RELEASEGATE_PYTHON_BIN: ${{ steps.install.outputs.python }}",
+              "      run: '\"$RELEASEGATE_PYTHON_BIN\" -m releasegate.actions.loadtest_report'"]
     return "\n".join(L) + "\n"
 
 open("actions/validate/action.yml", "w").write(gen("validate", "check a release pull request against the policy pack",

@@ -100,3 +100,36 @@ def test_fork_with_read_only_token_keeps_the_verdict(action_env: ActionEnv, libr
     run = action_env.run(loadtest_action.main)
     assert run.code == 0 and run.outputs["ok"] == "true"
     assert action_env.fake.comments == {}
+
+
+def test_the_measuring_step_has_no_token_and_the_report_step_posts(
+    action_env: ActionEnv, library: dict[str, Any], tmp_path: Path
+) -> None:
+    """As in actions/loadtest/action.yml: the models run in a step without GITHUB_TOKEN; another step reports."""
+    from releasegate.actions import loadtest_report
+
+    action_env.fake.add_pull(Pull(9, head_sha="a" * 40))
+    action_env.event("pull_request", pull_request_event("labeled", number=9, base_sha="b" * 40, head_sha="a" * 40,
+                                                        labels=("safe-to-loadtest",), fork=False))
+    action_env.env["RUNNER_TEMP"] = str(tmp_path)
+    token = action_env.env.pop("GITHUB_TOKEN")
+    measured = action_env.run(loadtest_action.main)
+    assert measured.code == 1 and action_env.fake.check_runs == {} and action_env.fake.comments_on(9) == []
+    out = Path(measured.outputs["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.md").write_text("## load test\n\np95 regressed\n")  # what the real library writes there
+    action_env.env.update(GITHUB_TOKEN=token, RELEASEGATE_LOADTEST_REPORT=str(out / "report.md"),
+                          RELEASEGATE_LOADTEST_EXIT_CODE=measured.outputs["exit-code"])
+    reported = action_env.run(loadtest_report.main)
+    assert reported.code == 0
+    (check,) = action_env.fake.check_runs.values()
+    assert (check["name"], check["conclusion"]) == ("releasegate / loadtest", "failure")
+    (comment,) = action_env.fake.comments_on(9)
+    assert "p95 regressed" in comment["body"]
+
+
+def test_the_report_step_without_a_measurement_is_exit_2(action_env: ActionEnv) -> None:
+    from releasegate.actions import loadtest_report
+
+    run = action_env.run(loadtest_report.main)
+    assert run.code == 2 and "RELEASEGATE_LOADTEST_EXIT_CODE" in run.stdout

@@ -1,4 +1,11 @@
-"""``python -m releasegate.actions.loadtest``: the GPU load-test action (see actions/loadtest/action.yml)."""
+"""``python -m releasegate.actions.loadtest``: the GPU load-test action (see actions/loadtest/action.yml).
+
+The action runs in two steps so that the GitHub token never shares a process with the
+models, servers and load generator of a pull request: this module measures (its step has
+no token; with no token it posts nothing) and writes result.json and report.md;
+:mod:`releasegate.actions.loadtest_report` posts report.md as the sticky comment and
+check run in a step of its own, the only one that gets the token.
+"""
 from __future__ import annotations
 
 import os
@@ -11,6 +18,7 @@ from releasegate.actions.context import event_from_env, layout_from_env, post_co
 from releasegate.actions.inputs import LOADTEST_INPUTS, is_true, read_inputs
 from releasegate.errors import InputError
 from releasegate.github.checks import GateReport
+from releasegate.github.event import Event
 from releasegate.github.workflow import append_summary, write_outputs
 
 
@@ -45,13 +53,18 @@ def _run(env: Mapping[str, str], out: TextIO) -> int:
         "ok": str(result.exit_code == 0).lower(), "exit-code": str(result.exit_code),
         "out": str(out_dir), "result": str(out_dir / "result.json"),
     })
+    if env.get("GITHUB_TOKEN"):  # run outside the split action (e.g. `releasegate action loadtest`)
+        publish(env, event, i, result.exit_code, markdown)
+    return int(result.exit_code)
+
+
+def publish(env: Mapping[str, str], event: Event | None, i: Mapping[str, str], exit_code: int, markdown: str) -> None:
+    """The check run and sticky comment of the load test (the only part that needs the token)."""
     if event is not None and is_true(i["checks"]):
-        publish_check(env, event, GateReport("loadtest", result.exit_code == 0,
-                                             "load test passed" if result.exit_code == 0 else "load test failed",
-                                             markdown))
+        publish_check(env, event, GateReport("loadtest", exit_code == 0,
+                                             "load test passed" if exit_code == 0 else "load test failed", markdown))
     if event is not None and is_true(i["comment"]):
         post_comment(env, event, "loadtest", markdown)
-    return int(result.exit_code)
 
 
 def _seconds(text: str) -> float | None:
