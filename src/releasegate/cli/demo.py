@@ -149,7 +149,7 @@ def story(demo: Demo, has_gpu: bool) -> None:
     from releasegate.demo.models import build_demo_models
 
     demo.heading("1. A fresh GitOps repository")
-    changes = relax_policy_for_this_machine(demo.ws.repo / "policies" / "policy-pack.yaml", has_gpu)
+    changes = relax_policy_for_this_machine(demo.ws.repo / "policies" / "policy-pack.yaml", has_gpu, demo.ws.artifacts)
     for change in changes:
         demo.say(f"  demo policy: {change}")
     commit_all(demo.ws, "Initial GitOps repository from the releasegate template")

@@ -50,8 +50,13 @@ spec:
 """
 
 
-def relax_policy_for_this_machine(policy_pack: Path, has_gpu: bool) -> list[str]:
-    """Adapt the template's policy pack to a two-minute laptop demo; returns what changed, to be told."""
+def relax_policy_for_this_machine(policy_pack: Path, has_gpu: bool, artifacts: Path) -> list[str]:
+    """Adapt the template's policy pack to a two-minute laptop demo; returns what changed, to be told.
+
+    The demo's models lie in ``artifacts`` beside the repository: the policy names that folder
+    as an artifact root, as a team would name its model store (nothing else outside the
+    repository may be loaded).
+    """
     yaml = YAML()
     yaml.preserve_quotes = True
     data = yaml.load(policy_pack.read_text(encoding="utf-8"))
@@ -77,6 +82,8 @@ def relax_policy_for_this_machine(policy_pack: Path, has_gpu: bool) -> list[str]
     # neighbours more than the model; the slow candidate stands out at any load.
     data.setdefault("loadTestProfiles", {})["demo"] = {
         "extends": "smoke", "concurrency": [1], "phaseSeconds": 8, "warmupSeconds": 0.5}
+    data.setdefault("artifacts", {})["roots"] = [str(artifacts.resolve())]
+    changes.append(f"artifacts.roots: {artifacts} (the demo's model store, beside the repository)")
     with policy_pack.open("w", encoding="utf-8") as handle:
         yaml.dump(data, handle)
     return changes

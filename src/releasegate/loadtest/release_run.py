@@ -48,11 +48,14 @@ def run_release(ctx: RunContext, candidate: Release) -> ReleaseResult:
     if env is None or not env.load_test.required:
         return _base_result(candidate, SKIPPED, f"environment {candidate.env} does not require a load test (loadTest.required)")
     try:
-        baseline = None if ctx.options.no_baseline else selection.baseline(ctx.layout, ctx.base, candidate.source)
+        live = selection.baseline(ctx.layout, ctx.base, candidate.source)
     except InputError as e:
-        return _base_result(candidate, ERROR, f"the baseline at {ctx.base} does not parse: {e.message}", code="baseline-unusable",
-                            hint="fix the live release file, or run with --no-baseline")
-    problem = stable_problem(candidate, baseline)
+        live = None
+        if not ctx.options.no_baseline:
+            return _base_result(candidate, ERROR, f"the baseline at {ctx.base} does not parse: {e.message}",
+                                code="baseline-unusable", hint="fix the live release file, or run with --no-baseline")
+    baseline = None if ctx.options.no_baseline else live
+    problem = stable_problem(candidate, live)  # with or without --no-baseline: the stable side is what is live
     if problem is not None:
         return _base_result(candidate, ERROR, problem, code="stable-not-live",
                             hint="set spec.rollout.stable to what is live (releasegate validate reports stable-is-live)")

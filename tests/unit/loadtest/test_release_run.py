@@ -50,27 +50,27 @@ def test_the_default_is_standard_everywhere() -> None:
     assert LoadTestPolicy().profile is None  # not set: the release's choice, else DEFAULT_PROFILE
 
 
-def test_an_environment_without_a_profile_leaves_it_unset(example_repo: Path) -> None:
-    policy = _policy(example_repo, "    loadTest:\n      required: true\n      requireGpu: true\n")
+def test_an_environment_without_a_profile_leaves_it_unset(git_repo: Path) -> None:
+    policy = _policy(git_repo, "    loadTest:\n      required: true\n      requireGpu: true\n")
     env = policy.environment("prod")
     assert env is not None and env.load_test.profile is None
-    assert _chosen(example_repo, policy) == "standard"
+    assert _chosen(git_repo, policy) == "standard"
 
 
-def test_the_release_file_chooses_when_the_policy_does_not(example_repo: Path) -> None:
-    policy = _policy(example_repo, "    loadTest:\n      required: true\n      requireGpu: true\n")
-    assert _chosen(example_repo, policy, release_profile="sweep") == "sweep"
+def test_the_release_file_chooses_when_the_policy_does_not(git_repo: Path) -> None:
+    policy = _policy(git_repo, "    loadTest:\n      required: true\n      requireGpu: true\n")
+    assert _chosen(git_repo, policy, release_profile="sweep") == "sweep"
 
 
-def test_the_policy_s_profile_is_read_from_the_typed_policy_and_wins(example_repo: Path) -> None:
-    policy = _policy(example_repo, "    loadTest:\n      required: true\n      requireGpu: true\n      profile: smoke\n")
+def test_the_policy_s_profile_is_read_from_the_typed_policy_and_wins(git_repo: Path) -> None:
+    policy = _policy(git_repo, "    loadTest:\n      required: true\n      requireGpu: true\n      profile: smoke\n")
     env = policy.environment("prod")
     assert env is not None and env.load_test.profile == "smoke"
-    assert _chosen(example_repo, policy, release_profile="sweep") == "smoke"
+    assert _chosen(git_repo, policy, release_profile="sweep") == "smoke"
     # The gate reads PolicyPack.environments, not the raw mapping the pack was built from.
     typed = dataclasses.replace(env, load_test=dataclasses.replace(env.load_test, profile="open"))
     changed = dataclasses.replace(policy, environments=tuple(typed if e.name == "prod" else e for e in policy.environments))
-    assert _chosen(example_repo, changed) == "open"
+    assert _chosen(git_repo, changed) == "open"
 
 
 @pytest.mark.parametrize("where", ["docs/loadtest.md", "docs/policies.md", "docs/release-file.md"])
