@@ -17,6 +17,7 @@ import torch
 
 from releasegate.errors import ArtifactError, InputError
 from releasegate.serve import artifact
+from releasegate.serve.export_archive import check_export_archive
 from releasegate.serve.factories import resolve_factory
 from releasegate.serve.tensors import TensorSpec, make_spec, spec_from_mapping
 
@@ -104,6 +105,7 @@ def _place(module: Any, device: torch.device, dtype: torch.dtype, path: Path) ->
 
 
 def _load_export(req: LoadRequest) -> LoadedModel:
+    check_export_archive(str(req.path))  # torch.export.load would unpickle with weights_only=False
     try:
         program = torch.export.load(str(req.path))
         if req.device != "cpu":
