@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from releasegate.layout import RepoLayout
@@ -23,6 +22,24 @@ _JSON_TYPES = {"string": "text", "integer": "a whole number", "number": "a numbe
                "boolean": "true or false", "object": "a mapping", "array": "a list", "null": "null"}
 
 
+class _Checked:
+    """A schema as two validators: a compiled one that only says valid or not (fast), and
+    jsonschema's, which explains each error with its path, run only for invalid files."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        import jsonschema_rs
+
+        self.explain = schema_validator(schema)
+        # No format validation and ECMA-262 regexes (`$` is the end of the text): the same
+        # verdicts as `explain`, which tests/unit/validate/test_schema_fast_path.py checks.
+        self.fast = jsonschema_rs.validator_for(schema, validate_formats=False)
+
+    def iter_errors(self, data: Any) -> Iterator[ValidationError]:
+        if self.fast.is_valid(data):
+            return iter(())
+        return self.explain.iter_errors(data)
+
+
 class SchemaRule:
     """``release-schema`` and ``environment-schema`` (plus ``unknown-field`` and ``digest-format``)."""
 
@@ -31,7 +48,7 @@ class SchemaRule:
     def __init__(self, layout: RepoLayout) -> None:
         self.layout = layout
         self._base = _validator(layout.release_schema)
-        self._by_env: dict[str, Draft202012Validator | None] = {}
+        self._by_env: dict[str, _Checked | None] = {}
 
     def check(self, ctx: ValidationContext) -> Iterable[Violation]:
         for release in ctx.targets:
@@ -40,18 +57,18 @@ class SchemaRule:
             if env_validator is not None:
                 yield from _violations(release, env_validator, "environment-schema")
 
-    def _environment_validator(self, env: str) -> Draft202012Validator | None:
+    def _environment_validator(self, env: str) -> _Checked | None:
         if env not in self._by_env:
             path = self.layout.environment_schema(env)
             self._by_env[env] = _validator(path) if path.is_file() else None
         return self._by_env[env]
 
 
-def _validator(path: Path) -> Draft202012Validator:
-    return schema_validator(inline_local_refs(load_schema(path)))
+def _validator(path: Path) -> _Checked:
+    return _Checked(inline_local_refs(load_schema(path)))
 
 
-def _violations(release: Release, validator: Draft202012Validator, rule: str) -> Iterator[Violation]:
+def _violations(release: Release, validator: _Checked, rule: str) -> Iterator[Violation]:
     for error in validator.iter_errors(release.data):
         yield from _explain(release, error, rule)
 
