@@ -5,6 +5,10 @@
 #                       install releasegate from this repository (the action's own source) into a
 #                       virtualenv under RUNNER_TEMP, reused by later releasegate steps of the job.
 #   RELEASEGATE_EXTRA   the extra to install ("" for the light core, "loadtest" for the GPU load test).
+# Dependencies come from the hash-pinned lock files next to this script (pip --require-hashes:
+# a self-hosted runner never installs whatever the index serves that day); releasegate itself
+# is then installed from this repository without touching the index (--no-deps, no build isolation).
+# scripts/lock-actions.sh regenerates the locks.
 set -euo pipefail
 
 if [[ -n "${RELEASEGATE_PYTHON:-}" ]]; then
@@ -19,7 +23,10 @@ else
   venv="${RUNNER_TEMP:-/tmp}/releasegate-venv${extra:+-$extra}"
   if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import releasegate" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$source_dir${extra:+[$extra]}"
+    pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+    "${pip[@]}" --require-hashes -r "$source_dir/actions/requirements-build.lock"
+    "${pip[@]}" --require-hashes -r "$source_dir/actions/requirements${extra:+-$extra}.lock"
+    "${pip[@]}" --no-deps --no-build-isolation "$source_dir"
   fi
   python_bin="$venv/bin/python"
 fi
