@@ -36,6 +36,15 @@ class Request:
     body: bytes
 
 
+@dataclass(frozen=True)
+class Buffered:
+    """What one connection holds for its client: bytes not yet sent, bytes not yet parsed, requests waiting."""
+
+    write_buffer: int
+    unparsed: int
+    queued: int
+
+
 class Handler(Protocol):
     max_body: int
 
@@ -155,6 +164,16 @@ class Connection(asyncio.Protocol):
         self._closing = True
         if not self._busy and not self._in_message:
             self._close()
+
+    @property
+    def peer(self) -> str:
+        """The client's address, ``host:port``."""
+        address = self._transport.get_extra_info("peername") if self._transport is not None else None
+        return f"{address[0]}:{address[1]}" if address else "?"
+
+    def buffered(self) -> Buffered:
+        size = self._transport.get_write_buffer_size() if self._transport is not None else 0
+        return Buffered(size, 0, len(self._backlog))
 
     @property
     def busy(self) -> bool:
