@@ -3,18 +3,26 @@
 Why not an ASGI server: for a small inference request the fixed cost of ASGI (a
 task, a scope dict, receive/send coroutines, two socket writes per response) was
 about half of the server's CPU time per request. Here a request is parsed by
-httptools callbacks and handed to the handler synchronously; the response is
-written with one ``transport.write``. A connection serves its requests in order
-(pipelined ones wait); keep-alive, chunked bodies, ``Expect: 100-continue``, a body
+httptools callbacks and queued; the response is written with one ``transport.write``.
+
+A connection answers its requests strictly in order: a pipelined request waits for
+the responses before it, and so does an error answer to one (400, 413), after which
+the connection closes. What a client can make the server hold is bounded: input is
+parsed a slice at a time and parsing stops while a request waits its turn, and while
+more than ``WRITE_HIGH_WATER`` response bytes are unsent (a client that does not
+read) the connection reads and parses nothing until they drop below
+``WRITE_LOW_WATER``. Keep-alive, chunked bodies, ``Expect: 100-continue``, a body
 size limit checked against Content-Length before reading, idle timeouts and a
-graceful shutdown that lets in-flight requests finish are handled here.
+graceful shutdown that lets in-flight requests finish are handled here too.
 """
 from __future__ import annotations
 
 import asyncio
 import collections
+import functools
+import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol
@@ -23,7 +31,13 @@ import httptools
 
 Headers = Iterable[tuple[bytes, bytes]]
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_JSON = ((b"content-type", b"application/json"),)
+_EMPTY = memoryview(b"")
 IDLE_TIMEOUT_S = 75.0
+LINGER_S = 2.0  # after an error answer, what the client still sends is read and dropped this long, then close
+FEED_SLICE = 16 * 1024  # bytes parsed at a time: what one slice can add to the queue is bounded by it
+WRITE_HIGH_WATER = 256 * 1024  # unsent response bytes above which a connection stops reading and parsing
+WRITE_LOW_WATER = 64 * 1024  # ... and below which it starts again
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,7 @@ class Request:
     path: str
     headers: dict[bytes, bytes]
     body: bytes
+    keep_alive: bool = True
 
 
 @dataclass(frozen=True)
@@ -58,18 +73,27 @@ class Handler(Protocol):
         """The client went away before its request was complete."""
 
 
+Queued = Request | Callable[[], None]  # a request for the handler, or an error answer ready to go
+
+
 class Connection(asyncio.Protocol):
-    """One client connection: parse requests, hand them over in order, write responses."""
+    """One client connection: parse requests, answer them in order, hold a bounded amount for the client."""
 
     def __init__(self, server: HttpServer) -> None:
         self._server = server
         self._handler = server.handler
         self._parser = httptools.HttpRequestParser(self)
         self._transport: Any = None
-        self._backlog: collections.deque[Request] = collections.deque()
-        self._busy = False
-        self._in_backlog = False
+        self._backlog: collections.deque[Queued] = collections.deque()
+        self._unparsed = _EMPTY
+        self._busy = False  # a request is being answered
+        self._keep_alive = True  # ... and whether the connection stays open after it
+        self._advancing = False
+        self._reading = True
+        self._write_paused = False
+        self._refused = False  # an error answer is queued: nothing more is parsed
         self._closing = False
+        self._linger_until = 0.0
         self.closed = False
         self._reset_message()
         self.last_active = time.monotonic()
@@ -78,20 +102,27 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: Any) -> None:
         self._transport = transport
         self._server.connections.add(self)
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER, low=WRITE_LOW_WATER)
 
     def data_received(self, data: bytes) -> None:
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._fail(400, b"protocol upgrades are not supported")
-        except httptools.HttpParserError as e:
-            self._fail(400, f"malformed HTTP request ({e})".encode())
+        if self.closed or self._refused:
+            return  # an error answer is on its way (or lingering after it): drop the rest
+        self._unparsed = memoryview(bytes(self._unparsed) + data) if self._unparsed else memoryview(data)
+        self._advance()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._backlog.clear()
         self._server.connections.discard(self)
-        if self._in_message and not self._discard:
+        if self._in_message and not self._refused:
             self._handler.aborted(self._path)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._advance()
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -105,65 +136,56 @@ class Connection(asyncio.Protocol):
         self._headers[name.lower()] = value
 
     def on_headers_complete(self) -> None:
+        if self._refused:
+            return
         self._path = httptools.parse_url(self._url).path.decode("latin-1")
         declared = _content_length(self._headers.get(b"content-length"))
         if declared is not None and declared > self._handler.max_body:
-            self._discard = True
-            self._handler.too_large(self._path, declared, self)
+            self._refuse_body(declared)
         elif self._headers.get(b"expect", b"").lower() == b"100-continue":
-            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._continue_owed = True  # sent once the responses before this request are out
 
     def on_body(self, body: bytes) -> None:
-        if self._discard:
+        if self._refused:
             return
         self._size += len(body)
         if self._size > self._handler.max_body:
-            self._discard = True
-            self._handler.too_large(self._path, None, self)
+            self._refuse_body(None)
             return
         self._body.append(body)
 
     def on_message_complete(self) -> None:
         self._in_message = False
-        if self._discard:
+        self._continue_owed = False
+        if self._refused:
             return
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         method = self._parser.get_method().decode("latin-1")
-        request = Request(method, self._path, self._headers, body)
-        self._keep_alive = self._parser.should_keep_alive()
-        if self._busy:
-            self._backlog.append(request)
-            self._transport.pause_reading()
-        else:
-            self._dispatch(request)
+        self._backlog.append(Request(method, self._path, self._headers, body, self._parser.should_keep_alive()))
 
     # responses
     def respond(self, status: int, body: bytes, headers: Headers = (), close: bool = False) -> None:
-        """Write one complete response; then serve the next pipelined request or idle."""
+        """Write the response to the request being answered; then go on with the next one."""
         if self.closed:
             return
         close = close or self._closing or not self._keep_alive
-        head = [b"HTTP/1.1 %d %s\r\ncontent-length: %d\r\n" % (status, _REASONS.get(status, b""), len(body))]
-        head.extend(b"%s: %s\r\n" % pair for pair in headers)
-        if close:
-            head.append(b"connection: close\r\n")
-        head.append(b"\r\n")
-        head.append(body)
-        self._transport.write(b"".join(head))
+        self._transport.write(_encode(status, body, headers, close))
         self._busy = False
         if close:
             self._close()
-        elif self._backlog:
-            if not self._in_backlog:  # else the loop below is already running further up the stack
-                self._serve_backlog()
         else:
             self.last_active = time.monotonic()
+            self._advance()
 
     def shutdown(self) -> None:
         """Close now when idle, else right after the response in progress."""
         self._closing = True
-        if not self._busy and not self._in_message:
+        if not self.busy and not self._in_message:
             self._close()
+
+    @property
+    def busy(self) -> bool:
+        return not self.closed and (self._busy or bool(self._backlog))
 
     @property
     def peer(self) -> str:
@@ -173,40 +195,106 @@ class Connection(asyncio.Protocol):
 
     def buffered(self) -> Buffered:
         size = self._transport.get_write_buffer_size() if self._transport is not None else 0
-        return Buffered(size, 0, len(self._backlog))
+        return Buffered(size, len(self._unparsed), len(self._backlog))
 
-    @property
-    def busy(self) -> bool:
-        return self._busy or bool(self._backlog)
+    def _advance(self) -> None:
+        """Answer what is queued, in order; parse more while nothing waits; read while all is parsed.
 
-    def _serve_backlog(self) -> None:
-        """Pipelined requests, one after the other: a loop, not recursion (a client may pipeline thousands)."""
-        self._in_backlog = True
+        Every change ends here. A nested call (a handler answering inside ``_dispatch``)
+        returns at once and the loop further up the stack carries on: a loop, not
+        recursion, since a client may pipeline thousands of requests.
+        """
+        if self._advancing:
+            return
+        self._advancing = True
         try:
-            while self._backlog and not self._busy and not self.closed:
-                self._dispatch(self._backlog.popleft())
+            while not self.closed and not self._write_paused:
+                if self._backlog:
+                    if self._busy:
+                        break
+                    self._dispatch(self._backlog.popleft())
+                elif self._unparsed and not self._refused:
+                    self._parse_slice()
+                else:
+                    break
         finally:
-            self._in_backlog = False
-        if not self._backlog and not self.closed:
-            self._transport.resume_reading()
+            self._advancing = False
+        if self.closed:
+            return
+        if self._continue_owed and not self._busy and not self._backlog:
+            self._continue_owed = False
+            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self._set_reading(not (self._write_paused or self._backlog or self._unparsed or self._refused))
 
-    def _dispatch(self, request: Request) -> None:
+    def _parse_slice(self) -> None:
+        piece, rest = self._unparsed[:FEED_SLICE], self._unparsed[FEED_SLICE:]
+        self._unparsed = rest if rest else _EMPTY
+        try:
+            self._parser.feed_data(piece)
+        except httptools.HttpParserUpgrade:
+            self._refuse(400, "protocol upgrades are not supported")
+        except httptools.HttpParserError as e:
+            self._refuse(400, f"malformed HTTP request ({e})")
+
+    def _dispatch(self, item: Queued) -> None:
         self._busy = True
-        self._handler.handle(request, self)
+        if isinstance(item, Request):
+            self._keep_alive = item.keep_alive
+            self._handler.handle(item, self)
+        else:
+            item()
 
-    def _fail(self, status: int, message: bytes) -> None:
-        self._discard = True
-        self._busy = False
-        self.respond(status, b'{"error": "%s"}' % message.replace(b'"', b"'"), [(b"content-type", b"application/json")], close=True)
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer the request being received with an error, in its turn, and close after it."""
+        body = json.dumps({"error": message}).encode()
+        self._queue_refusal(functools.partial(self.respond, status, body, _JSON, True))
+
+    def _refuse_body(self, declared: int | None) -> None:
+        self._queue_refusal(functools.partial(self._handler.too_large, self._path, declared, self))
+
+    def _queue_refusal(self, answer: Callable[[], None]) -> None:
+        if self._refused:
+            return
+        self._refused = True
+        self._unparsed = _EMPTY
+        self._backlog.append(answer)
+        self._advance()
+
+    def _set_reading(self, reading: bool) -> None:
+        if reading != self._reading:
+            self._reading = reading
+            if reading:
+                self._transport.resume_reading()
+            else:
+                self._transport.pause_reading()
 
     def _close(self) -> None:
-        if not self.closed and self._transport is not None:
-            self.closed = True
+        """No more responses. After an error answer the client may still be sending (a body, the rest
+        of a huge header); closing with unread input would reset the connection and could destroy
+        the answer before the client reads it, so input is read and dropped for LINGER_S first."""
+        if self.closed or self._transport is None:
+            return
+        self.closed = True
+        self._backlog.clear()
+        self._unparsed = _EMPTY
+        if self._refused and self._transport.can_write_eof():
+            self._transport.write_eof()
+            self._linger_until = time.monotonic() + LINGER_S
+            self._set_reading(True)
+        else:
             self._transport.close()
 
-    def close_if_idle(self, now: float) -> None:
-        """Close a keep-alive connection that has had nothing to do for IDLE_TIMEOUT_S."""
-        if not self.busy and not self._in_message and now - self.last_active > IDLE_TIMEOUT_S:
+    def close_now(self) -> None:
+        self.closed = True
+        if self._transport is not None:
+            self._transport.close()
+
+    def check_time(self, now: float) -> None:
+        """End a lingering close that is over; close a keep-alive connection idle for IDLE_TIMEOUT_S."""
+        if self.closed:
+            if self._linger_until and now > self._linger_until:
+                self._transport.close()
+        elif not self.busy and not self._in_message and not self._unparsed and now - self.last_active > IDLE_TIMEOUT_S:
             self._close()
 
     def _reset_message(self) -> None:
@@ -215,9 +303,8 @@ class Connection(asyncio.Protocol):
         self._headers: dict[bytes, bytes] = {}
         self._body: list[bytes] = []
         self._size = 0
-        self._discard = False
         self._in_message = False
-        self._keep_alive = True
+        self._continue_owed = False
 
 
 class HttpServer:
@@ -235,10 +322,10 @@ class HttpServer:
         self._sweep()
 
     def _sweep(self) -> None:
-        """Every few seconds, close idle connections (cheaper than a timer per response)."""
+        """Every few seconds, enforce the connections' deadlines (cheaper than a timer per response)."""
         now = time.monotonic()
         for conn in list(self.connections):
-            conn.close_if_idle(now)
+            conn.check_time(now)
         self._sweeper = self.loop.call_later(IDLE_TIMEOUT_S / 10, self._sweep)
 
     async def shutdown(self, timeout: float) -> bool:
@@ -254,8 +341,18 @@ class HttpServer:
             await asyncio.sleep(0.02)
         drained = not any(c.busy for c in self.connections)
         for conn in list(self.connections):
-            conn._close()
+            conn.close_now()
         return drained
+
+
+def _encode(status: int, body: bytes, headers: Headers, close: bool) -> bytes:
+    head = [b"HTTP/1.1 %d %s\r\ncontent-length: %d\r\n" % (status, _REASONS.get(status, b""), len(body))]
+    head.extend(b"%s: %s\r\n" % pair for pair in headers)
+    if close:
+        head.append(b"connection: close\r\n")
+    head.append(b"\r\n")
+    head.append(body)
+    return b"".join(head)
 
 
 def _content_length(value: bytes | None) -> int | None:

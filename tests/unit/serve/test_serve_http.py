@@ -110,3 +110,12 @@ def test_thousands_of_pipelined_requests_in_one_packet(port: int) -> None:
         sock.sendall(_post(IDS) + get * 3000 + _post(IDS))
         statuses = [r[0] for r in read_responses(sock, 3002)]
     assert statuses == [b"HTTP/1.1 200 OK"] * 3002
+
+
+def test_pipelined_connection_close_applies_to_its_own_request(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(_post(IDS) + _post(IDS, "Connection: close\r\n"))
+        (first, kept, _), (second, closing, _) = read_responses(sock, 2)
+        assert first == second == b"HTTP/1.1 200 OK"
+        assert b"connection" not in kept and closing[b"connection"] == b"close"
+        assert closed_by_server(sock)

@@ -1,0 +1,148 @@
+"""What one client may take from the server, each limit tested with the attack it stops, on
+real sockets against the real server on 127.0.0.1: a pipelining client that never reads,
+pipelined errors out of order."""
+from __future__ import annotations
+
+import json
+import logging
+import select
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from serve_testkit import closed_by_server, config_for, on_loop, read_responses, running
+
+pytest.importorskip("torch")
+pytestmark = pytest.mark.timeout(120)
+LIVE = b"GET /v2/health/live HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+@pytest.fixture(scope="module")
+def server(artifacts: dict[str, Path]) -> Any:
+    """A server with the default limits."""
+    with running(config_for(artifacts["safetensors"], factory="tiny-encoder")) as server:
+        yield server
+
+
+@pytest.fixture
+def warnings(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.WARNING, logger="releasegate.serve")
+    return caplog
+
+
+def _connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def _infer_x(first: float, extra: str = "") -> bytes:
+    """An infer request for the slow-linear model (a first value of 9 waits for the gate)."""
+    body = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 4], "data": [first, 0, 0, 0]}]}).encode()
+    head = f"POST /v2/models/model/infer HTTP/1.1\r\nHost: t\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+    return head.encode() + body
+
+
+def _get(path: bytes = b"/v2/health/live", headers: bytes = b"") -> bytes:
+    return b"GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n" % (path, headers)
+
+
+def _headers(count: int, size: int) -> bytes:
+    return b"".join(b"X-H%d: %s\r\n" % (i, b"v" * size) for i in range(count))
+
+
+def _status(answer: tuple[bytes, dict[bytes, bytes], bytes]) -> int:
+    return int(answer[0].split()[1])
+
+
+def _until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a reset counts as a close)."""
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+# --- a client that pipelines and never reads
+
+
+def test_non_reading_pipeliner_holds_bounded_memory(server: Any) -> None:
+    from releasegate.serve.http import FEED_SLICE, WRITE_HIGH_WATER
+
+    count = 5000
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # no kernel auto-tuning to hide the server's buffer
+        sock.connect(("127.0.0.1", server.info.port))
+        sender = threading.Thread(target=sock.sendall, args=(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n" * count,))
+        sender.start()
+        held = _settled(server, sock)
+        assert held.write_buffer <= WRITE_HIGH_WATER + 64 * 1024
+        assert held.unparsed <= 320 * 1024  # at most one read from the socket
+        assert held.queued <= FEED_SLICE // 18 + 1  # what one slice of the smallest requests adds
+        sock.settimeout(30)
+        answers = read_responses(sock, count)  # the client reads at last: every request is answered, in order
+        sender.join(30)
+    assert {_status(a) for a in answers} == {200}
+
+
+def _settled(server: Any, client: socket.socket) -> Any:
+    """The client's connection's buffers once they have not changed for 0.6 s (the server waits for the client)."""
+    host, port = client.getsockname()[:2]
+    peer = f"{host}:{port}"
+
+    def snapshot() -> Any:
+        (conn,) = [c for c in server.http.connections if c.peer == peer]
+        return conn.buffered()
+
+    seen: list[Any] = []
+    deadline = time.monotonic() + 60
+    while len(seen) < 4 or len(set(seen[-4:])) > 1:
+        assert time.monotonic() < deadline, f"the server kept buffering: {seen[-4:]}"
+        time.sleep(0.2)
+        seen.append(on_loop(server, snapshot))
+    return seen[-1]
+
+
+# --- pipelined errors answered in order
+
+
+BAD = {
+    "400-malformed": b"\x16\x03\x01 not HTTP\r\n\r\n",
+    "413-body-too-large": b"POST /v2/models/model/infer HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_pipelined_error_waits_for_the_responses_before_it(slow_weights: Path, gate: Any, case: str) -> None:
+    config = config_for(slow_weights, factory="slow-linear", max_request_bytes=10_000)
+    with running(config) as server, _connect(server.info.port) as sock:
+        sock.sendall(_infer_x(9) + LIVE + BAD[case] + LIVE)
+        assert gate.ENTERED.wait(20)
+        time.sleep(0.2)  # time to answer out of turn, if the server would
+        gate.GATE.set()
+        answers = read_responses(sock, 3)
+        assert [_status(a) for a in answers] == [200, 200, int(case[:3])]
+        assert b"connection" not in answers[0][1] and answers[2][1][b"connection"] == b"close"
+        assert closed_by_server(sock)
+
+
+def test_100_continue_waits_for_the_responses_before_it(slow_weights: Path, gate: Any) -> None:
+    second = _infer_x(1, "Expect: 100-continue\r\n")
+    head, body = second.split(b"\r\n\r\n", 1)
+    with running(config_for(slow_weights, factory="slow-linear")) as server, _connect(server.info.port) as sock:
+        sock.sendall(_infer_x(9) + head + b"\r\n\r\n")
+        assert gate.ENTERED.wait(20)
+        assert not select.select([sock], [], [], 0.3)[0], "answered before the request in flight"
+        gate.GATE.set()
+        data = b""
+        while b"100 Continue\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed early"
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        assert _status(read_responses(sock, 1)[0]) == 200
