@@ -39,10 +39,13 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
               help="torch.compile the model and pad batches to power-of-two sizes compiled at start-up (max-autotune adds CUDA graphs).")
 @click.option("--graceful-timeout", type=click.FloatRange(0, 3600), default=30.0, show_default=True,
               help="Seconds to finish in-flight requests after SIGTERM/SIGINT.")
+@click.option("--request-timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True,
+              help="Seconds a client may take to send a whole request, from its first byte to the end of its body "
+                   "(else 408 and close); a client that leaves its responses unread this long is disconnected.")
 def serve(
     artifact: Path, sha256: str, fmt: str, factory: str | None, device: str, dtype: str, max_batch: int,
     max_delay_ms: float, max_queue: int, host: str, port: int, model_name: str, input_specs: tuple[str, ...],
-    max_request_bytes: int, compile_mode: str, graceful_timeout: float,
+    max_request_bytes: int, compile_mode: str, graceful_timeout: float, request_timeout: float,
 ) -> int:
     """Serve ARTIFACT over the KServe Open Inference Protocol v2 (HTTP) with dynamic batching.
 
@@ -51,6 +54,7 @@ def serve(
     network that --factory builds. Pickled Python objects are refused. Runs until
     SIGTERM/SIGINT, then finishes the requests it holds. See docs/serve.md.
     """
+    from releasegate.serve.config import HttpLimits
     from releasegate.serve.server import ModelServer, ServeConfig
     from releasegate.serve.tensors import parse_input_spec
 
@@ -63,6 +67,7 @@ def serve(
         max_batch=max_batch, max_delay_ms=max_delay_ms, max_queue=max_queue, host=host, port=port,
         model_name=model_name, input_spec=tuple(parse_input_spec(s) for s in input_specs),
         max_request_bytes=max_request_bytes, compile=compile_mode, graceful_timeout_s=graceful_timeout,
+        http=HttpLimits(request_timeout_s=request_timeout),
     )
     _check_torch()
     server = ModelServer(config)

@@ -9,6 +9,13 @@ from releasegate.serve.tensors import TensorSpec
 
 
 @dataclass(frozen=True)
+class HttpLimits:
+    """What one client may take from the HTTP server (docs/serve.md, "Security model")."""
+
+    request_timeout_s: float = 30.0  # from a request's first byte to the end of its body
+
+
+@dataclass(frozen=True)
 class ServeConfig:
     """Everything ``releasegate serve`` takes (see docs/serve.md for each field)."""
 
@@ -30,6 +37,7 @@ class ServeConfig:
     compile: str = "off"
     graceful_timeout_s: float = 30.0
     retry_after_s: int = 1
+    http: HttpLimits = HttpLimits()
 
 
 @dataclass(frozen=True)

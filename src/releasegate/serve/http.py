@@ -11,7 +11,9 @@ the connection closes. What a client can make the server hold is bounded: input 
 parsed a slice at a time and parsing stops while a request waits its turn, and while
 more than ``WRITE_HIGH_WATER`` response bytes are unsent (a client that does not
 read) the connection reads and parses nothing until they drop below
-``WRITE_LOW_WATER``. Keep-alive, chunked bodies, ``Expect: 100-continue``, a body
+``WRITE_LOW_WATER``. Time is bounded too (:class:`HttpLimits`): a request must arrive
+whole within ``request_timeout_s`` of its first byte (else 408), and a client whose
+unsent responses have not shrunk for as long is disconnected. Keep-alive, chunked bodies, ``Expect: 100-continue``, a body
 size limit checked against Content-Length before reading, idle timeouts and a
 graceful shutdown that lets in-flight requests finish are handled here too.
 """
@@ -21,6 +23,7 @@ import asyncio
 import collections
 import functools
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,6 +31,8 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 import httptools
+
+from releasegate.serve.config import HttpLimits
 
 Headers = Iterable[tuple[bytes, bytes]]
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
@@ -38,6 +43,8 @@ LINGER_S = 2.0  # after an error answer, what the client still sends is read and
 FEED_SLICE = 16 * 1024  # bytes parsed at a time: what one slice can add to the queue is bounded by it
 WRITE_HIGH_WATER = 256 * 1024  # unsent response bytes above which a connection stops reading and parsing
 WRITE_LOW_WATER = 64 * 1024  # ... and below which it starts again
+WARN_EVERY_S = 10.0  # at most one warning of a kind this often (a flood must not flood the log)
+log = logging.getLogger("releasegate.serve")
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ class Connection(asyncio.Protocol):
     def __init__(self, server: HttpServer) -> None:
         self._server = server
         self._handler = server.handler
+        self._limits = server.limits
         self._parser = httptools.HttpRequestParser(self)
         self._transport: Any = None
         self._backlog: collections.deque[Queued] = collections.deque()
@@ -91,6 +99,8 @@ class Connection(asyncio.Protocol):
         self._advancing = False
         self._reading = True
         self._write_paused = False
+        self._unread_since = 0.0  # when the unsent responses last went over the high-water mark or shrank
+        self._unread_size = 0
         self._refused = False  # an error answer is queued: nothing more is parsed
         self._closing = False
         self._linger_until = 0.0
@@ -119,6 +129,8 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
+        self._unread_since = time.monotonic()
+        self._unread_size = self._transport.get_write_buffer_size()
 
     def resume_writing(self) -> None:
         self._write_paused = False
@@ -128,6 +140,7 @@ class Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._reset_message()
         self._in_message = True
+        self._started = time.monotonic()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -208,7 +221,7 @@ class Connection(asyncio.Protocol):
             return
         self._advancing = True
         try:
-            while not self.closed and not self._write_paused:
+            while not (self.closed or self._write_paused or self._transport.is_closing()):  # closing: the peer is gone
                 if self._backlog:
                     if self._busy:
                         break
@@ -247,14 +260,16 @@ class Connection(asyncio.Protocol):
     def _refuse(self, status: int, message: str) -> None:
         """Answer the request being received with an error, in its turn, and close after it."""
         body = json.dumps({"error": message}).encode()
-        self._queue_refusal(functools.partial(self.respond, status, body, _JSON, True))
+        self._queue_refusal(functools.partial(self.respond, status, body, _JSON, True), status, message)
 
     def _refuse_body(self, declared: int | None) -> None:
-        self._queue_refusal(functools.partial(self._handler.too_large, self._path, declared, self))
+        message = f"request body over the {self._handler.max_body}-byte limit (--max-request-bytes)"
+        self._queue_refusal(functools.partial(self._handler.too_large, self._path, declared, self), 413, message)
 
-    def _queue_refusal(self, answer: Callable[[], None]) -> None:
+    def _queue_refusal(self, answer: Callable[[], None], status: int, message: str) -> None:
         if self._refused:
             return
+        self._server.warn(str(status), f"{self.peer}: {message}; answered {status} and closed")
         self._refused = True
         self._unparsed = _EMPTY
         self._backlog.append(answer)
@@ -265,6 +280,7 @@ class Connection(asyncio.Protocol):
             self._reading = reading
             if reading:
                 self._transport.resume_reading()
+                self._started = time.monotonic()  # the wait was the server's: the client's time starts again
             else:
                 self._transport.pause_reading()
 
@@ -290,12 +306,27 @@ class Connection(asyncio.Protocol):
             self._transport.close()
 
     def check_time(self, now: float) -> None:
-        """End a lingering close that is over; close a keep-alive connection idle for IDLE_TIMEOUT_S."""
+        """Enforce the deadlines: a lingering close that is over, a request that takes too long to arrive,
+        responses left unread too long, a keep-alive connection idle for IDLE_TIMEOUT_S."""
+        timeout = self._limits.request_timeout_s
         if self.closed:
             if self._linger_until and now > self._linger_until:
                 self._transport.close()
+        elif self._write_paused:
+            self._check_unread(now, timeout)
+        elif self._in_message and self._reading and not self._refused and now - self._started > timeout:
+            self._refuse(408, f"request not received within {timeout:g} s of its first byte (--request-timeout)")
         elif not self.busy and not self._in_message and not self._unparsed and now - self.last_active > IDLE_TIMEOUT_S:
             self._close()
+
+    def _check_unread(self, now: float, timeout: float) -> None:
+        size = self._transport.get_write_buffer_size()
+        if size < self._unread_size:  # the client reads, if slowly
+            self._unread_size, self._unread_since = size, now
+        elif now - self._unread_since > timeout:
+            self._server.warn("unread", f"{self.peer}: {size} response bytes unread for {timeout:g} s (--request-timeout); disconnected")
+            self.closed = True
+            self._transport.abort()  # close() would wait for the client to read them
 
     def _reset_message(self) -> None:
         self._url = b""
@@ -303,6 +334,7 @@ class Connection(asyncio.Protocol):
         self._headers: dict[bytes, bytes] = {}
         self._body: list[bytes] = []
         self._size = 0
+        self._started = 0.0
         self._in_message = False
         self._continue_owed = False
 
@@ -310,12 +342,16 @@ class Connection(asyncio.Protocol):
 class HttpServer:
     """Listens on a bound socket and drains its connections on shutdown."""
 
-    def __init__(self, handler: Handler, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, handler: Handler, loop: asyncio.AbstractEventLoop, limits: HttpLimits | None = None) -> None:
         self.handler = handler
         self.loop = loop
+        self.limits = limits = limits or HttpLimits()
         self.connections: set[Connection] = set()
         self._server: asyncio.base_events.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None
+        self._sweep_every = max(0.05, min(IDLE_TIMEOUT_S, limits.request_timeout_s) / 10)
+        self._warned: dict[str, float] = {}
+        self._unreported: collections.Counter[str] = collections.Counter()
 
     async def start(self, sock: Any) -> None:
         self._server = await self.loop.create_server(lambda: Connection(self), sock=sock, backlog=4096)
@@ -326,7 +362,18 @@ class HttpServer:
         now = time.monotonic()
         for conn in list(self.connections):
             conn.check_time(now)
-        self._sweeper = self.loop.call_later(IDLE_TIMEOUT_S / 10, self._sweep)
+        self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
+
+    def warn(self, kind: str, message: str) -> None:
+        """Log a warning about a client; of each kind at most one every WARN_EVERY_S, with a count of the others."""
+        now = time.monotonic()
+        last = self._warned.get(kind)
+        if last is not None and now - last < WARN_EVERY_S:
+            self._unreported[kind] += 1
+            return
+        self._warned[kind] = now
+        more = self._unreported.pop(kind, 0)
+        log.warning("%s%s", message, f" ({more} more like it since the last warning)" if more else "")
 
     async def shutdown(self, timeout: float) -> bool:
         """Stop accepting, close idle connections, wait (up to ``timeout``) for busy ones."""

@@ -78,7 +78,7 @@ class ModelServer:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._begin_stop)
         self.app.loop = loop
-        http = HttpServer(self.app, loop)
+        http = HttpServer(self.app, loop, self.config.http)
         self.http = http
         await http.start(self._socket)
         self._started = True

@@ -1,6 +1,6 @@
 """What one client may take from the server, each limit tested with the attack it stops, on
-real sockets against the real server on 127.0.0.1: a pipelining client that never reads,
-pipelined errors out of order."""
+real sockets against the real server on 127.0.0.1: slow loris, a pipelining client that
+never reads, pipelined errors out of order."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serve_testkit import closed_by_server, config_for, on_loop, read_responses, running
+from serve_testkit import closed_by_server, config_for, on_loop, read_responses, running, wait_until
+
+from releasegate.serve.config import HttpLimits
 
 pytest.importorskip("torch")
 pytestmark = pytest.mark.timeout(120)
@@ -67,6 +69,50 @@ def _until_closed(sock: socket.socket) -> bytes:
     return data
 
 
+# --- slow loris: a request that never finishes arriving
+
+
+def _drip(sock: socket.socket, piece: bytes, seconds: float) -> bytes:
+    """Send ``piece`` every 0.1 s until the server answers; all it sent until it closed (b"" when it never answered)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            sock.sendall(piece)
+        except OSError:
+            break
+        if select.select([sock], [], [], 0.1)[0]:
+            return _until_closed(sock)
+    return b""
+
+
+@pytest.mark.parametrize("stage", ["headers", "body"])
+def test_slow_loris_gets_408_and_the_connection_closes(artifacts: dict[str, Path], stage: str, warnings: Any) -> None:
+    config = config_for(artifacts["safetensors"], factory="tiny-encoder", http=HttpLimits(request_timeout_s=0.5))
+    start = b"POST /v2/models/model/infer HTTP/1.1\r\nHost: t\r\n"
+    if stage == "body":
+        start += b"Content-Length: 100000\r\n\r\n{"
+    with running(config) as server, _connect(server.info.port) as sock:
+        sock.sendall(start)
+        answer = _drip(sock, b"X-Drip: 1\r\n" if stage == "headers" else b" ", seconds=10)
+        assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer[:200]
+        assert b"\r\nconnection: close\r\n" in answer and b"--request-timeout" in answer
+        with _connect(server.info.port) as other:
+            other.sendall(LIVE)
+            assert _status(read_responses(other, 1)[0]) == 200
+    assert "--request-timeout" in warnings.text
+
+
+def test_request_timeout_does_not_count_the_servers_own_time(slow_weights: Path, gate: Any) -> None:
+    """A request that waits for inference, or for its turn behind a pipelined one, is not a slow client."""
+    config = config_for(slow_weights, factory="slow-linear", http=HttpLimits(request_timeout_s=0.3))
+    with running(config) as server, _connect(server.info.port) as sock:
+        sock.sendall(_infer_x(9) + _infer_x(1) + LIVE)
+        assert gate.ENTERED.wait(20)
+        time.sleep(1.0)
+        gate.GATE.set()
+        assert [_status(a) for a in read_responses(sock, 3)] == [200, 200, 200]
+
+
 # --- a client that pipelines and never reads
 
 
@@ -105,6 +151,17 @@ def _settled(server: Any, client: socket.socket) -> Any:
         time.sleep(0.2)
         seen.append(on_loop(server, snapshot))
     return seen[-1]
+
+
+def test_client_that_never_reads_is_disconnected_after_the_request_timeout(artifacts: dict[str, Path], warnings: Any) -> None:
+    config = config_for(artifacts["safetensors"], factory="tiny-encoder", http=HttpLimits(request_timeout_s=0.5))
+    with running(config) as server, socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        sock.connect(("127.0.0.1", server.info.port))
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n" * 2000)
+        wait_until(lambda: on_loop(server, lambda: len(server.http.connections) == 1))
+        wait_until(lambda: on_loop(server, lambda: not server.http.connections))
+    assert "unread for 0.5 s (--request-timeout); disconnected" in warnings.text
 
 
 # --- pipelined errors answered in order
