@@ -13,6 +13,9 @@ class HttpLimits:
     """What one client may take from the HTTP server (docs/serve.md, "Security model")."""
 
     request_timeout_s: float = 30.0  # from a request's first byte to the end of its body
+    max_url_bytes: int = 8 * 1024
+    max_header_bytes: int = 64 * 1024  # names and values, 4 bytes more per line for ": " and CRLF
+    max_headers: int = 100
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ about half of the server's CPU time per request. Here a request is parsed by
 httptools callbacks and queued; the response is written with one ``transport.write``.
 
 A connection answers its requests strictly in order: a pipelined request waits for
-the responses before it, and so does an error answer to one (400, 413), after which
-the connection closes. What a client can make the server hold is bounded: input is
+the responses before it, and so does an error answer to one (400, 408, 413, 414,
+431), after which the connection closes. What a client can make the server hold is bounded: input is
 parsed a slice at a time and parsing stops while a request waits its turn, and while
 more than ``WRITE_HIGH_WATER`` response bytes are unsent (a client that does not
 read) the connection reads and parses nothing until they drop below
-``WRITE_LOW_WATER``. Time is bounded too (:class:`HttpLimits`): a request must arrive
+``WRITE_LOW_WATER``. :class:`HttpLimits` caps the URL (414) and the headers' count and
+bytes (431), counted as they arrive. Time is bounded too: a request must arrive
 whole within ``request_timeout_s`` of its first byte (else 408), and a client whose
 unsent responses have not shrunk for as long is disconnected. Keep-alive, chunked bodies, ``Expect: 100-continue``, a body
 size limit checked against Content-Length before reading, idle timeouts and a
@@ -140,15 +141,31 @@ class Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._reset_message()
         self._in_message = True
+        self._in_head = True
         self._started = time.monotonic()
 
     def on_url(self, url: bytes) -> None:
+        if self._refused:
+            return
         self._url += url
+        if len(self._url) > self._limits.max_url_bytes:
+            self._refuse(414, f"request URL: over the {self._limits.max_url_bytes}-byte limit (--max-url-bytes)")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers[name.lower()] = value
+        if self._refused:
+            return
+        self._header_count += 1
+        self._header_bytes += len(name) + len(value) + 4
+        limits = self._limits
+        if self._header_count > limits.max_headers:
+            self._refuse(431, f"request headers: more than {limits.max_headers} headers (--max-headers)")
+        elif self._header_bytes > limits.max_header_bytes:
+            self._refuse(431, f"request headers: over the {limits.max_header_bytes}-byte limit (--max-header-bytes)")
+        else:
+            self._headers[name.lower()] = value
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
         if self._refused:
             return
         self._path = httptools.parse_url(self._url).path.decode("latin-1")
@@ -248,6 +265,16 @@ class Connection(asyncio.Protocol):
             self._refuse(400, "protocol upgrades are not supported")
         except httptools.HttpParserError as e:
             self._refuse(400, f"malformed HTTP request ({e})")
+        if self._in_head and not self._refused:
+            self._check_head(len(piece))
+
+    def _check_head(self, size: int) -> None:
+        """httptools holds a header line until it ends: count the head's raw bytes so that one endless line is
+        refused too (the slice in which the message began counts whole, hence one slice of slack)."""
+        self._head_seen += size
+        limits = self._limits
+        if self._head_seen > limits.max_url_bytes + limits.max_header_bytes + FEED_SLICE:
+            self._refuse(431, f"request headers: over the {limits.max_header_bytes}-byte limit (--max-header-bytes)")
 
     def _dispatch(self, item: Queued) -> None:
         self._busy = True
@@ -332,6 +359,10 @@ class Connection(asyncio.Protocol):
         self._url = b""
         self._path = ""
         self._headers: dict[bytes, bytes] = {}
+        self._header_count = 0
+        self._header_bytes = 0
+        self._head_seen = 0
+        self._in_head = False
         self._body: list[bytes] = []
         self._size = 0
         self._started = 0.0

@@ -1,6 +1,6 @@
 """What one client may take from the server, each limit tested with the attack it stops, on
-real sockets against the real server on 127.0.0.1: slow loris, a pipelining client that
-never reads, pipelined errors out of order."""
+real sockets against the real server on 127.0.0.1: slow loris, huge URL, huge headers,
+a pipelining client that never reads, pipelined errors out of order."""
 from __future__ import annotations
 
 import json
@@ -113,6 +113,41 @@ def test_request_timeout_does_not_count_the_servers_own_time(slow_weights: Path,
         assert [_status(a) for a in read_responses(sock, 3)] == [200, 200, 200]
 
 
+# --- huge URL and headers
+
+
+def test_huge_url_is_414_and_the_connection_closes(server: Any, warnings: Any) -> None:
+    with _connect(server.info.port) as sock:
+        sock.sendall(_get(b"/" + b"a" * 8000))  # under the 8 KiB default: an ordinary 404
+        assert _status(read_responses(sock, 1)[0]) == 404
+        sock.sendall(_get(b"/" + b"a" * 9000))
+        ((status, headers, body),) = read_responses(sock, 1)
+        assert status == b"HTTP/1.1 414 Request-URI Too Long" and headers[b"connection"] == b"close"
+        assert b"8192-byte limit (--max-url-bytes)" in body
+        assert closed_by_server(sock)
+    assert "--max-url-bytes" in warnings.text
+
+
+@pytest.mark.parametrize(
+    ("attack", "limit"),
+    [
+        (_get(headers=_headers(101, 1)), b"100 headers (--max-headers)"),
+        (_get(headers=_headers(70, 1000)), b"65536-byte limit (--max-header-bytes)"),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX-Endless: " + b"v" * 200_000, b"65536-byte limit (--max-header-bytes)"),
+    ],
+    ids=["count", "bytes", "one-endless-line"],
+)
+def test_huge_headers_are_431_and_the_connection_closes(server: Any, attack: bytes, limit: bytes) -> None:
+    with _connect(server.info.port) as sock:
+        sock.sendall(_get(headers=_headers(99, 600)))  # under both defaults: served
+        assert _status(read_responses(sock, 1)[0]) == 200
+        sock.sendall(attack)
+        ((status, headers, body),) = read_responses(sock, 1)
+        assert status == b"HTTP/1.1 431 Request Header Fields Too Large" and headers[b"connection"] == b"close"
+        assert limit in body
+        assert closed_by_server(sock)
+
+
 # --- a client that pipelines and never reads
 
 
@@ -170,6 +205,8 @@ def test_client_that_never_reads_is_disconnected_after_the_request_timeout(artif
 BAD = {
     "400-malformed": b"\x16\x03\x01 not HTTP\r\n\r\n",
     "413-body-too-large": b"POST /v2/models/model/infer HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n",
+    "414-url-too-long": _get(b"/" + b"a" * 9000),
+    "431-too-many-headers": _get(headers=_headers(101, 1)),
 }
 
 
