@@ -48,11 +48,13 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
               help="Most bytes of request headers (names, values, 4 per line); more gets 431 and the connection closes.")
 @click.option("--max-headers", type=click.IntRange(1, 10_000), default=100, show_default=True,
               help="Most header lines in one request; more get 431 and the connection closes.")
+@click.option("--max-connections", type=click.IntRange(1, 1_000_000), default=2048, show_default=True,
+              help="Most client connections open at once; one more is answered 503 and closed at once.")
 def serve(
     artifact: Path, sha256: str, fmt: str, factory: str | None, device: str, dtype: str, max_batch: int,
     max_delay_ms: float, max_queue: int, host: str, port: int, model_name: str, input_specs: tuple[str, ...],
     max_request_bytes: int, compile_mode: str, graceful_timeout: float, request_timeout: float,
-    max_url_bytes: int, max_header_bytes: int, max_headers: int,
+    max_url_bytes: int, max_header_bytes: int, max_headers: int, max_connections: int,
 ) -> int:
     """Serve ARTIFACT over the KServe Open Inference Protocol v2 (HTTP) with dynamic batching.
 
@@ -75,7 +77,7 @@ def serve(
         model_name=model_name, input_spec=tuple(parse_input_spec(s) for s in input_specs),
         max_request_bytes=max_request_bytes, compile=compile_mode, graceful_timeout_s=graceful_timeout,
         http=HttpLimits(request_timeout_s=request_timeout, max_url_bytes=max_url_bytes,
-                        max_header_bytes=max_header_bytes, max_headers=max_headers),
+                        max_header_bytes=max_header_bytes, max_headers=max_headers, max_connections=max_connections),
     )
     _check_torch()
     server = ModelServer(config)

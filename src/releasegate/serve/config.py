@@ -16,6 +16,7 @@ class HttpLimits:
     max_url_bytes: int = 8 * 1024
     max_header_bytes: int = 64 * 1024  # names and values, 4 bytes more per line for ": " and CRLF
     max_headers: int = 100
+    max_connections: int = 2048  # open at once; more are answered 503 and closed at once
 
 
 @dataclass(frozen=True)

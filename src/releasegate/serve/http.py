@@ -12,7 +12,8 @@ parsed a slice at a time and parsing stops while a request waits its turn, and w
 more than ``WRITE_HIGH_WATER`` response bytes are unsent (a client that does not
 read) the connection reads and parses nothing until they drop below
 ``WRITE_LOW_WATER``. :class:`HttpLimits` caps the URL (414) and the headers' count and
-bytes (431), counted as they arrive. Time is bounded too: a request must arrive
+bytes (431), counted as they arrive, and the open connections (one more is answered
+503 and closed at once). Time is bounded too: a request must arrive
 whole within ``request_timeout_s`` of its first byte (else 408), and a client whose
 unsent responses have not shrunk for as long is disconnected. Keep-alive, chunked bodies, ``Expect: 100-continue``, a body
 size limit checked against Content-Length before reading, idle timeouts and a
@@ -112,7 +113,11 @@ class Connection(asyncio.Protocol):
     # asyncio.Protocol
     def connection_made(self, transport: Any) -> None:
         self._transport = transport
-        self._server.connections.add(self)
+        if not self._server.admit(self):
+            self.closed = True
+            transport.write(_FULL)
+            transport.close()
+            return
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER, low=WRITE_LOW_WATER)
 
     def data_received(self, data: bytes) -> None:
@@ -395,6 +400,14 @@ class HttpServer:
             conn.check_time(now)
         self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
 
+    def admit(self, conn: Connection) -> bool:
+        """Count a new connection in, unless --max-connections are open."""
+        if len(self.connections) >= self.limits.max_connections:
+            self.warn("connections", f"{conn.peer}: refused, {len(self.connections)} connections are open (--max-connections)")
+            return False
+        self.connections.add(conn)
+        return True
+
     def warn(self, kind: str, message: str) -> None:
         """Log a warning about a client; of each kind at most one every WARN_EVERY_S, with a count of the others."""
         now = time.monotonic()
@@ -431,6 +444,11 @@ def _encode(status: int, body: bytes, headers: Headers, close: bool) -> bytes:
     head.append(b"\r\n")
     head.append(body)
     return b"".join(head)
+
+
+_FULL = _encode(
+    503, b'{"error": "too many open connections (--max-connections); retry later"}', (*_JSON, (b"retry-after", b"1")), True
+)
 
 
 def _content_length(value: bytes | None) -> int | None:

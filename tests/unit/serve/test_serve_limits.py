@@ -1,6 +1,6 @@
 """What one client may take from the server, each limit tested with the attack it stops, on
 real sockets against the real server on 127.0.0.1: slow loris, huge URL, huge headers,
-a pipelining client that never reads, pipelined errors out of order."""
+connection flood, a pipelining client that never reads, pipelined errors out of order."""
 from __future__ import annotations
 
 import json
@@ -146,6 +146,50 @@ def test_huge_headers_are_431_and_the_connection_closes(server: Any, attack: byt
         assert status == b"HTTP/1.1 431 Request Header Fields Too Large" and headers[b"connection"] == b"close"
         assert limit in body
         assert closed_by_server(sock)
+
+
+# --- connection flood
+
+
+def _refused(sock: socket.socket) -> bool:
+    try:
+        sock.sendall(LIVE)
+        answer = _until_closed(sock)
+    except (BrokenPipeError, ConnectionResetError):
+        return True
+    return answer == b"" or answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+
+
+def test_connection_flood_is_refused_beyond_the_cap(artifacts: dict[str, Path], warnings: Any) -> None:
+    config = config_for(artifacts["safetensors"], factory="tiny-encoder", http=HttpLimits(max_connections=4))
+    with running(config) as server:
+        port = server.info.port
+        held = [_connect(port) for _ in range(4)]
+        for sock in held:
+            sock.sendall(LIVE)
+            assert _status(read_responses(sock, 1)[0]) == 200
+        flood = [_connect(port) for _ in range(20)]
+        assert all(_refused(sock) for sock in flood)
+        for sock in held:  # the connections already open are still served
+            sock.sendall(LIVE)
+            assert _status(read_responses(sock, 1)[0]) == 200
+        held.pop().close()
+        deadline = time.monotonic() + 10
+        while not _served(port):  # the freed slot takes a new connection
+            assert time.monotonic() < deadline, "no connection accepted after one closed"
+            time.sleep(0.05)
+        for sock in held + flood:
+            sock.close()
+    assert "--max-connections" in warnings.text
+
+
+def _served(port: int) -> bool:
+    try:
+        with _connect(port) as sock:
+            sock.sendall(LIVE)
+            return _status(read_responses(sock, 1)[0]) == 200
+    except (AssertionError, OSError):
+        return False
 
 
 # --- a client that pipelines and never reads
