@@ -65,6 +65,18 @@ class NullTransport:
     def resume_reading(self) -> None:
         pass
 
+    def is_closing(self) -> bool:
+        return False
+
+    def set_write_buffer_limits(self, high: int, low: int) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str) -> None:
+        return None
+
 
 def request_bytes() -> bytes:
     ids = list(range(1000, 1000 + SEQ))
