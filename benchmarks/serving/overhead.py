@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from releasegate.serve.app import Limits, ServeApp  # noqa: E402
 from releasegate.serve.batching import Batcher, Job, split_rows  # noqa: E402
-from releasegate.serve.http import Connection, HttpServer  # noqa: E402
+from releasegate.serve.http import Connection  # noqa: E402
+from releasegate.serve.listener import HttpServer  # noqa: E402
 from releasegate.serve.metrics import ServeMetrics  # noqa: E402
 from releasegate.serve.protocol import Signature  # noqa: E402
 from releasegate.serve.tensors import TensorSpec  # noqa: E402

@@ -18,7 +18,7 @@ from releasegate.errors import InputError
 from releasegate.serve.config import ServeConfig, ServerInfo
 
 if TYPE_CHECKING:
-    from releasegate.serve.http import HttpServer
+    from releasegate.serve.listener import HttpServer
 
 
 def resolve_device(device: str) -> str:
@@ -67,7 +67,7 @@ class ModelServer:
 
     async def serve(self, signals: bool = False) -> None:
         """Serve on the running loop until stopped; then finish in-flight requests and stop the batcher."""
-        from releasegate.serve.http import HttpServer
+        from releasegate.serve.listener import HttpServer
 
         if self.app is None or self._socket is None:
             raise RuntimeError("ModelServer.prepare() must run first")
