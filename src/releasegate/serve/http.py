@@ -91,7 +91,7 @@ class Connection(asyncio.Protocol):
         self._unread_since = 0.0  # when the unsent responses last went over the high-water mark or shrank
         self._unread_size = 0
         self._closing = False
-        self._linger_until = 0.0
+        self._close_by = 0.0  # once closed: when the transport closes (later after an error answer)
         self.closed = False
         self.last_active = time.monotonic()
 
@@ -240,24 +240,29 @@ class Connection(asyncio.Protocol):
         self.closed = True
         self._backlog.clear()
         self._unparsed = _EMPTY
+        self._close_by = time.monotonic()
         if self._reader.stopped and self._transport.can_write_eof():
             self._transport.write_eof()
-            self._linger_until = time.monotonic() + LINGER_S
+            self._close_by += LINGER_S
             self._set_reading(True)
         else:
             self._transport.close()
 
     def close_now(self) -> None:
         self.closed = True
+        self._close_by = time.monotonic()
         if self._transport is not None:
             self._transport.close()
 
     def check_time(self, now: float) -> None:
-        """Enforce the deadlines: a lingering close that is over, a request that takes too long to arrive,
-        responses left unread too long, a keep-alive connection idle for IDLE_TIMEOUT_S."""
+        """Enforce the deadlines: a lingering close that is over, a closed connection whose client has not
+        taken its last response (close() waits for that), a request that takes too long to arrive, responses
+        left unread too long, a keep-alive connection idle for IDLE_TIMEOUT_S."""
         reader = self._reader
         if self.closed:
-            if self._linger_until and now > self._linger_until:
+            if now > self._close_by + self._timeout:
+                self._transport.abort()
+            elif now > self._close_by:
                 self._transport.close()
         elif self._write_paused:
             self._check_unread(now)
