@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from releasegate.serve.app import Limits, ServeApp  # noqa: E402
 from releasegate.serve.batching import Batcher, Job, split_rows  # noqa: E402
-from releasegate.serve.http import Connection, HttpServer  # noqa: E402
+from releasegate.serve.http import Connection  # noqa: E402
+from releasegate.serve.listener import HttpServer  # noqa: E402
 from releasegate.serve.metrics import ServeMetrics  # noqa: E402
 from releasegate.serve.protocol import Signature  # noqa: E402
 from releasegate.serve.tensors import TensorSpec  # noqa: E402
@@ -64,6 +65,18 @@ class NullTransport:
 
     def resume_reading(self) -> None:
         pass
+
+    def is_closing(self) -> bool:
+        return False
+
+    def set_write_buffer_limits(self, high: int, low: int) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str) -> None:
+        return None
 
 
 def request_bytes() -> bytes:

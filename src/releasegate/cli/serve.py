@@ -39,10 +39,22 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
               help="torch.compile the model and pad batches to power-of-two sizes compiled at start-up (max-autotune adds CUDA graphs).")
 @click.option("--graceful-timeout", type=click.FloatRange(0, 3600), default=30.0, show_default=True,
               help="Seconds to finish in-flight requests after SIGTERM/SIGINT.")
+@click.option("--request-timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True,
+              help="Seconds a client may take to send a whole request, from its first byte to the end of its body "
+                   "(else 408 and close); a client that leaves its responses unread this long is disconnected.")
+@click.option("--max-url-bytes", type=click.IntRange(256, 2**20), default=8 * 1024, show_default=True,
+              help="Longest request URL (path and query); longer ones get 414 and the connection closes.")
+@click.option("--max-header-bytes", type=click.IntRange(1024, 2**24), default=64 * 1024, show_default=True,
+              help="Most bytes of request headers (names, values, 4 per line); more gets 431 and the connection closes.")
+@click.option("--max-headers", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="Most header lines in one request; more get 431 and the connection closes.")
+@click.option("--max-connections", type=click.IntRange(1, 1_000_000), default=2048, show_default=True,
+              help="Most client connections open at once; one more is answered 503 and closed at once.")
 def serve(
     artifact: Path, sha256: str, fmt: str, factory: str | None, device: str, dtype: str, max_batch: int,
     max_delay_ms: float, max_queue: int, host: str, port: int, model_name: str, input_specs: tuple[str, ...],
-    max_request_bytes: int, compile_mode: str, graceful_timeout: float,
+    max_request_bytes: int, compile_mode: str, graceful_timeout: float, request_timeout: float,
+    max_url_bytes: int, max_header_bytes: int, max_headers: int, max_connections: int,
 ) -> int:
     """Serve ARTIFACT over the KServe Open Inference Protocol v2 (HTTP) with dynamic batching.
 
@@ -51,6 +63,7 @@ def serve(
     network that --factory builds. Pickled Python objects are refused. Runs until
     SIGTERM/SIGINT, then finishes the requests it holds. See docs/serve.md.
     """
+    from releasegate.serve.config import HttpLimits
     from releasegate.serve.server import ModelServer, ServeConfig
     from releasegate.serve.tensors import parse_input_spec
 
@@ -63,6 +76,8 @@ def serve(
         max_batch=max_batch, max_delay_ms=max_delay_ms, max_queue=max_queue, host=host, port=port,
         model_name=model_name, input_spec=tuple(parse_input_spec(s) for s in input_specs),
         max_request_bytes=max_request_bytes, compile=compile_mode, graceful_timeout_s=graceful_timeout,
+        http=HttpLimits(request_timeout_s=request_timeout, max_url_bytes=max_url_bytes,
+                        max_header_bytes=max_header_bytes, max_headers=max_headers, max_connections=max_connections),
     )
     _check_torch()
     server = ModelServer(config)

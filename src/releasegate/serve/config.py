@@ -9,6 +9,17 @@ from releasegate.serve.tensors import TensorSpec
 
 
 @dataclass(frozen=True)
+class HttpLimits:
+    """What one client may take from the HTTP server (docs/serve.md, "Security model")."""
+
+    request_timeout_s: float = 30.0  # from a request's first byte to the end of its body
+    max_url_bytes: int = 8 * 1024
+    max_header_bytes: int = 64 * 1024  # names and values, 4 bytes more per line for ": " and CRLF
+    max_headers: int = 100
+    max_connections: int = 2048  # open at once; more are answered 503 and closed at once
+
+
+@dataclass(frozen=True)
 class ServeConfig:
     """Everything ``releasegate serve`` takes (see docs/serve.md for each field)."""
 
@@ -30,6 +41,7 @@ class ServeConfig:
     compile: str = "off"
     graceful_timeout_s: float = 30.0
     retry_after_s: int = 1
+    http: HttpLimits = HttpLimits()
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,14 @@ import asyncio
 import contextlib
 import signal
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from releasegate.digests import verify_digest
 from releasegate.errors import InputError
 from releasegate.serve.config import ServeConfig, ServerInfo
+
+if TYPE_CHECKING:
+    from releasegate.serve.listener import HttpServer
 
 
 def resolve_device(device: str) -> str:
@@ -41,6 +44,7 @@ class ModelServer:
         self._stopping: asyncio.Event | None = None
         self._started = False
         self.drained = True
+        self.http: HttpServer | None = None  # while serving
 
     def prepare(self) -> ServerInfo:
         """Verify the digest, load and warm up the model, bind the port. Raises ReleasegateError."""
@@ -63,7 +67,7 @@ class ModelServer:
 
     async def serve(self, signals: bool = False) -> None:
         """Serve on the running loop until stopped; then finish in-flight requests and stop the batcher."""
-        from releasegate.serve.http import HttpServer
+        from releasegate.serve.listener import HttpServer
 
         if self.app is None or self._socket is None:
             raise RuntimeError("ModelServer.prepare() must run first")
@@ -74,7 +78,8 @@ class ModelServer:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._begin_stop)
         self.app.loop = loop
-        http = HttpServer(self.app, loop)
+        http = HttpServer(self.app, loop, self.config.http)
+        self.http = http
         await http.start(self._socket)
         self._started = True
         try:

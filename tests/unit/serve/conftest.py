@@ -10,7 +10,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from serve_testkit import SEQ, write_factory_dist
@@ -74,3 +74,14 @@ def slow_weights(tmp_path_factory: pytest.TempPathFactory, factory_dist: Path) -
     return path
 
 
+
+
+@pytest.fixture
+def gate(factory_dist: Path) -> Iterator[Any]:
+    """The slow-linear factory's module: a row starting with 9 blocks in the forward pass until GATE is set."""
+    import rg_test_factories  # type: ignore[import-not-found]
+
+    rg_test_factories.GATE.clear()
+    rg_test_factories.ENTERED.clear()
+    yield rg_test_factories
+    rg_test_factories.GATE.set()

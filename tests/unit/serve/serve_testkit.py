@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
+import socket
 import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from releasegate.serve.server import ModelServer, ServeConfig
 
 SEQ = 16  # tiny-encoder's sequence length
+T = TypeVar("T")
 
 FACTORY_MODULE = textwrap.dedent(
     '''
@@ -130,3 +134,44 @@ def metric(port: int, line_prefix: str) -> float:
         if line.startswith(line_prefix):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def read_responses(sock: socket.socket, count: int) -> list[tuple[bytes, dict[bytes, bytes], bytes]]:
+    """Read ``count`` complete responses (content-length framed) from ``sock``: status line, headers, body."""
+    data = b""
+    out = []
+    while len(out) < count:
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed early"
+            data += chunk
+        head, data = data.split(b"\r\n\r\n", 1)
+        lines = head.split(b"\r\n")
+        headers = dict(line.lower().split(b": ", 1) for line in lines[1:])
+        length = int(headers[b"content-length"])
+        while len(data) < length:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed early"
+            data += chunk
+        out.append((lines[0], headers, data[:length]))
+        data = data[length:]
+    return out
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    return sock.recv(1) == b""
+
+
+def on_loop(server: ModelServer, fn: Callable[[], T]) -> T:
+    """``fn()`` run on the server's event loop thread (to read a connection's state safely)."""
+    assert server.http is not None
+    done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def call() -> None:
+        try:
+            done.set_result(fn())
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            done.set_exception(e)
+
+    server.http.loop.call_soon_threadsafe(call)
+    return done.result(10)  # type: ignore[no-any-return]

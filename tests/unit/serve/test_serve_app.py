@@ -23,16 +23,6 @@ def tiny_server(artifacts: dict[str, Path]) -> Any:
         yield server
 
 
-@pytest.fixture
-def gate(factory_dist: Path) -> Any:
-    import rg_test_factories  # type: ignore[import-not-found]
-
-    rg_test_factories.GATE.clear()
-    rg_test_factories.ENTERED.clear()
-    yield rg_test_factories
-    rg_test_factories.GATE.set()
-
-
 def _hold(pool: ThreadPoolExecutor, gate: Any, port: int, count: int) -> list[Any]:
     """``count`` requests, the first blocked inside the forward pass, the others queued behind it."""
     first = pool.submit(infer_json, port, "x", "FP32", [[9, 0, 0, 0]])

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serve_testkit import SEQ, config_for, running
+from serve_testkit import SEQ, closed_by_server, config_for, read_responses, running
 
 pytest.importorskip("torch")
 pytestmark = pytest.mark.timeout(120)
@@ -26,37 +26,11 @@ def _post(body: bytes, extra: str = "", version: str = "1.1") -> bytes:
     return head.encode() + body
 
 
-def _responses(sock: socket.socket, count: int) -> list[tuple[bytes, dict[bytes, bytes], bytes]]:
-    """Read ``count`` complete responses (content-length framed) from ``sock``."""
-    data = b""
-    out = []
-    while len(out) < count:
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            assert chunk, "connection closed early"
-            data += chunk
-        head, data = data.split(b"\r\n\r\n", 1)
-        lines = head.split(b"\r\n")
-        headers = dict(line.lower().split(b": ", 1) for line in lines[1:])
-        length = int(headers[b"content-length"])
-        while len(data) < length:
-            chunk = sock.recv(65536)
-            assert chunk, "connection closed early"
-            data += chunk
-        out.append((lines[0], headers, data[:length]))
-        data = data[length:]
-    return out
-
-
-def _closed(sock: socket.socket) -> bool:
-    return sock.recv(1) == b""
-
-
 def test_keep_alive_serves_many_requests_on_one_connection(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         for _ in range(5):
             sock.sendall(_post(IDS))
-            ((status, headers, body),) = _responses(sock, 1)
+            ((status, headers, body),) = read_responses(sock, 1)
             assert status == b"HTTP/1.1 200 OK"
             assert b"connection" not in headers
             assert json.loads(body)["outputs"][0]["shape"] == [1, 2]
@@ -67,7 +41,7 @@ def test_pipelined_requests_are_answered_in_order(port: int) -> None:
     get = b"GET /v2/health/live HTTP/1.1\r\nHost: t\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(_post(IDS) + _post(bad) + get + _post(IDS))
-        statuses = [r[0] for r in _responses(sock, 4)]
+        statuses = [r[0] for r in read_responses(sock, 4)]
     assert statuses == [b"HTTP/1.1 200 OK", b"HTTP/1.1 400 Bad Request", b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK"]
 
 
@@ -77,7 +51,7 @@ def test_chunked_body(port: int) -> None:
     head = b"POST /v2/models/model/infer HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(head + chunks)
-        ((status, _, _),) = _responses(sock, 1)
+        ((status, _, _),) = read_responses(sock, 1)
     assert status == b"HTTP/1.1 200 OK"
 
 
@@ -87,36 +61,36 @@ def test_expect_100_continue(port: int) -> None:
         sock.sendall(head)
         assert sock.recv(25) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.sendall(IDS)
-        ((status, _, _),) = _responses(sock, 1)
+        ((status, _, _),) = read_responses(sock, 1)
     assert status == b"HTTP/1.1 200 OK"
 
 
 def test_http_1_0_closes_after_the_response(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(_post(IDS, version="1.0"))
-        ((status, headers, _),) = _responses(sock, 1)
+        ((status, headers, _),) = read_responses(sock, 1)
         assert status == b"HTTP/1.1 200 OK" and headers[b"connection"] == b"close"
-        assert _closed(sock)
+        assert closed_by_server(sock)
 
 
 def test_connection_close_is_honoured(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(_post(IDS, "Connection: close\r\n"))
-        ((status, _, _),) = _responses(sock, 1)
+        ((status, _, _),) = read_responses(sock, 1)
         assert status == b"HTTP/1.1 200 OK"
-        assert _closed(sock)
+        assert closed_by_server(sock)
 
 
 def test_garbage_is_400_and_closed_and_the_server_goes_on(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
-        ((status, _, body),) = _responses(sock, 1)
+        ((status, _, body),) = read_responses(sock, 1)
         assert status == b"HTTP/1.1 400 Bad Request"
         assert b"malformed HTTP request" in body
-        assert _closed(sock)
+        assert closed_by_server(sock)
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(_post(IDS))
-        assert _responses(sock, 1)[0][0] == b"HTTP/1.1 200 OK"
+        assert read_responses(sock, 1)[0][0] == b"HTTP/1.1 200 OK"
 
 
 def test_chunked_body_over_the_limit_is_413(artifacts: dict[str, Path]) -> None:
@@ -124,7 +98,7 @@ def test_chunked_body_over_the_limit_is_413(artifacts: dict[str, Path]) -> None:
     with running(config) as server, socket.create_connection(("127.0.0.1", server.info.port), timeout=30) as sock:
         head = b"POST /v2/models/model/infer HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
         sock.sendall(head + b"%x\r\n%s\r\n" % (len(IDS), IDS))
-        ((status, headers, body),) = _responses(sock, 1)
+        ((status, headers, body),) = read_responses(sock, 1)
         assert status.startswith(b"HTTP/1.1 413 ")
         assert headers[b"connection"] == b"close"
         assert b"100-byte limit" in body
@@ -134,5 +108,14 @@ def test_thousands_of_pipelined_requests_in_one_packet(port: int) -> None:
     get = b"GET /v2/health/live HTTP/1.1\r\nHost: t\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(_post(IDS) + get * 3000 + _post(IDS))
-        statuses = [r[0] for r in _responses(sock, 3002)]
+        statuses = [r[0] for r in read_responses(sock, 3002)]
     assert statuses == [b"HTTP/1.1 200 OK"] * 3002
+
+
+def test_pipelined_connection_close_applies_to_its_own_request(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(_post(IDS) + _post(IDS, "Connection: close\r\n"))
+        (first, kept, _), (second, closing, _) = read_responses(sock, 2)
+        assert first == second == b"HTTP/1.1 200 OK"
+        assert b"connection" not in kept and closing[b"connection"] == b"close"
+        assert closed_by_server(sock)
