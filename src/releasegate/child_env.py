@@ -20,6 +20,25 @@ ALLOWED = frozenset({
 })
 ALLOWED_PREFIXES = ("LC_",)
 
+# For the tools releasegate itself runs (git, kubectl): everything but credentials, which only a
+# `git push` of `promote`/`rollback` may need (credential helpers read GH_TOKEN / GITHUB_TOKEN).
+_CREDENTIAL_NAMES = frozenset({"GITHUB_TOKEN", "GH_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN",
+                               "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                               "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_RUNTIME_URL", "ACTIONS_CACHE_URL",
+                               "ACTIONS_RESULTS_URL"})
+_CREDENTIAL_PREFIXES = ("AWS_", "AZURE_", "ARM_", "GOOGLE_", "GCP_", "CLOUDSDK_", "HF_TOKEN", "VAULT_")
+_CREDENTIAL_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "PRIVATE_KEY", "API_KEY", "ACCESS_KEY")
+
+
+def is_credential(name: str) -> bool:
+    upper = name.upper()
+    return upper in _CREDENTIAL_NAMES or upper.startswith(_CREDENTIAL_PREFIXES) or any(w in upper for w in _CREDENTIAL_WORDS)
+
+
+def without_credentials(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` minus tokens, cloud credentials and anything named like a secret."""
+    return {k: v for k, v in env.items() if not is_credential(k)}
+
 
 def child_env(overrides: Mapping[str, str] | None = None, passthrough: Iterable[str] = (),
               parent: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from releasegate.child_env import without_credentials
 from releasegate.errors import CommandError, InputError
 
 
@@ -22,15 +23,21 @@ def run(
     check: bool = True,
     timeout: float | None = None,
     replace_env: Mapping[str, str] | None = None,
+    credentials: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``args`` and return the completed process (stdout/stderr as bytes).
 
-    ``env`` adds to this process's environment; ``replace_env`` is the whole environment
-    (see :mod:`releasegate.child_env`). Raises :class:`CommandError` (command, exit code, stderr) when ``check`` is set
+    ``env`` adds to this process's environment, minus credentials (tokens, cloud keys) unless
+    ``credentials`` is set (only ``git push`` needs them); ``replace_env`` is the whole
+    environment (see :mod:`releasegate.child_env`). Raises :class:`CommandError` (command, exit code, stderr) when ``check`` is set
     and the program fails, and :class:`InputError` when it is not installed.
     """
     argv = [str(a) for a in args]
-    full_env = dict(replace_env) if replace_env is not None else None if env is None else {**os.environ, **env}
+    if replace_env is not None:
+        full_env = dict(replace_env)
+    else:
+        merged = {**os.environ, **(env or {})}
+        full_env = merged if credentials else without_credentials(merged)
     try:
         proc = subprocess.run(
             argv,

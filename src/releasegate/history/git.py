@@ -30,8 +30,10 @@ class Git:
     shallow: bool | None = None
 
     def run(self, args: Sequence[str], *, input: bytes | None = None, check: bool = True,
-            env: dict[str, str] | None = None) -> bytes:
-        proc = run(["git", "-C", str(self.root), *args], input=input, check=check, env={**_GIT_ENV, **(env or {})})
+            env: dict[str, str] | None = None, credentials: bool = False) -> bytes:
+        """Run git; only ``credentials`` (a push) lets the environment's tokens through."""
+        proc = run(["git", "-C", str(self.root), *args], input=input, check=check, env={**_GIT_ENV, **(env or {})},
+                   credentials=credentials)
         return proc.stdout
 
     def text(self, args: Sequence[str], *, check: bool = True) -> str:
@@ -175,7 +177,7 @@ def ensure_full_history(git: Git, deepen: bool = False) -> None:
     if allowed and remotes:
         remote = "origin" if "origin" in remotes else remotes[0]
         try:
-            git.run(["fetch", "--quiet", "--unshallow", remote])
+            git.run(["fetch", "--quiet", "--unshallow", remote], credentials=True)
         except CommandError as e:
             raise GitError(f"{git.root}: could not deepen the shallow clone: {e.message}", SHALLOW_HINT) from e
         object.__setattr__(git, "shallow", False)  # the recorded answer is out of date now

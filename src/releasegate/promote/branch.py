@@ -71,7 +71,7 @@ def _mode(git: Git, base: str, path: str) -> str:
 def push(git: Git, remote: str, branch: str) -> None:
     """Push ``branch`` to ``remote``; GitError with git's reason when it is rejected."""
     try:
-        git.run(["push", "--porcelain", remote, f"refs/heads/{branch}:refs/heads/{branch}"])
+        git.run(["push", "--porcelain", remote, f"refs/heads/{branch}:refs/heads/{branch}"], credentials=True)
     except CommandError as e:
         reason = " / ".join(line.strip() for line in e.stderr.strip().splitlines()[-4:]) or "no output"
         raise GitError(f"git push to {remote!r} was rejected: {reason}",
@@ -80,4 +80,4 @@ def push(git: Git, remote: str, branch: str) -> None:
 
 
 def delete_remote_branch(git: Git, remote: str, branch: str) -> None:
-    git.run(["push", "--porcelain", remote, "--delete", f"refs/heads/{branch}"], check=False)
+    git.run(["push", "--porcelain", remote, "--delete", f"refs/heads/{branch}"], check=False, credentials=True)
