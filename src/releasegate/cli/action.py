@@ -58,7 +58,8 @@ def _command(name: str) -> click.Command:
     params += [
         click.Option(["--event", "event"], metavar="PATH", help="Webhook payload to act on (GITHUB_EVENT_PATH)."),
         click.Option(["--event-name", "event_name"], metavar="NAME",
-                     help="Its event name: pull_request, pull_request_review, merge_group or push (GITHUB_EVENT_NAME)."),
+                     help="Its event name: pull_request, pull_request_target, pull_request_review, merge_group or push "
+                          "(GITHUB_EVENT_NAME)."),
         click.Option(["--repo", "repo"], metavar="OWNER/NAME", help="Repository on GitHub (GITHUB_REPOSITORY)."),
     ]
     doc = (f"{SUMMARIES[name]}\n\nThe same code and inputs as actions/{name}/action.yml; the GitHub token comes "
