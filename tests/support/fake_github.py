@@ -290,6 +290,7 @@ class FakeGitHub:
             statuses_url=f"{base}/statuses/{pull.head_sha}", user=self._user(pull.author),
             changed_files=pull.changed_files if pull.changed_files is not None else len(pull.files),
         )
+        data["labels"] = self._label_list(pull.number)
         data["head"].update(sha=pull.head_sha, ref=pull.head_ref)
         data["base"].update(sha=pull.base_sha, ref="main")
         for side in ("head", "base"):
