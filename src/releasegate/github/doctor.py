@@ -99,11 +99,11 @@ class _Rules:
         """The source that meets ``test``, if any."""
         return next((s.source for s in self.sources if test(s)), None)
 
-    def finding(self, id: str, title: str, test: _Test, how: str) -> Finding:
+    def finding(self, id: str, title: str, test: _Test, how: str, detail: str = "") -> Finding:
         source = self.any(test)
         if source is not None:
             return Finding(id, title, "ok", f"set by the {source} of {self.branch}")
-        return self.absent(id, title, f"{how}: {_IMPORT}")
+        return self.absent(id, title, f"{how}: {_IMPORT}", detail)
 
     def absent(self, id: str, title: str, fix: str, detail: str = "") -> Finding:
         where = f"not in the rulesets of {self.branch}" + (detail and f" ({detail})")
@@ -129,10 +129,10 @@ def _required_checks(rules: _Rules, names: tuple[str, ...]) -> Finding:
                         "run of that name, which a pull request's author can post, passes it")
     if absent:
         problems.append(f"{', '.join(absent)}: not required")
-    if absent and rules.unreadable is not None:
-        return Finding(id, title, "unknown", "; ".join(problems) + " by the rulesets, and the branch protection "
-                       f"cannot be read: {rules.unreadable.message}", f"{fix}; or, if branch protection requires them, "
-                       + _ADMIN)
+    if rules.unreadable is not None:  # the branch protection may require (and pin) them
+        return Finding(id, title, "unknown", "by the rulesets, " + "; ".join(problems) + "; and the branch "
+                       f"protection cannot be read: {rules.unreadable.message}",
+                       f"{fix}; or, if branch protection requires them, {_ADMIN}")
     return Finding(id, title, "missing", "; ".join(problems), fix)
 
 
@@ -140,7 +140,8 @@ def _review_findings(rules: _Rules) -> tuple[Finding, ...]:
     return (
         rules.finding("pull-request", "changes reach the branch only through an approved pull request",
                       lambda r: r.pull_request and r.approvals >= 1,
-                      "require a pull request before merging, with at least 1 approval"),
+                      "require a pull request before merging, with at least 1 approval",
+                      "a pull request is required, with 0 approvals" if rules.any(lambda r: r.pull_request) else ""),
         rules.finding("dismiss-stale-reviews", "a push dismisses earlier approvals", lambda r: r.dismiss_stale,
                       "dismiss stale pull request approvals when new commits are pushed "
                       "(`dismiss_stale_reviews_on_push`)"),

@@ -188,10 +188,12 @@ def _codeowners(client: GitHubClient, branch: str) -> CodeOwners | Unreadable:
             return found
         if found.opt_text("type") != "file":
             continue
-        what = f"get CODEOWNERS errors on {branch}"
-        errors = _Answer(what, _get(client, what, f"/repos/{client.repo_name}/codeowners/errors", {"ref": branch}))
-        return CodeOwners(path, parse(_decode(found)),
-                          tuple(e.text("message").splitlines()[0] for e in errors.children("errors")))
+        errors = _read(client, f"get CODEOWNERS errors on {branch}", f"/repos/{client.repo_name}/codeowners/errors",
+                       lambda a: tuple(e.text("message").splitlines()[0] for e in a.children("errors")),
+                       params={"ref": branch})
+        if isinstance(errors, Unreadable):
+            return errors
+        return CodeOwners(path, parse(_decode(found)), errors)
     return CodeOwners(None)
 
 

@@ -114,3 +114,23 @@ def test_garbage_answers_are_clear_errors(fake_github: FakeGitHub, client: GitHu
         run_doctor(client)
     assert field in info.value.message, info.value.message
     assert "GITHUB_API_URL" in str(info.value.hint)
+
+
+def test_a_pull_request_without_approvals_is_not_enough(fake_github: FakeGitHub, client: GitHubClient) -> None:
+    well_configured(fake_github)
+    for rule in fake_github.branch_rules["main"]:
+        if rule["type"] == "pull_request":
+            rule["parameters"]["required_approving_review_count"] = 0
+    (finding,) = [f for f in run_doctor(client).findings if f.id == "pull-request"]
+    assert finding.status == "missing" and "a pull request is required, with 0 approvals" in finding.detail
+
+
+def test_loose_checks_with_unreadable_protection_are_unknown(fake_github: FakeGitHub, client: GitHubClient) -> None:
+    badly_configured(fake_github)
+    del fake_github.protection["main"]
+    fake_github.fail("GET", r"/protection$", 403, body={"message": "Resource not accessible by integration",
+                                                        "documentation_url": "https://docs.github.com"})
+    (finding,) = [f for f in run_doctor(client).findings if f.id == "required-checks"]
+    assert finding.status == "unknown"
+    assert finding.detail.startswith("by the rulesets, releasegate / validate: required from any source")
+    assert "releasegate / approvals: not required" in finding.detail and "Administration: read" in str(finding.fix)
