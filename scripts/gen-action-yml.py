@@ -34,9 +34,17 @@ def gen(name, title, desc, ins, outs, install_extra, module):
           "    - name: Install releasegate" + (f" with [{install_extra}]" if install_extra else " (light core, no torch)"),
           "      id: install", "      shell: bash", "      env:", "        RELEASEGATE_PYTHON: ${{ inputs.python }}",
           f"        RELEASEGATE_EXTRA: {q(install_extra)}",
-          "      run: \"$GITHUB_ACTION_PATH/../install.sh\"",
-          f"    - name: Run releasegate {name}", "      id: run", "      shell: bash", "      env:"]
+          "      run: \"$GITHUB_ACTION_PATH/../install.sh\""]
     split = module == "loadtest"  # the token goes only to the reporting step, never beside the models
+    if split:  # ... and to the permit check before it: nothing of the pull request is loaded yet
+        L += ["    - name: Check the permit to load-test this commit (before anything of it is loaded)",
+              "      shell: bash", "      env:"]
+        for i in ins:
+            if i.name in ("root", "permit-label", "github-token"):
+                L.append(f"        {i.env}: ${{{{ inputs.{i.name} }}}}")
+        L += ["        RELEASEGATE_PYTHON_BIN: ${{ steps.install.outputs.python }}",
+              "      run: '\"$RELEASEGATE_PYTHON_BIN\" -m releasegate.actions.loadtest_permit'"]
+    L += [f"    - name: Run releasegate {name}", "      id: run", "      shell: bash", "      env:"]
     for i in ins:
         if i.name == "python" or (split and i.name == "github-token"):
             continue
@@ -44,7 +52,7 @@ def gen(name, title, desc, ins, outs, install_extra, module):
     L.append("        RELEASEGATE_PYTHON_BIN: ${{ steps.install.outputs.python }}")
     L.append(f"      run: '\"$RELEASEGATE_PYTHON_BIN\" -m releasegate.actions.{module}'")
     if split:
-        L += ["    - name: Report the load test (the only step with the GitHub token)", "      if: always() && steps.run.outputs.result != ''",
+        L += ["    - name: Report the load test (with the GitHub token, after the models have stopped)", "      if: always() && steps.run.outputs.result != ''",
               "      shell: bash", "      env:"]
         for i in ins:
             if i.name in ("comment", "checks", "github-token", "root"):
@@ -65,3 +73,7 @@ open("actions/render/action.yml", "w").write(gen("render", "render (or check) th
 open("actions/loadtest/action.yml", "w").write(gen("loadtest", "load-test candidate models on a GPU runner",
     "Start the candidate model and the version live now, drive both with locust in interleaved phases on this runner's GPU, and gate on the policy's SLOs and regression limits; report tables and plots on the pull request.",
     I.LOADTEST_INPUTS, I.LOADTEST_OUTPUTS, "loadtest", "loadtest"))
+
+open("actions/permit/action.yml", "w").write(gen("permit", "may this pull request event use the GPU runner?",
+    "Decide from the event whether the load test may run, and on which commit: a branch of this repository on every push, a fork's pull request only on the labeled event of the label, for that commit only; remove the label on every push. Run it on pull_request_target.",
+    I.PERMIT_INPUTS, I.PERMIT_OUTPUTS, "", "permit"))

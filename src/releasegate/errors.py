@@ -61,6 +61,11 @@ class GitHubError(ReleasegateError):
     """GitHub refused or failed a request."""
 
 
+class PermitError(ReleasegateError):
+    """The event does not permit running a pull request's commit on the self-hosted runner
+    (the maintainer's label is missing, or the pull request moved after it was added)."""
+
+
 class ArtifactError(InputError):
     """A model artifact is missing, has the wrong digest, or cannot be loaded safely."""
 

@@ -15,8 +15,10 @@ import pytest
 
 import releasegate
 from releasegate.actions import loadtest as loadtest_action
+from releasegate.actions import loadtest_permit
 from releasegate.github.comment import marker
 from tests.actions.conftest import ActionEnv
+from tests.conftest import git
 from tests.support.fake_github import Pull
 from tests.support.github_events import pull_request_event
 
@@ -61,12 +63,20 @@ def library(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     return seen
 
 
+def _labelled_fork(action_env: ActionEnv, event_name: str = "pull_request_target") -> str:
+    """A fork's pull request #9 whose head is the checked-out commit, labelled safe-to-loadtest."""
+    head = git(action_env.repo, "rev-parse", "HEAD").strip()
+    action_env.fake.add_pull(Pull(9, head_sha=head))
+    action_env.fake.labels[9] = ["safe-to-loadtest"]
+    action_env.event(event_name, pull_request_event("labeled", number=9, base_sha="b" * 40, head_sha=head,
+                                                    labels=("safe-to-loadtest",), fork=True))
+    return head
+
+
 def test_inputs_reach_the_library_and_results_reach_the_pull_request(
     action_env: ActionEnv, library: dict[str, Any], tmp_path: Path
 ) -> None:
-    action_env.fake.add_pull(Pull(9, head_sha="a" * 40))
-    action_env.event("pull_request", pull_request_event("labeled", number=9, base_sha="b" * 40, head_sha="a" * 40,
-                                                        labels=("safe-to-loadtest",), fork=True))
+    _labelled_fork(action_env)
     action_env.env["RUNNER_TEMP"] = str(tmp_path)
 
     run = action_env.run(loadtest_action.main, profile="smoke", device="cpu", **{"budget_seconds": "120"})
@@ -92,8 +102,7 @@ def test_bad_budget_is_exit_2_before_any_measurement(action_env: ActionEnv, libr
 
 def test_fork_with_read_only_token_keeps_the_verdict(action_env: ActionEnv, library: dict[str, Any]) -> None:
     library["exit_code"] = 0
-    action_env.event("pull_request", pull_request_event("labeled", number=9, base_sha="b" * 40, head_sha="a" * 40,
-                                                        labels=("safe-to-loadtest",), fork=True))
+    _labelled_fork(action_env, "pull_request")  # a fork's own pull_request run: read-only token
     action_env.fake.forbid_check_runs = True
     action_env.fake.fail("POST", r"/statuses/", 403, message="Resource not accessible by integration")
     action_env.fake.fail("POST", r"/comments$", 403, message="Resource not accessible by integration")
@@ -133,3 +142,38 @@ def test_the_report_step_without_a_measurement_is_exit_2(action_env: ActionEnv) 
 
     run = action_env.run(loadtest_report.main)
     assert run.code == 2 and "RELEASEGATE_LOADTEST_EXIT_CODE" in run.stdout
+
+
+def test_the_permit_step_lets_the_labelled_commit_through(action_env: ActionEnv) -> None:
+    """The first step of actions/loadtest/action.yml, with the token, before the measuring step."""
+    head = _labelled_fork(action_env)
+    run = action_env.run(loadtest_permit.main)
+    assert run.code == 0 and run.lines[-1] == f"::notice title=releasegate loadtest::load test permitted for {head}"
+
+
+def test_a_push_after_the_label_stops_the_run_before_the_model_loads(action_env: ActionEnv,
+                                                                     library: dict[str, Any]) -> None:
+    """A re-run of the labelled run after the fork pushed: its payload names the old head."""
+    _labelled_fork(action_env)
+    action_env.fake.pulls[9].head_sha = "c" * 40
+    run = action_env.run(loadtest_permit.main)
+    assert run.code == 2 and "moved after this event" in run.lines[-1]
+    one_process = action_env.run(loadtest_action.main)  # `releasegate action loadtest`, token in hand
+    assert one_process.code == 2 and "moved after this event" in one_process.lines[-1]
+    assert "options" not in library and action_env.fake.check_runs == {}
+
+
+@pytest.mark.parametrize("action", ["synchronize", "opened"])
+def test_a_forks_event_without_the_label_is_refused(action_env: ActionEnv, action: str) -> None:
+    head = git(action_env.repo, "rev-parse", "HEAD").strip()
+    action_env.event("pull_request_target", pull_request_event(action, number=9, base_sha="b" * 40, head_sha=head,
+                                                               labels=("safe-to-loadtest",), fork=True))
+    run = action_env.run(loadtest_permit.main)
+    assert run.code == 2 and "does not permit a load test" in run.lines[-1]
+
+
+def test_the_checkout_must_be_the_labelled_commit(action_env: ActionEnv) -> None:
+    _labelled_fork(action_env)
+    git(action_env.repo, "commit", "-q", "--allow-empty", "-m", "a later commit than the labelled one")
+    run = action_env.run(loadtest_permit.main)
+    assert run.code == 2 and "the commit this event permits" in run.lines[-1]

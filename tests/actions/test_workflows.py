@@ -23,7 +23,9 @@ TABLES = {
     "validate": (inputs.VALIDATE_INPUTS, inputs.VALIDATE_OUTPUTS),
     "render": (inputs.RENDER_INPUTS, inputs.RENDER_OUTPUTS),
     "loadtest": (inputs.LOADTEST_INPUTS, inputs.LOADTEST_OUTPUTS),
+    "permit": (inputs.PERMIT_INPUTS, inputs.PERMIT_OUTPUTS),
 }
+LOADTEST = ROOT / ".github/workflows/loadtest.yml"
 
 
 def _tool(name: str) -> str:
@@ -39,7 +41,7 @@ def _load(path: Path) -> dict[Any, Any]:
 
 
 def test_there_is_something_to_check() -> None:
-    assert {p.name for p in WORKFLOWS} >= {"release.yml", "ci.yml"}
+    assert {p.name for p in WORKFLOWS} >= {"release.yml", "loadtest.yml", "ci.yml"}
     assert {p.parent.name for p in ACTION_FILES} == set(TABLES)
 
 
@@ -92,16 +94,19 @@ def test_action_inputs_and_outputs_match_the_entry_module(path: Path) -> None:
         assert declared["default"] == ("${{ github.token }}" if spec.name == "github-token" else spec.default)
         assert " ".join(declared["description"].split()) == spec.description
     assert list(action["outputs"]) == [o.name for o in outputs]
-    command = f'"$RELEASEGATE_PYTHON_BIN" -m releasegate.actions.{path.parent.name}'
-    (run_step,) = [step for step in action["runs"]["steps"] if step.get("run") == command]
-    steps_env = {k: v for step in action["runs"]["steps"] for k, v in (step.get("env") or {}).items()}
+    steps = action["runs"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    entry = runs.index(f'"$RELEASEGATE_PYTHON_BIN" -m releasegate.actions.{path.parent.name}')
+    tokenless = path.parent.name == "loadtest"  # the models are measured in a step without the token
     for spec in specs:
-        if spec.name == "python":
-            continue
-        assert steps_env[spec.env] == f"${{{{ inputs.{spec.name} }}}}"
-        # The load test's models run in a step without the token; only its reporting step gets it.
-        in_run_step = spec.name != "github-token" or path.parent.name != "loadtest"
-        assert (spec.env in run_step["env"]) == in_run_step, spec.env
+        if spec.name == "python" or (tokenless and spec.secret):
+            assert spec.env not in steps[entry]["env"]
+        else:
+            assert steps[entry]["env"][spec.env] == f"${{{{ inputs.{spec.name} }}}}"
+    if tokenless:  # the token: to the permit check before the measurement, and to the report after it
+        with_token = [i for i, step in enumerate(steps) if "GITHUB_TOKEN" in step.get("env", {})]
+        assert [runs[i].rsplit(".", 1)[-1] for i in with_token] == ["loadtest_permit", "loadtest_report"]
+        assert with_token[0] < entry < with_token[1]
 
 
 def _steps(document: dict[Any, Any]) -> list[dict[Any, Any]]:
@@ -124,24 +129,52 @@ def test_no_expression_inside_run_and_remote_actions_pinned_by_sha(path: Path) -
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_workflows_grant_nothing_by_default_and_never_use_pull_request_target(path: Path) -> None:
+def test_workflows_grant_nothing_by_default_and_only_the_load_test_uses_pull_request_target(path: Path) -> None:
     workflow = _load(path)
     assert workflow["permissions"] == {}
-    assert "pull_request_target" not in workflow["on"] and "workflow_run" not in workflow["on"]
+    assert "workflow_run" not in workflow["on"]
+    assert ("pull_request_target" in workflow["on"]) == (path == LOADTEST)
     for job in workflow["jobs"].values():
         for step in job.get("steps", []):
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] == "false"
 
 
-def test_load_test_runs_untrusted_code_only_for_the_labelled_commit() -> None:
-    job = _load(ROOT / ".github/workflows/release.yml")["jobs"]["loadtest"]
-    condition = " ".join(job["if"].split())
-    assert job["runs-on"] == ["self-hosted", "gpu"]
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in condition
-    assert "github.event.action == 'labeled' && github.event.label.name == 'safe-to-loadtest'" in condition
-    checkout = job["steps"][0]
-    assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
+def test_the_load_test_workflow_runs_no_code_of_the_pull_request() -> None:
+    """pull_request_target: the base's workflow and a write token. So every job starts from a checkout
+    of the base (the actions that run come from it), the pull request's commit is only ever checked
+    out into a subfolder, by SHA, and nothing is run in a shell or given a secret."""
+    workflow = _load(LOADTEST)
+    assert workflow["on"] == {"pull_request_target": {"types": ["opened", "synchronize", "reopened", "labeled"]}}
+    assert "secrets." not in LOADTEST.read_text() and "run:" not in LOADTEST.read_text()
+    for name, job in workflow["jobs"].items():
+        steps = job["steps"]
+        assert steps[0]["uses"].startswith("actions/checkout@") and set(steps[0].get("with", {})) == {
+            "persist-credentials"}, f"{name}: the first step must check out the base, nothing else"
+        for step in steps[1:]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
+                assert step["with"]["path"] not in ("", ".", "./")
+
+
+def test_the_gpu_runner_takes_only_what_the_permit_grants() -> None:
+    jobs = _load(LOADTEST)["jobs"]
+    permit, loadtest = jobs["permit"], jobs["loadtest"]
+    assert permit["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert permit["runs-on"] == "ubuntu-latest"
+    (permit_step,) = [s for s in permit["steps"] if s.get("uses") == "./actions/permit"]
+    label = permit_step["with"]["label"]
+    assert permit["if"] == f"github.event.action != 'labeled' || github.event.label.name == '{label}'"
+    assert permit["outputs"]["granted"] == "${{ steps.permit.outputs.granted }}"
+    assert loadtest["runs-on"] == ["self-hosted", "gpu"] and loadtest["needs"] == "permit"
+    assert loadtest["if"] == "needs.permit.outputs.granted == 'true'"
+    (candidate,) = [s["with"]["path"] for s in loadtest["steps"] if "path" in s.get("with", {})
+                    and s.get("uses", "").startswith("actions/checkout@")]
+    (run,) = [s for s in loadtest["steps"] if s.get("uses") == "./actions/loadtest"]
+    assert run["with"] == {"root": candidate, "base": "${{ github.event.pull_request.base.sha }}",
+                           "permit-label": label}
+    release = _load(ROOT / ".github/workflows/release.yml")
+    assert all(job["runs-on"] == "ubuntu-latest" for job in release["jobs"].values())
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))

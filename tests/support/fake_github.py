@@ -8,12 +8,19 @@ description's own examples, with URLs rewritten to point back at this server
 
 Only 127.0.0.1 is ever bound. The spec is loaded once per session (13 MB).
 
-Faults: ``fail(method, path_regex, status, times=1, headers=..., message=..., then_apply=False)``
+Faults: ``fail(method, path_regex, status, times=1, headers=..., message=..., then_apply=False, body=...)``
 answers matching requests with an error instead (``then_apply`` performs the
-request first, like a server that did the work but answered 502).
+request first, like a server that did the work but answered 502); ``body`` (JSON, or raw
+bytes) replaces the error body, for answers GitHub never gives (garbage; not validated).
+
+Repository settings (``releasegate doctor``): ``default_branch``, ``branches``, ``branch_rules``
+(what ``GET /rules/branches/{branch}`` lists), ``protection`` (classic branch protection by
+branch), ``files`` (the contents API), ``codeowners_errors``, ``workflow_permissions``,
+``fork_pr_approval``.
 """
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import itertools
@@ -70,6 +77,7 @@ class Fault:
     headers: dict[str, str]
     message: str
     then_apply: bool
+    body: Any = None
 
 
 @dataclass
@@ -111,6 +119,15 @@ class FakeGitHub:
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self.forbid_check_runs = False
+        self.default_branch = "main"
+        self.branches: set[str] = {"main"}
+        self.branch_rules: dict[str, list[dict[str, Any]]] = {}
+        self.protection: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, str] = {}
+        self.codeowners_errors: list[dict[str, Any]] = []
+        self.workflow_permissions: dict[str, Any] = {"default_workflow_permissions": "read",
+                                                     "can_approve_pull_request_reviews": False}
+        self.fork_pr_approval = "first_time_contributors"
         self.on_request: Callable[[str, str], None] | None = None
         self._ids = itertools.count(1000)
         self._lock = threading.RLock()
@@ -161,8 +178,8 @@ class FakeGitHub:
         return comment_id
 
     def fail(self, method: str, path: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None,
-             message: str = "Server Error", then_apply: bool = False) -> None:
-        self.faults.append(Fault(method, re.compile(path), status, times, headers or {}, message, then_apply))
+             message: str = "Server Error", then_apply: bool = False, body: Any = None) -> None:
+        self.faults.append(Fault(method, re.compile(path), status, times, headers or {}, message, then_apply, body))
 
     def comments_on(self, number: int) -> list[dict[str, Any]]:
         return [dict(c, id=i) for i, c in sorted(self.comments.items()) if c["issue"] == number]
@@ -178,7 +195,7 @@ class FakeGitHub:
         raw = h.rfile.read(length) if length else None
         body = json.loads(raw) if raw else None
         request = _Request(
-            path=path,
+            path=_spec_path(path),
             method=h.command.lower(),
             parameters=RequestParameters(query={k: v[-1] for k, v in query.items()}, header=dict(h.headers)),
             content_type=(h.headers.get("Content-Type") or "application/json").lower(),
@@ -190,7 +207,10 @@ class FakeGitHub:
                 self.on_request(h.command, path)
             status, payload, headers = self._dispatch(h.command, path, query, body)
         headers = {k: v.replace(SPEC_HOST, self.url) for k, v in headers.items()}
-        data = b"" if payload is None else json.dumps(self._rewrite(payload)).encode()
+        if isinstance(payload, bytes):
+            data = payload
+        else:
+            data = b"" if payload is None else json.dumps(self._rewrite(payload)).encode()
         if not headers.pop("X-Fake-Fault", None):  # injected faults may use statuses the spec omits
             self._check_response(request, _Response(status, data, dict(headers, **{"Content-Type": "application/json"})))
         self.calls.append(Call(h.command, path, query, body, status))
@@ -234,6 +254,8 @@ class FakeGitHub:
         return None
 
     def _error(self, fault: Fault) -> tuple[int, Any, dict[str, str]]:
+        if fault.body is not None:
+            return fault.status, fault.body, dict(fault.headers, **{"X-Fake-Fault": "1"})
         body: dict[str, Any] = {"message": fault.message, "documentation_url": "https://docs.github.com/rest"}
         if fault.status == 422:
             body["errors"] = [{"resource": "Issue", "code": "invalid", "field": "body"}]
@@ -256,6 +278,14 @@ class FakeGitHub:
             ("POST", rf"/repos/{r}/issues/(\d+)/labels", self._add_labels),
             ("DELETE", rf"/repos/{r}/issues/(\d+)/labels/([^/]+)", self._remove_label),
             ("GET", r"/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)", self._membership),
+            ("GET", rf"/repos/{r}", self._get_repo),
+            ("GET", rf"/repos/{r}/branches/([^/]+)", self._get_branch),
+            ("GET", rf"/repos/{r}/branches/([^/]+)/protection", self._get_protection),
+            ("GET", rf"/repos/{r}/rules/branches/([^/]+)", self._get_branch_rules),
+            ("GET", rf"/repos/{r}/contents/(.+)", self._get_content),
+            ("GET", rf"/repos/{r}/codeowners/errors", self._get_codeowners_errors),
+            ("GET", rf"/repos/{r}/actions/permissions/workflow", self._get_workflow_permissions),
+            ("GET", rf"/repos/{r}/actions/permissions/fork-pr-contributor-approval", self._get_fork_pr_approval),
         ]
 
     # -- handlers ----------------------------------------------------------
@@ -290,6 +320,7 @@ class FakeGitHub:
             statuses_url=f"{base}/statuses/{pull.head_sha}", user=self._user(pull.author),
             changed_files=pull.changed_files if pull.changed_files is not None else len(pull.files),
         )
+        data["labels"] = self._label_list(pull.number)
         data["head"].update(sha=pull.head_sha, ref=pull.head_ref)
         data["base"].update(sha=pull.base_sha, ref="main")
         for side in ("head", "base"):
@@ -424,10 +455,66 @@ class FakeGitHub:
         data.update(state=team[user], role="member", url=f"{SPEC_HOST}/teams/1/memberships/{user}")
         return 200, data, {}
 
+    # -- repository settings (releasegate doctor) --------------------------------
+    def _get_repo(self, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+        data = self._example("full-repository-default-response")
+        owner, name = self.repo.split("/")
+        data.update(full_name=self.repo, name=name, default_branch=self.default_branch, url=self._repo_url(),
+                    language="Python")  # required, and missing from the description's own example
+        for key in ("parent", "source", "template_repository"):  # not a fork, not from a template
+            data.pop(key, None)
+        data["owner"].update(login=owner, url=f"{SPEC_HOST}/users/{owner}")
+        return 200, data, {}
+
+    def _get_branch(self, query: Any, body: Any, branch: str) -> tuple[int, Any, dict[str, str]]:
+        if branch not in self.branches:
+            return 404, {"message": "Branch not found", "documentation_url": "https://docs.github.com/rest"}, {}
+        data = self._example("branch-get")
+        data.update(name=branch, protected=branch in self.protection or branch in self.branch_rules)
+        return 200, data, {}
+
+    def _get_protection(self, query: Any, body: Any, branch: str) -> tuple[int, Any, dict[str, str]]:
+        if branch not in self.protection:
+            return 404, {"message": "Branch not protected", "documentation_url": "https://docs.github.com/rest"}, {}
+        return 200, copy.deepcopy(self.protection[branch]), {}
+
+    def _get_branch_rules(self, query: Any, body: Any, branch: str) -> tuple[int, Any, dict[str, str]]:
+        return self._page(copy.deepcopy(self.branch_rules.get(branch, [])), query,
+                          f"/repos/{self.repo}/rules/branches/{branch}")
+
+    def _get_content(self, query: Any, body: Any, path: str) -> tuple[int, Any, dict[str, str]]:
+        if path not in self.files:
+            return self._not_found()
+        encoded = base64.b64encode(self.files[path].encode()).decode()
+        data = self._example("content-file-response-if-content-is-a-file")
+        data.update(name=path.rsplit("/", 1)[-1], path=path, size=len(self.files[path]),
+                    content="\n".join(encoded[i:i + 60] for i in range(0, len(encoded), 60)),
+                    url=f"{self._repo_url()}/contents/{path}")
+        return 200, data, {}
+
+    def _get_codeowners_errors(self, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+        if not any(p in self.files for p in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")):
+            return self._not_found()
+        return 200, {"errors": copy.deepcopy(self.codeowners_errors)}, {}
+
+    def _get_workflow_permissions(self, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+        return 200, dict(self.workflow_permissions), {}
+
+    def _get_fork_pr_approval(self, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+        return 200, {"approval_policy": self.fork_pr_approval}, {}
+
     def _rewrite(self, payload: Any) -> Any:
         """Point every api.github.com URL of an answer back at this server."""
         text = json.dumps(payload).replace(SPEC_HOST, self.url)
         return json.loads(text)
+
+
+def _spec_path(path: str) -> str:
+    """The path as the description can match it. The contents API takes a file's path with its
+    slashes (``/contents/.github/CODEOWNERS``, as PyGithub and gh send it); an OpenAPI path
+    parameter holds one segment, so the validator is shown the slashes percent-encoded."""
+    match = re.fullmatch(r"(/repos/[^/]+/[^/]+/contents/)(.+)", path)
+    return match[1] + match[2].replace("/", "%2F") if match else path
 
 
 def _explain(error: Exception) -> str:

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 
 import releasegate
 from releasegate.cli import approvals as approvals_cli
+from releasegate.github import doctor
 from releasegate.history import reporters as history_reporters
 from releasegate.loadtest import result as loadtest_result
 from releasegate.render import reporters as render_reporters
@@ -29,6 +30,7 @@ from tests.conftest import PROJECT
 from tests.gitrepo import Repo
 from tests.support import loadtest_repo
 from tests.support.fake_github import FakeGitHub, Pull
+from tests.support.repo_settings import badly_configured, well_configured
 from tests.unit.history.conftest import build_story
 
 DATA = Path(releasegate.__file__).parent / "data"
@@ -41,6 +43,7 @@ OUTPUTS = {
     "render-result": (render_reporters.SCHEMA_VERSION, "docs/render.md"),
     "loadtest-result": (loadtest_result.SCHEMA_VERSION, "docs/loadtest.md"),
     "approvals-result": (approvals_cli.SCHEMA_VERSION, "docs/github-actions.md"),
+    "doctor-result": (doctor.SCHEMA_VERSION, "docs/security.md"),
 }
 PROD = "environments/prod/releases/sentiment.yaml"
 
@@ -186,4 +189,17 @@ def test_approvals_json(example_repo: Path, fake: FakeGitHub, capsys: pytest.Cap
                      "--format", "json")
     payload = check_output("approvals-result", result.out)
     assert result.code == 1 and payload["ignored"] == [{"user": "alice", "reason": "the pull request author cannot approve their own change"}]
+
+
+# --- doctor ----------------------------------------------------------------------------------------
+
+def test_doctor_json(fake: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
+    well_configured(fake)
+    good = run_cli(capsys, "doctor", "--repo", "octo-org/gitops", "--format", "json")
+    assert good.code == 0 and check_output("doctor-result", good.out)["ok"] is True
+    badly_configured(fake)
+    bad = run_cli(capsys, "doctor", "--repo", "octo-org/gitops", "--format", "json")
+    payload = check_output("doctor-result", bad.out)
+    assert bad.code == 1 and payload["ok"] is False
+    assert {f["status"] for f in payload["findings"]} == {"ok", "missing"}
 

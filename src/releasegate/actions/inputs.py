@@ -134,6 +134,10 @@ LOADTEST_INPUTS = (
                 "loads).", "false", boolean=True),
     ActionInput("out", "Directory for result.json, report.md, the PNG plots and logs. Default: "
                 "$RUNNER_TEMP/releasegate-loadtest."),
+    ActionInput("permit-label", "Before measuring, check with the API that the event permits load-testing the "
+                "checked-out commit (see actions/permit): a branch of this repository always; a fork's pull "
+                "request only on the labeled event of this label, while the label is still there and the head "
+                "has not moved. Empty: no check (only for runs outside pull requests).", "safe-to-loadtest"),
     COMMENT,
     CHECKS,
     TOKEN,
@@ -144,4 +148,18 @@ LOADTEST_OUTPUTS = (
     ActionOutput("exit-code", "0 passed (or nothing to test), 1 the gate failed, 2 unusable input."),
     ActionOutput("out", "The directory with result.json, report.md, plots and logs (upload it as an artifact)."),
     ActionOutput("result", "Path of result.json."),
+)
+
+PERMIT_INPUTS = (
+    ActionInput("label", "The label by which a maintainer permits the GPU load test of a fork's pull request. "
+                "Granted on its labeled event, for the head commit of that event only; removed on every push.",
+                "safe-to-loadtest"),
+    TOKEN,
+    PYTHON,
+)
+PERMIT_OUTPUTS = (
+    ActionOutput("granted", "true when this event permits the load test, else false."),
+    ActionOutput("sha", "The commit the load test may check out and run (empty unless granted)."),
+    ActionOutput("revoked", "true when this run removed the label (new commits were pushed)."),
+    ActionOutput("reason", "Why the load test is permitted or not, in one sentence."),
 )

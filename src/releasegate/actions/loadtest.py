@@ -4,7 +4,8 @@ The action runs in two steps so that the GitHub token never shares a process wit
 models, servers and load generator of a pull request: this module measures (its step has
 no token; with no token it posts nothing) and writes result.json and report.md;
 :mod:`releasegate.actions.loadtest_report` posts report.md as the sticky comment and
-check run in a step of its own, the only one that gets the token.
+check run in a step of its own. Before both, :mod:`releasegate.actions.loadtest_permit`
+checks with the token that the event permits load-testing the checked-out commit.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any, TextIO
 
 from releasegate.actions.context import event_from_env, layout_from_env, post_comment, publish_check, run_action
 from releasegate.actions.inputs import LOADTEST_INPUTS, is_true, read_inputs
+from releasegate.actions.loadtest_permit import check_permit
 from releasegate.errors import InputError
 from releasegate.github.checks import GateReport
 from releasegate.github.event import Event
@@ -32,12 +34,14 @@ def _library() -> Any:
 
 
 def _run(env: Mapping[str, str], out: TextIO) -> int:
-    library = _library()
-    from releasegate.loadtest import reporters
-
     i = read_inputs(LOADTEST_INPUTS, env)
     event = event_from_env(env)
     layout = layout_from_env(i["root"], env)
+    if env.get("GITHUB_TOKEN"):  # one process (`releasegate action loadtest`): check the permit here too
+        check_permit(env, event, layout, i["permit-label"])
+    library = _library()
+    from releasegate.loadtest import reporters
+
     out_dir = Path(i["out"] or Path(env.get("RUNNER_TEMP") or layout.root / ".cache") / "releasegate-loadtest")
     options = library.LoadTestOptions(
         paths=tuple(i["paths"].split()), root=layout.root,

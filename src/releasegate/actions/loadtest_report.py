@@ -1,7 +1,7 @@
 """``python -m releasegate.actions.loadtest_report``: post what the load-test step measured.
 
-The second step of actions/loadtest/action.yml, and the only one that gets the GitHub
-token: it reads report.md and the exit code the measuring step wrote, and posts the check
+The last step of actions/loadtest/action.yml, which gets the GitHub token again after the
+measuring step ran without it (the permit check before it has it too): it reads report.md and the exit code the measuring step wrote, and posts the check
 run and the sticky comment. Nothing of the pull request runs in this step.
 """
 from __future__ import annotations

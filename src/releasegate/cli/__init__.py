@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "action": "releasegate.cli.action:action",
     "approvals": "releasegate.cli.approvals:approvals",
     "demo": "releasegate.cli.demo:demo",
+    "doctor": "releasegate.cli.doctor:doctor",
     "history": "releasegate.cli.status:history",
     "loadtest": "releasegate.cli.loadtest:loadtest",
     "promote": "releasegate.cli.promote:promote",

@@ -1,4 +1,4 @@
-"""``releasegate action validate|render|loadtest``: run exactly what a GitHub Action runs.
+"""``releasegate action validate|render|loadtest|permit``: run exactly what a GitHub Action runs.
 
 Each flag is one input of the action (``--revoke-label`` is the input ``revoke-label``;
 booleans are ``--comment/--no-comment``), and each also reads the environment variable
@@ -21,11 +21,13 @@ TABLES = {
     "validate": action_inputs.VALIDATE_INPUTS,
     "render": action_inputs.RENDER_INPUTS,
     "loadtest": action_inputs.LOADTEST_INPUTS,
+    "permit": action_inputs.PERMIT_INPUTS,
 }
 SUMMARIES = {
     "validate": "Validate the changed release files, evaluate approvals, report on the pull request.",
     "render": "Render the manifests, or check them for drift (--check, the default).",
     "loadtest": "Load-test the changed releases against the live versions (needs releasegate[loadtest]).",
+    "permit": "Decide whether a pull request event may use the GPU runner; remove the label on new commits.",
 }
 
 
@@ -58,7 +60,8 @@ def _command(name: str) -> click.Command:
     params += [
         click.Option(["--event", "event"], metavar="PATH", help="Webhook payload to act on (GITHUB_EVENT_PATH)."),
         click.Option(["--event-name", "event_name"], metavar="NAME",
-                     help="Its event name: pull_request, pull_request_review, merge_group or push (GITHUB_EVENT_NAME)."),
+                     help="Its event name: pull_request, pull_request_target, pull_request_review, merge_group or push "
+                          "(GITHUB_EVENT_NAME)."),
         click.Option(["--repo", "repo"], metavar="OWNER/NAME", help="Repository on GitHub (GITHUB_REPOSITORY)."),
     ]
     doc = (f"{SUMMARIES[name]}\n\nThe same code and inputs as actions/{name}/action.yml; the GitHub token comes "

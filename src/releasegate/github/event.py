@@ -16,9 +16,13 @@ from releasegate.errors import InputError
 ZERO_SHA = "0" * 40
 MAX_EVENT_BYTES = 25 * 1024 * 1024
 
-# event name -> actions releasegate acts on (None: the event has no action field)
+# event name -> actions releasegate acts on (None: the event has no action field).
+# ``pull_request_target`` has the payload of ``pull_request``; it runs the base branch's workflow
+# with the base repository's token (the load-test permit needs that to act on forks' pull requests).
+PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened", "labeled")
 HANDLED: dict[str, tuple[str, ...] | None] = {
-    "pull_request": ("opened", "synchronize", "reopened", "labeled"),
+    "pull_request": PULL_REQUEST_ACTIONS,
+    "pull_request_target": PULL_REQUEST_ACTIONS,
     "pull_request_review": ("submitted", "dismissed"),
     "merge_group": ("checks_requested",),
     "push": None,
@@ -96,7 +100,7 @@ def parse_event(payload: Mapping[str, Any], name: str, source: str = "event") ->
         raise InputError(
             f"{source}: releasegate does not handle the event type {name!r} "
             f"(handled: {', '.join(sorted(HANDLED))})",
-            "run the action only on pull_request, pull_request_review, merge_group or push",
+            "run the action only on pull_request, pull_request_target, pull_request_review, merge_group or push",
         )
     get = _Getter(payload, source)
     allowed = HANDLED[name]

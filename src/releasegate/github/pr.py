@@ -15,19 +15,21 @@ FILES_API_CAP = 3000  # GET /pulls/{n}/files lists at most this many files
 
 @dataclass(frozen=True)
 class PullInfo:
-    """The parts of ``GET /pulls/{n}`` the approvals gate needs."""
+    """The parts of ``GET /pulls/{n}`` the approvals gate and the load-test permit need."""
 
     number: int
     author: str
     head_sha: str
     base_sha: str
     changed_files: int
+    labels: tuple[str, ...] = ()
 
 
 def get_pull(client: GitHubClient, number: int) -> PullInfo:
     def fetch() -> PullInfo:
         pr = client.repo().get_pull(number)
-        return PullInfo(pr.number, pr.user.login, pr.head.sha, pr.base.sha, pr.changed_files)
+        labels = tuple(label.name for label in pr.labels)
+        return PullInfo(pr.number, pr.user.login, pr.head.sha, pr.base.sha, pr.changed_files, labels)
 
     return client.call(f"get pull request #{number}", fetch)
 

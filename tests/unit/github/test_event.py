@@ -26,6 +26,15 @@ def test_real_pull_request_payloads_parse(action: str) -> None:
         assert event.label == payload["label"]["name"]
 
 
+@pytest.mark.parametrize("action", ["labeled", "synchronize"])
+def test_pull_request_target_has_the_pull_request_payload(action: str) -> None:
+    """Actions gives ``pull_request_target`` runs the ``pull_request`` payload (no webhook of its own)."""
+    payload = example("pull_request", action)
+    target = parse_event(payload, "pull_request_target")
+    assert target.name == "pull_request_target"
+    assert (target.action, target.pull_request) == (action, parse_event(payload, "pull_request").pull_request)
+
+
 def test_every_real_review_payload_parses_with_normalised_state() -> None:
     for payload in examples("pull_request_review"):
         if payload["action"] not in HANDLED["pull_request_review"]:  # type: ignore[operator]
