@@ -3,16 +3,15 @@ drain them on shutdown, and log what clients are refused (a few lines, however m
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import time
 from typing import Any
 
 from releasegate.serve.config import HttpLimits
 from releasegate.serve.http import IDLE_TIMEOUT_S, Connection, Handler
+from releasegate.serve.logs import Throttle
 
-WARN_EVERY_S = 10.0  # at most one warning of a kind this often (a flood must not flood the log)
-log = logging.getLogger("releasegate.serve")
+log = logging.getLogger(__name__)
 
 
 class HttpServer:
@@ -26,8 +25,7 @@ class HttpServer:
         self._server: asyncio.base_events.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None
         self._sweep_every = max(0.05, min(IDLE_TIMEOUT_S, limits.request_timeout_s) / 10)
-        self._warned: dict[str, float] = {}
-        self._unreported: collections.Counter[str] = collections.Counter()
+        self._warnings = Throttle(log)
 
     async def start(self, sock: Any) -> None:
         self._server = await self.loop.create_server(lambda: Connection(self), sock=sock, backlog=4096)
@@ -42,15 +40,8 @@ class HttpServer:
         return True
 
     def warn(self, kind: str, message: str) -> None:
-        """Log a warning about a client; of each kind at most one every WARN_EVERY_S, with a count of the others."""
-        now = time.monotonic()
-        last = self._warned.get(kind)
-        if last is not None and now - last < WARN_EVERY_S:
-            self._unreported[kind] += 1
-            return
-        self._warned[kind] = now
-        more = self._unreported.pop(kind, 0)
-        log.warning("%s%s", message, f" ({more} more like it since the last warning)" if more else "")
+        """Log a warning about a client; of each kind at most one every logs.EVERY_S, with a count of the others."""
+        self._warnings.log(logging.WARNING, kind, "%s", message)
 
     def _sweep(self) -> None:
         """Every tenth of the shortest deadline, enforce the connections' deadlines (cheaper than timers)."""
