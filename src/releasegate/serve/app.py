@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from releasegate import __version__
 from releasegate.errors import RequestError
 from releasegate.serve.batching import Batcher, Job, Overloaded
 from releasegate.serve.http import Connection, Request
+from releasegate.serve.logs import Throttle
 from releasegate.serve.metrics import CONTENT_TYPE, ServeMetrics
 from releasegate.serve.protocol import (
     InferRequest,
@@ -29,6 +31,7 @@ from releasegate.serve.protocol import (
     server_metadata,
 )
 
+log = logging.getLogger(__name__)
 _JSON = ((b"content-type", b"application/json"),)
 _HEADER_LENGTH = b"inference-header-content-length"
 CLIENT_GONE = 499
@@ -53,6 +56,7 @@ class ServeApp:
         self.max_body = limits.max_request_bytes
         self.draining = False
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._log = Throttle(log)
         model = f"/v2/models/{sig.name}"
         versioned = f"{model}/versions/{sig.version}"
         self._get: dict[str, Callable[[], tuple[int, bytes]]] = {
@@ -111,6 +115,8 @@ class ServeApp:
             try:
                 answered = self._finish_one(conn, request, result)
             except Exception as e:  # noqa: BLE001 - one broken response must not cost the batch's others
+                self._log.log(logging.ERROR, "encode", "model %r: cannot encode a response: %s: %s",
+                              self.sig.name, type(e).__name__, e, exc_info=e)
                 conn.respond(500, error_body(f"cannot encode the response: {type(e).__name__}: {e}"), _JSON, close=True)
                 self.metrics.count(500)
                 continue
@@ -147,6 +153,7 @@ class ServeApp:
         try:
             self.batcher.submit(Job(request.arrays, request.rows, (conn, request, started)))
         except Overloaded as e:
+            self._log.log(logging.WARNING, "overloaded", "model %r: %s; answered 503", self.sig.name, e)
             retry = ((b"retry-after", b"%d" % self.limits.retry_after_s), *_JSON)
             self._answer(conn, 503, error_body(f"overloaded: {e}; retry later"), retry)
 

@@ -30,6 +30,7 @@ def build_app(cfg: ServeConfig, device: str, port: int) -> tuple[ServeApp, Serve
         max_delay_s=cfg.max_delay_ms / 1000.0,
         max_queue=cfg.max_queue,
         on_batch=metrics.observe_batch,
+        name=cfg.model_name,
     )
     batcher.start()
     platform = f"pytorch_{model.format}"

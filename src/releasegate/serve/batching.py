@@ -13,11 +13,14 @@ On the CPU a forward pass is finished when ``launch`` returns, so the launch thr
 completes the batch itself (one thread hop fewer per request).
 
 The queue bound turns overload into an immediate :class:`Overloaded` (HTTP 503)
-instead of unbounded latency. No torch here: the runner is injected.
+instead of unbounded latency. A batch whose forward pass raises fails its requests
+(each gets the exception) and is logged at error level with its traceback, at most one
+line every ``logs.EVERY_S``. No torch here: the runner is injected.
 """
 from __future__ import annotations
 
 import collections
+import logging
 import queue
 import threading
 import time
@@ -26,6 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+
+from releasegate.serve.logs import Throttle
+
+log = logging.getLogger(__name__)
 
 
 class Overloaded(Exception):
@@ -82,8 +89,11 @@ class Batcher:
         max_delay_s: float,
         max_queue: int,
         on_batch: Callable[[BatchStats], None] | None = None,
+        name: str = "model",
     ) -> None:
         self._runner = runner
+        self.name = name  # of the model, for the log
+        self._errors = Throttle(log)
         self._deliver = deliver
         self.max_batch = max_batch
         self._max_delay = max_delay_s
@@ -185,7 +195,7 @@ class Batcher:
                 pending = self._runner.launch(slot, jobs, rows)
             except Exception as e:  # noqa: BLE001 - a failed batch fails its requests, not the server
                 self._slots.put(slot)
-                self._deliver([(job, e) for job in jobs])
+                self._deliver(self._failed(jobs, rows, e))
                 continue
             item = (slot, jobs, rows, pending, started)
             if getattr(pending, "ready", False):
@@ -207,7 +217,7 @@ class Batcher:
             outputs = pending.wait()
             results: list[tuple[Job, Any]] = list(zip(jobs, split_rows(outputs, jobs)))
         except Exception as e:  # noqa: BLE001 - a failed batch fails its requests, not the server
-            results = [(job, e) for job in jobs]
+            results = self._failed(jobs, rows, e)
         finally:
             self._slots.put(slot)
         finished = time.perf_counter()
@@ -215,6 +225,14 @@ class Batcher:
         if self._on_batch is not None:
             waits = tuple(started - job.enqueued for job in jobs)
             self._on_batch(BatchStats(rows, len(jobs), waits, finished - started))
+
+    def _failed(self, jobs: list[Job], rows: int, error: Exception) -> list[tuple[Job, Any]]:
+        """Log a failed batch (throttled) and fail each of its jobs with ``error``."""
+        self._errors.log(
+            logging.ERROR, "batch", "model %r: inference failed for a batch of %d requests (%d rows): %s: %s",
+            self.name, len(jobs), rows, type(error).__name__, error, exc_info=error,
+        )
+        return [(job, error) for job in jobs]
 
 
 def split_rows(outputs: list[np.ndarray], jobs: Sequence[Job]) -> list[list[np.ndarray]]:

@@ -58,10 +58,14 @@ class HttpServer:
             self._sweeper.cancel()
         for conn in list(self.connections):
             conn.shutdown()
+        busy = sum(c.busy for c in self.connections)
+        log.info("stopped accepting connections; finishing the requests of %d busy connections (up to %g s)", busy, timeout)
         deadline = time.monotonic() + timeout
         while any(c.busy for c in self.connections) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        drained = not any(c.busy for c in self.connections)
+        busy = sum(c.busy for c in self.connections)
+        if busy:
+            log.warning("%d connections still busy after %g s (--graceful-timeout): closed without their responses", busy, timeout)
         for conn in list(self.connections):
             conn.close_now()
-        return drained
+        return not busy

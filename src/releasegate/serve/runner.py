@@ -10,6 +10,8 @@ each compiled (and, with CUDA graphs, captured) once at start-up.
 """
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +26,7 @@ from releasegate.serve.tensors import TensorSpec
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 _CARRIER = {"BF16": torch.uint16}
 WARMUP_CALLS = 3
+log = logging.getLogger(__name__)
 
 
 class _Pending:
@@ -89,9 +92,12 @@ class TorchRunner:
         for size in sizes:
             # Three calls per size: compile (or TorchScript profiling), then CUDA-graph
             # recording, then a replay, so that no request pays for any of them.
+            started = time.perf_counter()
             for _ in range(WARMUP_CALLS):
                 outputs = self._warm(size)
             self.outputs = self._output_specs(outputs, size)
+            log.debug("warm-up: batch size %d, %d forward passes in %.2f s (compile %s)",
+                      size, WARMUP_CALLS, time.perf_counter() - started, self.compile_mode)
         if self.cuda:
             torch.cuda.synchronize()
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
+import time
 from typing import TYPE_CHECKING, Any
 
 from releasegate.digests import verify_digest
@@ -19,6 +21,8 @@ from releasegate.serve.config import ServeConfig, ServerInfo
 
 if TYPE_CHECKING:
     from releasegate.serve.listener import HttpServer
+
+log = logging.getLogger(__name__)
 
 
 def resolve_device(device: str) -> str:
@@ -50,14 +54,17 @@ class ModelServer:
         """Verify the digest, load and warm up the model, bind the port. Raises ReleasegateError."""
         cfg = self.config
         verify_digest(cfg.artifact, cfg.sha256)
+        log.info("%s: sha256 verified (%s)", cfg.artifact, cfg.sha256)
         from releasegate.serve.assembly import build_app
 
         self._socket = _bind(cfg.host, cfg.port)
+        started = time.monotonic()
         try:
             self.app, self.info = build_app(cfg, resolve_device(cfg.device), self._socket.getsockname()[1])
         except BaseException:
             self._socket.close()
             raise
+        _log_ready(self.info, time.monotonic() - started)
         return self.info
 
     def run(self) -> None:
@@ -82,6 +89,7 @@ class ModelServer:
         self.http = http
         await http.start(self._socket)
         self._started = True
+        log.info("listening on %s", self.info.url if self.info else "?")
         try:
             await self._stopping.wait()
             self.drained = await http.shutdown(self.config.graceful_timeout_s)
@@ -89,7 +97,10 @@ class ModelServer:
             if signals:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
-            await loop.run_in_executor(None, self.app.batcher.close, self.config.graceful_timeout_s)
+            stopped = await loop.run_in_executor(None, self.app.batcher.close, self.config.graceful_timeout_s)
+            if not stopped:
+                log.warning("the batcher did not finish its queue within %g s (--graceful-timeout)", self.config.graceful_timeout_s)
+            log.info("stopped%s", "" if self.drained else " (some requests went unanswered)")
 
     def stop(self) -> None:
         """Begin a graceful shutdown; safe from any thread (SIGTERM/SIGINT do the same)."""
@@ -102,10 +113,22 @@ class ModelServer:
         return self._started
 
     def _begin_stop(self) -> None:
+        if self._stopping is not None and not self._stopping.is_set():
+            log.info("shutting down: readiness answers 503; finishing the requests in flight")
         if self.app is not None:
             self.app.draining = True
         if self._stopping is not None:
             self._stopping.set()
+
+
+def _log_ready(info: ServerInfo, seconds: float) -> None:
+    inputs = ", ".join(f"{s.name}:{s.datatype}{[-1, *s.shape]}" for s in info.inputs)
+    outputs = ", ".join(f"{s.name}:{s.datatype}{[-1, *s.shape]}" for s in info.outputs)
+    log.info(
+        "model %r loaded and warmed up in %.2f s: %s on %s (%s), max batch %d, compile %s; inputs %s; outputs %s",
+        info.model, seconds, info.format, info.device, info.dtype, info.max_batch, info.extra.get("compile", "off"),
+        inputs, outputs,
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -28,7 +28,7 @@ FACTORY_MODULE = textwrap.dedent(
     ENTERED = threading.Event()
 
     class Slow(torch.nn.Module):
-        """x -> linear(x); rows whose first value is 7 sleep, 9 wait for GATE."""
+        """x -> linear(x); rows whose first value is 7 sleep, 9 wait for GATE, 5 raise."""
 
         def __init__(self):
             super().__init__()
@@ -44,6 +44,8 @@ FACTORY_MODULE = textwrap.dedent(
             if bool((x[:, 0] == 9).any()):
                 ENTERED.set()
                 GATE.wait(30)
+            if bool((x[:, 0] == 5).any()):
+                raise RuntimeError("a row starts with 5")
             return self.lin(x)
 
     def slow():

@@ -3,6 +3,7 @@ concurrency, overload, bad input, disconnects, metrics and graceful shutdown."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -158,7 +159,9 @@ def test_metrics_expose_requests_batches_queue_and_inference_time(tiny_server: A
     assert metric(port, 'releasegate_serve_requests_total{model="model",status="200"}') >= 1
 
 
-def test_overload_is_503_with_retry_after_and_no_request_is_lost(slow_weights: Path, gate: Any) -> None:
+def test_overload_is_503_with_retry_after_and_no_request_is_lost(slow_weights: Path, gate: Any,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="releasegate.serve")
     config = config_for(slow_weights, factory="slow-linear", max_batch=1, max_queue=2)
     with running(config) as server, ThreadPoolExecutor(8) as pool:
         port = _port(server)
@@ -178,6 +181,8 @@ def test_overload_is_503_with_retry_after_and_no_request_is_lost(slow_weights: P
                 np.testing.assert_allclose(json.loads(body)["outputs"][0]["data"], want, rtol=1e-5)
         assert metric(port, 'releasegate_serve_requests_total{model="model",status="200"}') == 3
         assert metric(port, 'releasegate_serve_requests_total{model="model",status="503"}') == 2
+    overloads = [r.getMessage() for r in caplog.records if "answered 503" in r.getMessage()]
+    assert overloads == ["model 'model': the request queue is full (2 requests); answered 503"]  # the second is held back
 
 
 def test_shutdown_finishes_in_flight_requests(slow_weights: Path, gate: Any) -> None:
