@@ -42,6 +42,7 @@ class ServeConfig:
     graceful_timeout_s: float = 30.0
     retry_after_s: int = 1
     http: HttpLimits = HttpLimits()
+    access_log: bool = False  # one info line per response on the releasegate.serve.access logger
 
 
 @dataclass(frozen=True)

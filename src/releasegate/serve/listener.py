@@ -17,10 +17,13 @@ log = logging.getLogger(__name__)
 class HttpServer:
     """Listens on a bound socket and drains its connections on shutdown."""
 
-    def __init__(self, handler: Handler, loop: asyncio.AbstractEventLoop, limits: HttpLimits | None = None) -> None:
+    def __init__(
+        self, handler: Handler, loop: asyncio.AbstractEventLoop, limits: HttpLimits | None = None, access_log: bool = False
+    ) -> None:
         self.handler = handler
         self.loop = loop
         self.limits = limits = limits or HttpLimits()
+        self.access_log = access_log  # one info line per response on releasegate.serve.access
         self.connections: set[Connection] = set()
         self._server: asyncio.base_events.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None

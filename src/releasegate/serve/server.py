@@ -85,11 +85,11 @@ class ModelServer:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._begin_stop)
         self.app.loop = loop
-        http = HttpServer(self.app, loop, self.config.http)
+        http = HttpServer(self.app, loop, self.config.http, access_log=self.config.access_log)
         self.http = http
         await http.start(self._socket)
         self._started = True
-        log.info("listening on %s", self.info.url if self.info else "?")
+        log.info("listening on %s (access log %s)", self.info.url if self.info else "?", "on" if http.access_log else "off")
         try:
             await self._stopping.wait()
             self.drained = await http.shutdown(self.config.graceful_timeout_s)

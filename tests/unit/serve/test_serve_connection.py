@@ -1,8 +1,10 @@
 """A connection's closing deadlines, on a stub transport (no sockets, no torch): the lingering close
-after an error answer ends, and a client that never takes its last response is dropped."""
+after an error answer ends, and a client that never takes its last response is dropped. And the
+access log: nothing of it runs while it is off."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 
 pytest.importorskip("httptools")
 pytest.importorskip("numpy")
+from releasegate.serve import http  # noqa: E402
 from releasegate.serve.config import HttpLimits  # noqa: E402
 from releasegate.serve.http import LINGER_S, Connection, Request  # noqa: E402
 from releasegate.serve.listener import HttpServer  # noqa: E402
@@ -103,3 +106,30 @@ def test_the_lingering_close_after_an_error_answer_ends(connection: tuple[Connec
     assert not transport.closed
     conn.check_time(now + LINGER_S + 0.1)
     assert transport.closed and not transport.aborted
+
+
+class Untouchable:
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the access log is off, yet its logger's {name} was used")
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_the_access_log_is_not_touched_while_off(on: bool, monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="releasegate.serve.access")
+    if not on:
+        monkeypatch.setattr(http, "access_log", Untouchable())
+    loop = asyncio.new_event_loop()
+    try:
+        conn = Connection(HttpServer(Answer(), loop, access_log=on))
+        transport = StubTransport()
+        conn.connection_made(transport)
+        conn.data_received(b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n" * 50 + b"\x16 not HTTP\r\n\r\n")
+    finally:
+        loop.close()
+    assert transport.written.count(b"HTTP/1.1 200 OK") == 50 and b"HTTP/1.1 400" in transport.written
+    lines = [r.getMessage() for r in caplog.records if r.name == "releasegate.serve.access"]
+    if on:
+        assert len(lines) == 51 and lines[0].startswith('127.0.0.1:1 "GET /a" 200 2 ') and '"- -" 400' in lines[-1]
+    else:
+        assert lines == []
