@@ -5,13 +5,18 @@ pull request can never be interpreted as shell syntax.
 """
 from __future__ import annotations
 
+import logging
 import os
+import shlex
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from releasegate.child_env import without_credentials
 from releasegate.errors import CommandError, InputError
+
+log = logging.getLogger(__name__)
 
 
 def run(
@@ -38,6 +43,7 @@ def run(
     else:
         merged = {**os.environ, **(env or {})}
         full_env = merged if credentials else without_credentials(merged)
+    started = time.perf_counter()
     try:
         proc = subprocess.run(
             argv,
@@ -54,6 +60,8 @@ def run(
         ) from e
     except subprocess.TimeoutExpired as e:
         raise CommandError(argv, -1, f"timed out after {timeout} s") from e
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s: exit %d in %.0f ms", shlex.join(argv), proc.returncode, (time.perf_counter() - started) * 1000)
     if check and proc.returncode != 0:
         raise CommandError(argv, proc.returncode, proc.stderr.decode("utf-8", "replace"))
     return proc

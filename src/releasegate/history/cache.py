@@ -7,6 +7,7 @@ A missing, damaged or unwritable cache only costs time.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from releasegate.history.commit_log import Commit, read_log
@@ -15,6 +16,7 @@ from releasegate.history.git import Git
 from releasegate.history.jsonfile import write_json
 
 CACHE_FORMAT = 3
+log = logging.getLogger(__name__)
 
 
 def cached_log(git: Git, tip: str) -> Record:
@@ -24,12 +26,16 @@ def cached_log(git: Git, tip: str) -> Record:
     if cached is not None:
         cached_tip, record = cached
         if cached_tip == tip:
+            log.debug("history cache: up to date at %s", tip)
             return record
         newer = newer_commits(git, cached_tip, tip)
         if newer is not None:
+            log.debug("history cache: extended by %d commits to %s", len(newer), tip)
             record = record.extended(newer)
             _save_cache(cache_file, tip, record)
             return record
+    log.debug("history cache: %s, reading the whole record up to %s",
+              "none usable" if cached is None else "its tip is not on the first-parent line", tip)
     record = Record.from_commits(read_log(git, tip))
     _save_cache(cache_file, tip, record)
     return record

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def write_json(path: Path, data: object) -> None:
@@ -19,6 +22,6 @@ def write_json(path: Path, data: object) -> None:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-    except OSError:
-        return
+    except OSError as e:
+        log.debug("cache %s not written (%s): the next run reads Git again", path, e)
 

@@ -6,6 +6,7 @@ same seam: pass them in ``rules`` or add them to :func:`releasegate.validate.rul
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,8 @@ from releasegate.validate.policy_change import describe_policy_change
 from releasegate.validate.rules import default_rules
 from releasegate.validate.targets import Selection, select_targets
 from releasegate.yamlio import YamlError
+
+log = logging.getLogger(__name__)
 
 
 def run_validation(
@@ -50,8 +53,11 @@ def run_validation(
     history = open_history_facts(layout, policy, targets, base or rules_ref, changed)
     ctx = ValidationContext(rules_layout, policy, tuple(releases), tuple(targets), _aware_now(now), base, changed, history)
     violations = list(load_violations)
-    for rule in rules if rules is not None else default_rules(ctx):
+    active = rules if rules is not None else default_rules(ctx)
+    for rule in active:
         violations.extend(rule.check(ctx))
+    log.debug("%d release files checked (%d more as context) by %d rules from %s: %d violations",
+              len(targets), len(releases) - len(targets), len(active), judge_by or "the work tree", len(violations))
     violations.sort(key=lambda v: (v.file, v.line, v.column, v.rule))
     changed_rules = sorted(set(selection.policy_files) | set(policy_files))
     change = describe_policy_change(rules_layout, layout, changed_rules) if changed_rules and judge_by else None
@@ -87,6 +93,7 @@ def _merge(targets: list[Release], context_paths: list[Path], layout: RepoLayout
             continue
         try:
             releases.append(load_release(layout, path))
-        except InputError:
+        except InputError as e:
+            log.debug("context file %s left out: %s", source, e)
             continue  # an unreadable file outside the change is reported when it is checked itself
     return releases
