@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for flag in ("--sha256", "--format", "--factory", "--device", "--dtype", "--max-batch", "--max-delay-ms",
                  "--max-queue", "--host", "--port", "--model-name", "--input-spec", "--max-request-bytes",
-                 "--compile", "--graceful-timeout"):
+                 "--compile", "--graceful-timeout", "--access-log"):
         assert flag in out
 
 
@@ -130,6 +131,7 @@ def _post(url: str, body: dict[str, object]) -> tuple[int, bytes]:
 
 
 def test_sigterm_finishes_the_request_in_flight_and_exits_0(tmp_path: Path) -> None:
+    """Also: RELEASEGATE_ACCESS_LOG turns the access log on, whose lines pass the default --log-level warning."""
     from safetensors.torch import save_file
 
     site = tmp_path / "site"
@@ -149,7 +151,8 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(tmp_path: Path) -> N
         sys.path.remove(str(site))
     marker = tmp_path / "entered"
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(site)]), "RG_TEST_MARKER": str(marker)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(site)]), "RG_TEST_MARKER": str(marker),
+           "RELEASEGATE_ACCESS_LOG": "1"}
     cmd = [sys.executable, "-m", "releasegate", "serve", str(weights), "--sha256", _sha(weights),
            "--factory", "sleeper", "--port", str(port), "--device", "cpu"]
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
@@ -169,7 +172,10 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(tmp_path: Path) -> N
         status, answer = result["answer"]  # type: ignore[misc]
         assert status == 200 and json.loads(answer)["outputs"][0]["shape"] == [1, 2]
         assert proc.wait(30) == 0
-        assert "stopped after finishing in-flight requests" in (proc.stderr.read() if proc.stderr else "")
+        err = proc.stderr.read() if proc.stderr else ""
+        assert "stopped after finishing in-flight requests" in err
+        assert re.search(r'Z INFO releasegate\.serve\.access: 127\.0\.0\.1:\d+ "POST /v2/models/model/infer" 200 \d+ ', err)
+        assert "INFO releasegate.serve.server" not in err  # --log-level stays warning
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -21,6 +21,13 @@ def test_command_and_options_have_help(name: str) -> None:
             assert param.help, f"{name} {param.opts} has no help"
 
 
+def test_global_options_have_help() -> None:
+    options = [p for p in cli.params if isinstance(p, click.Option)]
+    assert {"--traceback", "--log-level"} <= {o for p in options for o in p.opts}
+    for param in options:
+        assert param.help, f"releasegate {param.opts} has no help"
+
+
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out

@@ -6,9 +6,12 @@ Subcommands live in their own modules and are imported lazily, so that
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -31,6 +34,10 @@ COMMANDS: dict[str, str] = {
     "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",
 }
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMAT = "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s"  # UTC, ISO 8601
 
 
 class LazyGroup(click.Group):
@@ -59,8 +66,17 @@ class LazyGroup(click.Group):
     envvar="RELEASEGATE_TRACEBACK",
     help="Show the full Python traceback of an unexpected error.",
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default="warning",
+    show_default=True,
+    envvar="RELEASEGATE_LOG_LEVEL",
+    help="Least severe log records of releasegate written to stderr (time, level, logger, message); "
+         "other libraries log warnings and worse.",
+)
 @click.pass_context
-def cli(ctx: click.Context, show_traceback: bool) -> None:
+def cli(ctx: click.Context, show_traceback: bool, log_level: str) -> None:
     """Release ML models through Git: validate, load-test, render, promote, roll back.
 
     Exit codes: 0 passed, 1 a check ran and failed, 2 usage or input error,
@@ -68,6 +84,7 @@ def cli(ctx: click.Context, show_traceback: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["traceback"] = show_traceback
+    ctx.call_on_close(configure_logging(log_level))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +113,35 @@ def main(argv: list[str] | None = None) -> int:
             )
         return EXIT_INTERNAL
     return int(result or 0)
+
+
+def configure_logging(level: str) -> Callable[[], None]:
+    """One stderr handler on the root logger and ``level`` for the ``releasegate`` loggers; returns the undo.
+
+    The only place that configures logging (the library only logs). Undone when the command ends,
+    so that running the CLI in-process (tests, other tools) leaves no handler behind.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    undo_level = set_log_level("releasegate", level)
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        undo_level()
+
+    return undo
+
+
+def set_log_level(name: str, level: str | int) -> Callable[[], None]:
+    """Set the level of logger ``name``; returns what puts the previous one back."""
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(level.upper() if isinstance(level, str) else level)
+    return lambda: logger.setLevel(previous)
 
 
 _FORMAT_HELP = {

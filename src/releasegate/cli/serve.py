@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from releasegate.cli import set_log_level
 from releasegate.errors import InputError
 from releasegate.serve.artifact import FORMATS
 
@@ -50,11 +51,16 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
               help="Most header lines in one request; more get 431 and the connection closes.")
 @click.option("--max-connections", type=click.IntRange(1, 1_000_000), default=2048, show_default=True,
               help="Most client connections open at once; one more is answered 503 and closed at once.")
+@click.option("--access-log/--no-access-log", default=False, show_default=True, envvar="RELEASEGATE_ACCESS_LOG",
+              help="Log one line per response (client, method, path, status, bytes, ms) on the logger "
+                   "releasegate.serve.access, whatever --log-level says.")
+@click.pass_context
 def serve(
-    artifact: Path, sha256: str, fmt: str, factory: str | None, device: str, dtype: str, max_batch: int,
-    max_delay_ms: float, max_queue: int, host: str, port: int, model_name: str, input_specs: tuple[str, ...],
-    max_request_bytes: int, compile_mode: str, graceful_timeout: float, request_timeout: float,
-    max_url_bytes: int, max_header_bytes: int, max_headers: int, max_connections: int,
+    ctx: click.Context, artifact: Path, sha256: str, fmt: str, factory: str | None, device: str, dtype: str,
+    max_batch: int, max_delay_ms: float, max_queue: int, host: str, port: int, model_name: str,
+    input_specs: tuple[str, ...], max_request_bytes: int, compile_mode: str, graceful_timeout: float,
+    request_timeout: float, max_url_bytes: int, max_header_bytes: int, max_headers: int, max_connections: int,
+    access_log: bool,
 ) -> int:
     """Serve ARTIFACT over the KServe Open Inference Protocol v2 (HTTP) with dynamic batching.
 
@@ -78,8 +84,11 @@ def serve(
         max_request_bytes=max_request_bytes, compile=compile_mode, graceful_timeout_s=graceful_timeout,
         http=HttpLimits(request_timeout_s=request_timeout, max_url_bytes=max_url_bytes,
                         max_header_bytes=max_header_bytes, max_headers=max_headers, max_connections=max_connections),
+        access_log=access_log,
     )
     _check_torch()
+    if access_log:
+        ctx.call_on_close(set_log_level("releasegate.serve.access", "info"))
     server = ModelServer(config)
     click.echo(f"releasegate serve: verifying {artifact} (sha256) and loading it", err=True)
     info = server.prepare()
