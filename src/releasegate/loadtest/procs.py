@@ -11,7 +11,9 @@ list, never a shell.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
+import shlex
 import signal
 import subprocess
 import threading
@@ -27,6 +29,7 @@ from releasegate.errors import InputError
 _LIVE: dict[int, Managed] = {}
 _LOCK = threading.Lock()
 TERM_GRACE_SECONDS = 5.0
+log = logging.getLogger(__name__)
 
 
 class Managed:
@@ -44,12 +47,12 @@ class Managed:
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         full_env = child_env(env)  # never the job's tokens or cloud credentials
-        with open(log_path, "ab") as log:
+        with open(log_path, "ab") as output:
             try:
                 self.popen = subprocess.Popen(  # noqa: S603 - list args, no shell
                     self.argv,
                     stdin=subprocess.DEVNULL,
-                    stdout=log,
+                    stdout=output,
                     stderr=subprocess.STDOUT,
                     env=full_env,
                     cwd=cwd,
@@ -61,8 +64,10 @@ class Managed:
                     "check the command (a list: program first, then its arguments) and PATH",
                 ) from e
         self.pgid = self.popen.pid  # start_new_session: the child leads its group
+        self._stopped = False
         with _LOCK:
             _LIVE[self.pgid] = self
+        log.info("started pid %d: %s (output in %s)", self.pid, shlex.join(self.argv), log_path)
 
     @property
     def pid(self) -> int:
@@ -81,15 +86,29 @@ class Managed:
 
     def stop(self, grace: float = TERM_GRACE_SECONDS) -> int | None:
         """SIGTERM the whole group, then SIGKILL it after ``grace`` seconds. Idempotent."""
+        exited = self.poll()
         _signal_group(self.pgid, signal.SIGTERM)
         code = self.wait(grace)
         # Kill the group even when the leader exited: forked workers may survive it.
         _signal_group(self.pgid, signal.SIGKILL)
-        if code is None:
+        killed = code is None
+        if killed:
             code = self.wait(grace)
         with _LOCK:
             _LIVE.pop(self.pgid, None)
+        if not self._stopped:
+            self._stopped = True
+            self._log_stop(exited, code, killed, grace)
         return code
+
+    def _log_stop(self, exited: int | None, code: int | None, killed: bool, grace: float) -> None:
+        name = Path(self.argv[0]).name
+        if exited not in (None, 0):
+            log.warning("pid %d (%s) had exited on its own with code %d; its output is in %s", self.pid, name, exited, self.log_path)
+        elif killed:
+            log.warning("pid %d (%s) did not stop within %g s of SIGTERM: killed", self.pid, name, grace)
+        else:
+            log.info("pid %d (%s) stopped: exit code %s", self.pid, name, code)
 
     def log_tail(self, lines: int = 20) -> str:
         """The last ``lines`` lines of the process's output."""

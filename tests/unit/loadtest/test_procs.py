@@ -1,6 +1,7 @@
 """Child processes: the whole process group dies, on stop and on every exit path."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -89,3 +90,20 @@ def test_free_port_is_bindable() -> None:
     port = procs.free_port()
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))
+
+
+def test_start_stop_and_a_crash_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="releasegate.loadtest.procs")
+    sleeper = procs.Managed([sys.executable, "-c", "import time; time.sleep(600)"], tmp_path / "sleeper.log")
+    crasher = procs.Managed([sys.executable, "-c", "import sys; sys.exit(3)"], tmp_path / "crasher.log")
+    assert crasher.wait(30) == 3
+    sleeper.stop(grace=5)
+    crasher.stop(grace=5)
+    crasher.stop(grace=5)  # idempotent, and logged once
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("INFO", f"started pid {sleeper.pid}: {sys.executable} -c 'import time; time.sleep(600)' "
+                    f"(output in {tmp_path / 'sleeper.log'})") in messages
+    assert ("INFO", f"pid {sleeper.pid} ({Path(sys.executable).name}) stopped: exit code -15") in messages
+    crashes = [m for level, m in messages if level == "WARNING"]
+    assert crashes == [f"pid {crasher.pid} ({Path(sys.executable).name}) had exited on its own with code 3; "
+                       f"its output is in {tmp_path / 'crasher.log'}"]
