@@ -55,3 +55,24 @@ def test_bad_signature() -> None:
         parse_signature([{"name": "x", "datatype": "STRING", "shape": [-1]}], "sig")
     with pytest.raises(InputError, match="no usable name"):
         parse_signature([{"name": "x"}], "sig")
+
+
+# --- Attack: spec.loadTest.payloadFile names a file outside the repository (it is copied into the output).
+
+@pytest.mark.parametrize("given", ["../secret.json", "/etc/passwd", "link.json", ".git/config"])
+def test_a_payload_file_outside_the_repository_is_refused(tmp_path: Path, given: str) -> None:
+    import os
+
+    from releasegate.loadtest.release_setup import contained
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".git" / "config").write_text("[remote]\n")
+    (tmp_path / "secret.json").write_text('{"token": "ghs_secret"}')
+    os.symlink(tmp_path / "secret.json", repo / "link.json")
+    with pytest.raises(InputError, match="spec.loadTest.payloadFile .*: must be a file inside the repository") as e:
+        contained(repo, given, f"r.yaml: spec.loadTest.payloadFile {given}")
+    assert "ghs_secret" not in str(e.value)
+    (repo / "payloads").mkdir()
+    (repo / "payloads" / "ok.json").write_text("{}")
+    assert contained(repo, "payloads/ok.json", "r") == (repo / "payloads" / "ok.json").resolve()
