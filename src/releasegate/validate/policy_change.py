@@ -28,6 +28,12 @@ class PolicyChange:
     weakens: tuple[str, ...]
     unreadable: str | None = None  # why the changed policy pack does not load, if it does not
 
+    def findings(self) -> list[str]:
+        """What reviewers must know, one sentence each: an unloadable pack, then every weakening."""
+        found = [f"the changed policy pack does not load: {self.unreadable}"] if self.unreadable else []
+        found += [f"weakens: {w}" for w in self.weakens]
+        return found or ["weakens nothing that releasegate can tell"]
+
     def as_dict(self) -> dict[str, object]:
         return {"files": list(self.files), "rulesRef": self.rules_ref, "weakens": list(self.weakens),
                 "unreadable": self.unreadable}

@@ -49,11 +49,7 @@ def policy_change_markdown(result: ValidationResult) -> str:
     lines = ["### Policy change",
              "This pull request changes " + ", ".join(code(f) for f in change.files) + ". It is judged by the base's "
              "policies and needs the approvals of the strictest environment and of the policy owners."]
-    if change.unreadable:
-        lines.append(f"The changed policy pack does not load: {escape(change.unreadable, 2000)}")
-    lines.extend(f"- weakens: {escape(w, 500)}" for w in change.weakens)
-    if not change.weakens and not change.unreadable:
-        lines.append("It weakens nothing that releasegate can tell.")
+    lines.append("\n".join(f"- {escape(finding, 2000)}" for finding in change.findings()))
     return "\n\n".join(lines)
 
 

@@ -31,14 +31,9 @@ def policy_change_lines(result: ValidationResult) -> list[str]:
     change = result.policy_change
     if change is None:
         return []
-    lines = [f"policy change: {', '.join(change.files)} (judged by the policies of {change.rules_ref}; "
-             "approval needs the strictest environment's minimum and the policy owners)"]
-    if change.unreadable:
-        lines.append(f"    the changed policy pack does not load: {change.unreadable}")
-    lines.extend(f"    weakens: {w}" for w in change.weakens)
-    if not change.weakens and not change.unreadable:
-        lines.append("    weakens nothing that releasegate can tell")
-    return lines
+    return [f"policy change: {', '.join(change.files)} (judged by the policies of {change.rules_ref}; "
+            "approval needs the strictest environment's minimum and the policy owners)",
+            *(f"    {finding}" for finding in change.findings())]
 
 
 def _summary(result: ValidationResult) -> str:

@@ -233,3 +233,13 @@ def test_release_that_names_an_undeclared_runtime_is_refused(
     result = run_cli(capsys, "validate", "--base", "main", "--now", NOW)
     assert result.code == 1, result.out
     assert "error [external-runtime] $.spec.runtime.external.name: no runtime 'bash' in the policy pack" in result.out
+
+
+def test_the_pull_request_comment_says_what_a_policy_change_weakens(story: Repo) -> None:
+    from releasegate.validate.pr_markdown import gate_markdown
+
+    story.commit("Loosen the rules", "2026-01-10T00:00:00Z", {PACK: _weakened_pack(story.root)})
+    result = run_validation(RepoLayout(story.root), base="main")
+    text = gate_markdown(None, result, None, ["prod"])
+    assert "### Policy change" in text and "Judged by the policies of the base, <code>main</code>" in text
+    assert "- weakens: prod: soakHours lowered from 24 to 0" in text
