@@ -102,6 +102,16 @@ def test_advance_opens_a_pull_request(story: Repo, github: FakeGitHub,
     assert github.labels == {}
 
 
+def test_a_refused_pull_request_leaves_no_branch(story: Repo, github: FakeGitHub,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    start_canary(story, capsys)
+    github.fail("POST", r"/pulls$", 422, message="Validation Failed")
+    before = snapshot(story)
+    result = run_cli(capsys, "rollout", "abort", "sentiment", "--env", "prod")
+    assert result.code == 2 and "GitHub answered 422" in result.err
+    assert snapshot(story) == before  # the local and the pushed branch were removed again
+
+
 def test_abort_restores_the_file_live_before_the_canary(story: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     before = (story.root / PROD).read_bytes()
     start_canary(story, capsys)

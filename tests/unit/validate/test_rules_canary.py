@@ -110,3 +110,20 @@ def test_an_abort_that_changes_more_is_judged_as_a_change_not_a_downgrade(story:
     saturday = datetime.fromisoformat("2026-01-17T12:00:00+00:00")
     assert rules(check(story, {PROD: release("sentiment", "1.0.0", env="prod", replicas=3)}, now=saturday)) == [
         "freeze-window"]
+
+
+def test_loosening_the_rollout_policy_is_reported_as_a_weakening() -> None:
+    from dataclasses import replace
+
+    from releasegate.policy import EnvironmentPolicy, PolicyPack, RollbackPolicy, RolloutPolicy
+    from releasegate.validate.policy_change import pack_weakenings
+
+    def pack(rollout: RolloutPolicy) -> PolicyPack:
+        return PolicyPack("p", (EnvironmentPolicy("prod", rollout=rollout),), RollbackPolicy(), {})
+
+    strict = RolloutPolicy(require_steps=True, min_steps=3, require_analysis=True)
+    assert pack_weakenings(pack(strict), pack(replace(strict, min_steps=4))) == []
+    assert pack_weakenings(pack(strict), pack(RolloutPolicy())) == [
+        "prod: rollout.requireSteps turned off (canaries without steps)",
+        "prod: rollout.minSteps lowered from 3 to 0",
+        "prod: rollout.requireAnalysis turned off (canaries move on by their hold alone)"]
