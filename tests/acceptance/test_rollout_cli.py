@@ -129,6 +129,25 @@ def test_abort_restores_the_file_live_before_the_canary(story: Repo, capsys: pyt
     assert result.code == 2 and "the canary of 1.1.0 was aborted" in result.err
 
 
+def test_abort_after_other_changes_is_no_restore(story: Repo, github: FakeGitHub,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    start_canary(story, capsys)
+    # A comment-only edit during the canary: the abort still says what the file said before, so it
+    # writes that file back byte for byte (comments and formatting of the old file).
+    noted = release("sentiment", "1.1.0", env="prod", stable="1.0.0").replace("  slo:\n", "  # watched\n  slo:\n")
+    story.commit("Note (#50)", T.format("00:20"), {PROD: noted})
+    before = story.git("show", f"HEAD~2:{PROD}")
+    assert run_cli(capsys, "rollout", "abort", "sentiment", "--env", "prod", "--branch", "a1").code == 0
+    assert story.git("show", f"a1:{PROD}") == before and github.labels == {42: ["rollback"]}
+    # Scaled during the canary: the abort keeps the new replica count, so it is a change, not a restore.
+    story.commit("Scale (#51)", T.format("00:30"),
+                 {PROD: release("sentiment", "1.1.0", env="prod", stable="1.0.0", replicas=4)})
+    result = run_cli(capsys, "rollout", "abort", "sentiment", "--env", "prod", "--branch", "a2")
+    assert result.code == 0, result.err
+    assert story.git("show", f"a2:{PROD}") + "\n" == release("sentiment", "1.0.0", env="prod", replicas=4)
+    assert 43 not in github.labels  # no rollback label: validate judges it as a change
+
+
 def test_promote_into_a_running_canary_is_refused(story: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     start_canary(story, capsys)
     story.commit("Promote sentiment 1.2.0 to staging (#50)", T.format("00:10"),

@@ -99,8 +99,8 @@ def abort(model: str, env: str, no_pr: bool, branch: str | None, remote: str, de
     """Open the pull request that ends MODEL's canary in ENV, all traffic back on the stable version.
 
     Builtin: the file at rest with the model that ran before the canary (the stable pods
-    keep their exact pod template, so nothing restarts); when that is the file that was
-    live before the canary began, it is restored byte for byte and labelled rollback.
+    keep their exact pod template, so nothing restarts); when that says the same as the file
+    live before the canary began, that file is restored byte for byte and labelled rollback.
     KServe: canaryPercent 0. At any step, without waiting for a hold.
     """
     from releasegate.promote.proposal import carry_out, workspace

@@ -165,8 +165,8 @@ def plan_abort(ws: Workspace, model: str, env: str, *, to_version: str | None = 
     """The change that ends the canary of ``model`` in ``env``, all traffic back on the stable side.
 
     KServe: ``canaryPercent: 0`` (its last rolled-out revision takes the traffic). Builtin: the
-    model that ran before the canary, at rest; when that is byte for byte the file that was live
-    before the canary began, the file is restored exactly (a rollback for the policy's fast path).
+    model that ran before the canary, at rest; when that says the same as the file that was live
+    before the canary began, that file is restored byte for byte (a rollback for the policy's fast path).
     """
     canary = running_canary(ws, model, env, "abort", deepen)
     if _runtime_kind(canary.text) == "kserve":
