@@ -1,4 +1,5 @@
-"""Rules that read Git history: promotion order, soak time, no downgrade, immutable versions.
+"""Rules that read Git history: promotion order, soak time, no downgrade, immutable versions,
+the stable side of a canary (and, from :mod:`~releasegate.validate.rules.canary`, its steps and hold).
 
 They judge the change under review (the release files changed against ``--base``, or the
 paths given), never every file of ``--all``, against the first-parent history of the base
@@ -17,6 +18,7 @@ from releasegate.release import Release
 from releasegate.rollout.state import read_rollout
 from releasegate.validate.context import Rule, ValidationContext, Violation, violation_at
 from releasegate.validate.history_facts import HistoryFacts
+from releasegate.validate.rules.canary import CanaryHoldRule, CanaryStepRule, is_abort
 
 VERSION = ("spec", "model", "version")
 DIGEST = ("spec", "model", "artifact", "sha256")
@@ -26,8 +28,6 @@ def history_rules(ctx: ValidationContext) -> list[Rule]:
     """The history rules for a change in a Git repository (none otherwise)."""
     if ctx.history is None:
         return []
-    from releasegate.validate.rules.canary import CanaryHoldRule, CanaryStepRule
-
     return [PromotionOrderRule(), SoakTimeRule(), NoDowngradeRule(), HistoryImmutableRule(), StableIsLiveRule(),
             CanaryStepRule(), CanaryHoldRule()]
 
@@ -101,8 +101,6 @@ class NoDowngradeRule:
     id = "no-downgrade"
 
     def check(self, ctx: ValidationContext) -> Iterable[Violation]:
-        from releasegate.validate.rules.canary import is_abort
-
         for release, assessment, _env in _facts(ctx).promotions():
             if not assessment.downgrade or assessment.rollback:
                 continue
