@@ -15,11 +15,17 @@ def digest(model: str, version: str) -> str:
     return hashlib.sha256(f"{model}:{version}".encode()).hexdigest()
 
 
+STEPS = ("    steps:\n      - {weight: 10, holdMinutes: 60}\n      - {weight: 50, holdMinutes: 60}\n"
+         "      - {weight: 100, holdMinutes: 60}")
+
+
 def release(model: str, version: str, *, replicas: int | None = None, env: str = "staging",
-            stable: str = "0.9.0") -> str:
+            stable: str | None = None, weight: int = 10) -> str:
     """The example sentiment release file, re-targeted to ``model`` at ``version``.
 
-    In prod it is a builtin canary beside ``stable`` (the version prod ran before).
+    In prod it is a canary in steps (10, 50, 100 %): idle (no canary running) without ``stable``,
+    else a running canary at ``weight`` beside ``stable`` (the version prod ran before), as
+    ``releasegate promote`` writes it.
     """
     text = RELEASE.replace("name: sentiment", f"name: {model}")
     text = text.replace("version: 1.4.0", f"version: {version}")
@@ -29,10 +35,12 @@ def release(model: str, version: str, *, replicas: int | None = None, env: str =
         replicas = 2 if env == "prod" else 1
     text = text.replace("replicas: 1", f"replicas: {replicas}")
     if env == "prod":
-        text = text.replace("strategy: rolling", "strategy: canary\n    canaryPercent: 10\n    stable:\n"
-                            f"      version: {stable}\n      artifact:\n"
-                            f"        uri: s3://models/{model}/{stable}/model.pt2\n"
-                            f'        sha256: "{digest(model, stable)}"\n        format: torch-export')
+        rollout = f"strategy: canary\n{STEPS}"
+        if stable is not None:
+            rollout += (f"\n    canaryPercent: {weight}\n    stable:\n      version: {stable}\n      artifact:\n"
+                        f"        uri: s3://models/{model}/{stable}/model.pt2\n"
+                        f'        sha256: "{digest(model, stable)}"\n        format: torch-export')
+        text = text.replace("strategy: rolling", rollout)
     return text
 
 

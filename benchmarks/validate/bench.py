@@ -25,8 +25,13 @@ ENVS = ("dev", "staging", "prod")
 ENV = {**os.environ, "RELEASEGATE_NOW": "2026-11-18T12:00:00Z"}
 
 
-def release_text(model: str, version: str) -> str:
-    digest = hashlib.sha256(f"{model}-{version}".encode()).hexdigest()
+def _digest(model: str, version: str) -> str:
+    return hashlib.sha256(f"{model}-{version}".encode()).hexdigest()
+
+
+def release_text(model: str, version: str, stable: str | None = None) -> str:
+    """A prod-grade builtin release with canary steps: idle, or (``stable`` given) at its first step."""
+    digest = _digest(model, version)
     commit = hashlib.sha1(f"{model}{version}".encode()).hexdigest()
     return f"""apiVersion: releasegate/v1
 kind: ModelRelease
@@ -55,11 +60,22 @@ spec:
     replicas: 2
   rollout:
     strategy: canary
-    canaryPercent: 10
-  slo:
+    steps:
+      - {{weight: 10, holdMinutes: 60}}
+      - {{weight: 50, holdMinutes: 60}}
+      - {{weight: 100, holdMinutes: 60}}
+{_canary(model, stable)}  slo:
     p95LatencyMs: 50
     maxErrorRate: 0.001
 """
+
+
+def _canary(model: str, stable: str | None) -> str:
+    if stable is None:
+        return ""
+    return (f"    canaryPercent: 10\n    stable:\n      version: {stable}\n      artifact:\n"
+            f"        uri: s3://models/{model}/{stable}/model.pt2\n"
+            f'        sha256: "{_digest(model, stable)}"\n        format: torch-export\n')
 
 
 def generate(root: Path, models: int) -> None:
@@ -75,7 +91,7 @@ def generate(root: Path, models: int) -> None:
     git(root, "checkout", "-q", "-b", "pr")
     for i in range(5):
         path = root / "environments" / "dev" / "releases" / f"model-{i * 7:04d}.yaml"
-        path.write_text(release_text(f"model-{i * 7:04d}", "1.1.0"))
+        path.write_text(release_text(f"model-{i * 7:04d}", "1.1.0", stable="1.0.0"))
 
 
 def git(root: Path, *args: str) -> None:

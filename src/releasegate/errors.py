@@ -2,7 +2,8 @@
 
 Every error carries a message that names the file, field or command involved and,
 where one exists, a hint that says how to fix it. The CLI maps ``exit_code`` to the
-process exit status: 2 for bad input or usage, 1 for a check that ran and failed.
+process exit status: 2 for bad input or usage, 1 for a check that ran and failed
+(a policy refusal, :class:`RefusedError`, is such a failed check).
 """
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ class InputError(ReleasegateError):
 
 class ConfigError(InputError):
     """The policy pack or a schema of the repository is itself invalid."""
+
+
+class RefusedError(ReleasegateError):
+    """The request is understood but the rules say no, now: a canary's hold has not passed, its
+    analysis failed or is missing, or a canary is still running. Exit 1, like a failed check."""
+
+    exit_code = EXIT_FAILED
 
 
 class CommandError(ReleasegateError):

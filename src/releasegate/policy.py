@@ -80,6 +80,15 @@ class FreezeWindow:
 
 
 @dataclass(frozen=True)
+class RolloutPolicy:
+    """How canaries run in an environment (``environments[].rollout``, docs/rollout.md)."""
+
+    require_steps: bool = False  # a canary must have spec.rollout.steps (no static canaryPercent)
+    min_steps: int = 0  # ... at least this many
+    require_analysis: bool = False  # rollout advance/complete need a passing analysis verdict
+
+
+@dataclass(frozen=True)
 class EnvironmentPolicy:
     name: str
     promotes_from: str | None = None
@@ -87,6 +96,7 @@ class EnvironmentPolicy:
     approvals: ApprovalPolicy = ApprovalPolicy()
     load_test: LoadTestPolicy = LoadTestPolicy()
     freeze_windows: tuple[FreezeWindow, ...] = ()
+    rollout: RolloutPolicy = RolloutPolicy()
 
 
 @dataclass(frozen=True)
@@ -268,7 +278,13 @@ def _environment(raw: dict[str, Any], document: YamlDocument, index: int) -> Env
         approvals=_approvals(raw.get("approvals", {})),
         load_test=_load_test(raw.get("loadTest", {})),
         freeze_windows=windows,
+        rollout=_rollout(raw.get("rollout", {})),
     )
+
+
+def _rollout(raw: dict[str, Any]) -> RolloutPolicy:
+    return RolloutPolicy(bool(raw.get("requireSteps", False)), int(raw.get("minSteps", 0)),
+                         bool(raw.get("requireAnalysis", False)))
 
 
 def _approvals(raw: dict[str, Any]) -> ApprovalPolicy:

@@ -1,12 +1,11 @@
 """``releasegate promote`` and ``releasegate rollback`` end to end: branches, commits, pushes, PRs.
 
 The repository has a bare repository as ``origin``; GitHub is the loopback fake of
-tests/support, which checks every request and answer against GitHub's OpenAPI description.
+tests/support, which checks every request and answer against GitHub's OpenAPI description
+(fixtures ``story`` and ``github`` in conftest.py).
 """
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,39 +13,12 @@ import pytest
 from releasegate.layout import RepoLayout
 from releasegate.render import render_plan
 from tests.acceptance.cli import run_cli
-from tests.gitrepo import Repo, path, release
+from tests.gitrepo import STEPS, Repo, path, release
 from tests.support.fake_github import FakeGitHub
-from tests.unit.history.conftest import build_story
 
 PROD = path("prod", "sentiment")
 BRANCH = "releasegate/promote-sentiment-prod-1.1.0"
-
-
-@pytest.fixture
-def story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
-    repo = build_story(tmp_path / "story")
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
-    repo.git("remote", "add", "origin", str(origin))
-    repo.git("push", "-q", "origin", "main")
-    monkeypatch.chdir(repo.root)
-    return repo
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
-    fake = FakeGitHub(repo="org/gitops").start()
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
-    monkeypatch.setenv("GITHUB_REPOSITORY", "org/gitops")
-    monkeypatch.setenv("GITHUB_API_URL", fake.url)
-    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example")
-    monkeypatch.setenv("RELEASEGATE_THROTTLE", "0")
-    monkeypatch.setenv("RELEASEGATE_RETRY_BACKOFF", "0")
-    try:
-        yield fake
-    finally:
-        fake.stop()
-    assert fake.violations == []
+STEPS_BLOCK = f"canary\n{STEPS}"
 
 
 def snapshot(repo: Repo) -> tuple[str, str, str, str]:
@@ -90,7 +62,9 @@ def test_promote_keeps_the_target_files_comments_and_quoting(story: Repo, capsys
     story.commit("Annotate prod", "2026-01-09T00:00:00Z", {PROD: text})
     assert run_cli(capsys, "promote", "sentiment", "--to", "prod", "--no-pr").code == 0
     promoted = story.git("show", f"{BRANCH}:{PROD}") + "\n"
-    assert promoted == annotate(release("sentiment", "1.1.0", env="prod", stable="1.0.0"), "1.1.0")
+    # The canary's new stable block is the outgoing model, in the style it was written in.
+    expected = annotate(release("sentiment", "1.1.0", env="prod", stable="1.0.0"), "1.1.0")
+    assert promoted == expected.replace("      version: 1.0.0\n", "      version: '1.0.0'\n")
 
 
 def test_promote_pushes_and_opens_a_pull_request(story: Repo, github: FakeGitHub,
@@ -116,6 +90,9 @@ def rendered(repo: Repo) -> dict[str, bytes | None]:
 
 def test_promote_rollback_round_trip_restores_identical_bytes(story: Repo, github: FakeGitHub,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # prod rolls out new versions at once here (strategy: rolling), so the rollback is a revert.
+    story.commit("prod without canaries", "2026-01-09T00:00:00Z",
+                 {PROD: release("sentiment", "1.0.0", env="prod").replace(STEPS_BLOCK, "rolling")})
     before = (story.root / PROD).read_bytes()
     manifests_before = rendered(story)
     assert run_cli(capsys, "promote", "sentiment", "--to", "prod").code == 0
@@ -135,6 +112,25 @@ def test_promote_rollback_round_trip_restores_identical_bytes(story: Repo, githu
     assert rendered(story) == manifests_before  # ...and the rollback renders 1.0.0's manifests byte for byte
     result = run_cli(capsys, "history", "sentiment", "--env", "prod", "--format", "json")
     assert '"rollback": true' in result.out
+
+
+def test_rollback_during_a_canary_is_its_abort_and_restores_identical_bytes(
+        story: Repo, github: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
+    before = (story.root / PROD).read_bytes()  # idle at 1.0.0: the next version starts a canary
+    manifests_before = rendered(story)
+    assert run_cli(capsys, "promote", "sentiment", "--to", "prod").code == 0
+    assert github.pull_bodies[42]["body"].count("| rollout | idle | canary step 1/3 (10 %) |") == 1
+    merge(story, BRANCH, 42, "2026-01-10T00:00:00Z")
+    result = run_cli(capsys, "rollback", "sentiment", "--env", "prod")
+    assert result.code == 0, result.err
+    back = "releasegate/abort-sentiment-prod-1.1.0"
+    message = story.git("log", "-1", "--format=%B", back)
+    assert message.startswith("Abort the canary of sentiment 1.1.0 in prod: back to 1.0.0\n")
+    assert "Releasegate-Action: abort" in message.splitlines()
+    assert github.labels == {43: ["rollback"]}  # it restores the file live before the canary: the fast path
+    merge(story, back, 43, "2026-01-10T01:00:00Z")
+    assert (story.root / PROD).read_bytes() == before
+    assert rendered(story) == manifests_before
 
 
 def test_rollback_restores_bytes_when_the_promotion_is_not_the_latest_change(

@@ -24,7 +24,7 @@ def test_status_text(story: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     assert result.code == 0
     lines = result.out.splitlines()
     assert lines[0].startswith("Live now on HEAD (")
-    assert lines[1].split() == ["MODEL", "ENV", "VERSION", "DIGEST", "SINCE", "COMMIT", "PR", "AUTHOR"]
+    assert lines[1].split() == ["MODEL", "ENV", "VERSION", "DIGEST", "SINCE", "COMMIT", "PR", "AUTHOR", "ROLLOUT"]
     rows = [line.split() for line in lines[2:]]
     assert [(r[0], r[1], r[2], r[4], r[6]) for r in rows] == [
         ("sentiment", "dev", "1.1.0", "2026-01-02T12:00:00Z", "#1"),
@@ -69,7 +69,8 @@ def test_history_text_and_json(story: Repo, capsys: pytest.CaptureFixture[str]) 
     assert result.code == 0
     rows = result.out.splitlines()[2:]
     assert [(r.split()[1], "  rollback  " in r) for r in rows] == [("1.0.0", True), ("1.1.0", False), ("1.0.0", False)]
-    assert rows[0].endswith("4d 0h     live now") and "Olly Oncall" in rows[0] and "#4" in rows[0]
+    assert "4d 0h     live now" in rows[0] and "Olly Oncall" in rows[0] and "#4" in rows[0]
+    assert rows[0].split()[-3:] == ["live", "now", "idle"]  # a canary strategy, no canary running
     assert "rollback 2026-01-06T00:00:00Z" in result.out.splitlines()[3]
     payload = json.loads(run_cli(capsys, "history", "text-embedder", "--format", "json").out)
     [stint] = payload["environments"]["dev"]

@@ -11,14 +11,29 @@ def _commands() -> list[str]:
     return sorted(COMMANDS)
 
 
+def _walk(name: str, command: click.Command) -> list[tuple[str, click.Command]]:
+    """The command and, for a group (``rollout``), every subcommand under it."""
+    found = [(name, command)]
+    if isinstance(command, click.Group):
+        for sub in sorted(command.commands):
+            found += _walk(f"{name} {sub}", command.commands[sub])
+    return found
+
+
 @pytest.mark.parametrize("name", _commands())
 def test_command_and_options_have_help(name: str) -> None:
-    command = LazyGroup.get_command(cli, click.Context(cli), name)
-    assert command is not None
-    assert command.help and len(command.help.strip()) > 20, f"{name} has no help"
-    for param in command.params:
-        if isinstance(param, click.Option):
-            assert param.help, f"{name} {param.opts} has no help"
+    top = LazyGroup.get_command(cli, click.Context(cli), name)
+    assert top is not None
+    for full, command in _walk(name, top):
+        assert command.help and len(command.help.strip()) > 20, f"{full} has no help"
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{full} {param.opts} has no help"
+
+
+def test_rollout_has_its_three_commands() -> None:
+    group = LazyGroup.get_command(cli, click.Context(cli), "rollout")
+    assert isinstance(group, click.Group) and sorted(group.commands) == ["abort", "advance", "complete"]
 
 
 def test_global_options_have_help() -> None:

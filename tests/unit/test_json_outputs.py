@@ -27,7 +27,7 @@ from releasegate.render import reporters as render_reporters
 from releasegate.validate import reporters as validate_reporters
 from tests.acceptance.cli import run_cli
 from tests.conftest import PROJECT
-from tests.gitrepo import Repo
+from tests.gitrepo import Repo, release
 from tests.support import loadtest_repo
 from tests.support.fake_github import FakeGitHub, Pull
 from tests.support.repo_settings import badly_configured, well_configured
@@ -141,6 +141,20 @@ def test_status_and_history_json(story: Repo, capsys: pytest.CaptureFixture[str]
     history = run_cli(capsys, "history", "sentiment", "--format", "json")
     stints = check_output("history-report", history.out)["environments"]
     assert history.code == 0 and any(s["endedBy"] for env in stints.values() for s in env)
+
+
+def test_status_and_history_json_show_a_canarys_step_and_weight(story: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    story.commit("Promote sentiment 1.1.0 to prod (#9)", "2026-01-09T00:00:00Z",
+                 {"environments/prod/releases/sentiment.yaml":
+                  release("sentiment", "1.1.0", env="prod", stable="1.0.0", weight=50)})
+    status = check_output("status-report", run_cli(capsys, "status", "--env", "prod", "--format", "json").out)
+    canary = {"phase": "running", "strategy": "canary", "step": 2, "steps": 3, "weight": 50, "stableVersion": "1.0.0"}
+    assert status["releases"][0]["rollout"] == canary
+    history = check_output("history-report", run_cli(capsys, "history", "sentiment", "--format", "json").out)
+    assert history["environments"]["prod"][0]["rollout"] == canary
+    assert history["environments"]["prod"][1]["rollout"]["phase"] == "idle"
+    assert history["environments"]["dev"][0]["rollout"] == {"phase": "rolling", "strategy": "rolling", "step": None,
+                                                           "steps": 0, "weight": None, "stableVersion": None}
 
 
 # --- loadtest (the decisions taken before any server starts: no torch, no load) ------------------

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "promote": "releasegate.cli.promote:promote",
     "render": "releasegate.cli.render:render",
     "rollback": "releasegate.cli.promote:rollback",
+    "rollout": "releasegate.cli.rollout:rollout",
     "serve": "releasegate.cli.serve:serve",
     "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",

@@ -18,10 +18,15 @@ REMOTE_HELP = "Git remote to push the branch to."
 DEEPEN_HELP = "In a shallow clone, run `git fetch --unshallow` first instead of failing."
 
 
-def _report(outcome: Outcome) -> None:
+def report(outcome: Outcome) -> None:
+    """What was committed (and pushed and proposed), for every command that writes a release change."""
     change = outcome.change
     click.echo(f"{change.subject()}")
     click.echo(f"  {change.path}: {change.old_version or '(new)'} -> {change.new_version}")
+    if change.old is not None and change.action in ("advance", "complete", "abort"):
+        from releasegate.rollout.clock import file_state
+
+        click.echo(f"  rollout: {file_state(change.old).rollout.describe()} -> {file_state(change.new).rollout.describe()}")
     click.echo(f"  committed {outcome.commit[:10]} on new branch {change.branch} (from {change.base_branch})")
     if outcome.pull_request is not None:
         click.echo(f"  pushed and opened pull request #{outcome.pull_request.number}: {outcome.pull_request.url}")
@@ -48,8 +53,10 @@ def promote(model: str, to_env: str, from_env: str | None, version: str | None, 
     Copies spec.model (version, artifact, lineage, metrics, signature) from the source
     environment's release file into the target's, keeping the target's comments,
     formatting, runtime, rollout and slo; commits on a new branch with Releasegate-*
-    trailers, pushes it and opens a pull request (GITHUB_TOKEN, GITHUB_REPOSITORY).
-    Exit 0: done or nothing to do; 2: bad input, repository state, push or GitHub refused.
+    trailers, pushes it and opens a pull request (GITHUB_TOKEN, GITHUB_REPOSITORY). Into a
+    canary environment it starts a canary at the first step. Exit 0: done or nothing to do;
+    1: a canary is still running in ENV (complete or abort it first); 2: bad input,
+    repository state, push or GitHub refused.
     """
     from releasegate.promote.proposal import carry_out, plan_promotion, workspace
 
@@ -58,7 +65,7 @@ def promote(model: str, to_env: str, from_env: str | None, version: str | None, 
     if change is None:
         click.echo(f"{to_env} already has this release of {model}: nothing to promote")
         return EXIT_OK
-    _report(carry_out(ws, change, open_pr=not no_pr, remote=remote))
+    report(carry_out(ws, change, open_pr=not no_pr, remote=remote))
     return EXIT_OK
 
 
@@ -78,6 +85,7 @@ def rollback(model: str, env: str, to_version: str | None, no_pr: bool, branch: 
 
     Reverts the promoting commit when it is the latest change to the release file;
     otherwise restores the file byte for byte as it was when that version was live.
+    While a canary runs in ENV, the rollback is its abort (see `releasegate rollout abort`).
     The pull request is labelled `rollback`. Exit 0: done; 2: bad input, repository
     state, push or GitHub refused (nothing is left behind).
     """
@@ -85,5 +93,5 @@ def rollback(model: str, env: str, to_version: str | None, no_pr: bool, branch: 
 
     ws = workspace(find_root(root))
     change = plan_rollback(ws, model, env, to_version=to_version, branch=branch, deepen=deepen)
-    _report(carry_out(ws, change, open_pr=not no_pr, remote=remote))
+    report(carry_out(ws, change, open_pr=not no_pr, remote=remote))
     return EXIT_OK

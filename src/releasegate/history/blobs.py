@@ -16,23 +16,27 @@ import yaml
 
 from releasegate.history.git import Git
 from releasegate.history.jsonfile import write_json
+from releasegate.rollout.state import Rollout, Step
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 
 
 @dataclass(frozen=True)
 class BlobInfo:
-    """The identity fields of one release file version (None where absent or unreadable)."""
+    """The identity fields of one release file version (None where absent or unreadable),
+    and where its rollout stands (a canary's step and weight)."""
 
     version: str | None
     digest: str | None
     name: str | None
     error: str | None = None
+    rollout: Rollout | None = None
 
 
 def summarise(data: bytes) -> BlobInfo:
-    """Read ``spec.model.version``, ``spec.model.artifact.sha256`` and ``metadata.name``.
+    """Read ``spec.model.version``, ``spec.model.artifact.sha256``, ``metadata.name`` and ``spec.rollout``.
 
     The document is only composed (libyaml), not constructed: 2-3x faster, and a scalar
     is reported as written (``1.10`` stays ``1.10``).
@@ -45,7 +49,31 @@ def summarise(data: bytes) -> BlobInfo:
         return BlobInfo(None, None, None, "not a YAML mapping")
     model = _get(root, "spec", "model")
     return BlobInfo(_scalar(_get(model, "version")), _scalar(_get(model, "artifact", "sha256")),
-                    _scalar(_get(root, "metadata", "name")))
+                    _scalar(_get(root, "metadata", "name")), None, _rollout(_get(root, "spec", "rollout")))
+
+
+def _rollout(node: yaml.Node | None) -> Rollout:
+    """As :func:`releasegate.rollout.state.read_rollout` reads it, from the composed nodes."""
+    steps = []
+    items = _get(node, "steps")
+    for item in items.value if isinstance(items, yaml.SequenceNode) else []:
+        weight = _number(_get(item, "weight"), (_INT,))
+        if weight is not None:
+            hold = _number(_get(item, "holdMinutes"), (_INT, _FLOAT))
+            steps.append(Step(int(weight), float(hold or 0)))
+    weight = _number(_get(node, "canaryPercent"), (_INT,))
+    return Rollout(_scalar(_get(node, "strategy")) or "rolling", tuple(steps),
+                   None if weight is None else int(weight), _scalar(_get(node, "stable", "version")))
+
+
+def _number(node: yaml.Node | None, tags: tuple[str, ...]) -> float | None:
+    if not isinstance(node, yaml.ScalarNode) or node.tag not in tags:
+        return None
+    try:
+        value = yaml.load(node.value, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _get(node: yaml.Node | None, *keys: str) -> yaml.Node | None:
@@ -84,7 +112,7 @@ class BlobSummaries:
     def save(self) -> None:
         if not (self.dirty and self.path):
             return
-        rows = {k: [v.version, v.digest, v.name, v.error] for k, v in self.known.items()}
+        rows = {k: [v.version, v.digest, v.name, v.error, rollout_row(v.rollout)] for k, v in self.known.items()}
         write_json(self.path, {"format": CACHE_FORMAT, "blobs": rows})
         self.dirty = False
 
@@ -95,6 +123,21 @@ class BlobSummaries:
             data = json.loads(Path(self.path).read_text(encoding="utf-8"))
             if data.get("format") != CACHE_FORMAT:
                 return {}
-            return {k: BlobInfo(*v) for k, v in data["blobs"].items()}
+            return {k: BlobInfo(v[0], v[1], v[2], v[3], rollout_from_row(v[4])) for k, v in data["blobs"].items()}
         except (OSError, ValueError, KeyError, TypeError):
             return {}
+
+
+def rollout_row(rollout: Rollout | None) -> list[Any] | None:
+    """A rollout as JSON for the caches: ``[strategy, [[weight, holdMinutes], ...], canaryPercent, stable]``."""
+    if rollout is None:
+        return None
+    return [rollout.strategy, [[s.weight, s.hold_minutes] for s in rollout.steps], rollout.weight,
+            rollout.stable_version]
+
+
+def rollout_from_row(row: list[Any] | None) -> Rollout | None:
+    if row is None:
+        return None
+    strategy, steps, weight, stable = row
+    return Rollout(strategy, tuple(Step(int(w), float(h)) for w, h in steps), weight, stable)

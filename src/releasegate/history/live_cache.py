@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from releasegate.history.blobs import BlobInfo, BlobSummaries
+from releasegate.history.blobs import BlobInfo, BlobSummaries, rollout_from_row, rollout_row
 from releasegate.history.cache import newer_commits
 from releasegate.history.commit_log import Change, Commit
 from releasegate.history.git import Git
@@ -18,7 +18,7 @@ from releasegate.history.jsonfile import write_json
 from releasegate.history.query import History, LiveEntry
 from releasegate.history.timeline import Key, release_key
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ def _dump(snap: Snapshot) -> dict[str, Any]:
         for c in (e.since, e.changed):
             commits[c.oid] = [c.oid, c.parent, c.time, c.author, c.email, c.subject, c.pr,
                               [list(t) for t in c.trailers], c.reverts, c.merge]
-    entries = [[e.env, e.model, e.version, e.digest, e.path, e.blob, e.since.oid, e.changed.oid] for e in snap.entries]
+    entries = [[e.env, e.model, e.version, e.digest, e.path, e.blob, e.since.oid, e.changed.oid, rollout_row(e.rollout)]
+               for e in snap.entries]
     return {"format": SNAPSHOT_FORMAT, "tip": snap.tip, "environments": list(snap.environments),
             "firstTime": snap.first_time, "commits": commits, "entries": entries}
 
@@ -86,7 +87,8 @@ def _replay(entries: dict[Key, LiveEntry], envs: set[str], commit: Commit, chang
     previous = previous if previous is not None else entries.get(key)
     blob = info[change.blob]
     since = previous.since if previous is not None and previous.version == blob.version else commit
-    entries[key] = LiveEntry(key[0], key[1], blob.version, blob.digest, change.path, change.blob, since, commit)
+    entries[key] = LiveEntry(key[0], key[1], blob.version, blob.digest, change.path, change.blob, since, commit,
+                             blob.rollout)
 
 
 def _load(path: Any) -> Snapshot | None:
@@ -95,8 +97,9 @@ def _load(path: Any) -> Snapshot | None:
         if data.get("format") != SNAPSHOT_FORMAT:
             return None
         commits = {oid: _commit(row) for oid, row in data["commits"].items()}
-        entries = tuple(LiveEntry(env, model, version, digest, p, blob, commits[since], commits[changed])
-                        for env, model, version, digest, p, blob, since, changed in data["entries"])
+        entries = tuple(LiveEntry(env, model, version, digest, p, blob, commits[since], commits[changed],
+                                  rollout_from_row(rollout))
+                        for env, model, version, digest, p, blob, since, changed, rollout in data["entries"])
         return Snapshot(data["tip"], entries, tuple(data["environments"]), data["firstTime"])
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -16,6 +16,7 @@ from releasegate.history.commit_log import Commit, read_log
 from releasegate.history.file_index import Record, Row
 from releasegate.history.git import Git, ensure_full_history, open_repo
 from releasegate.history.timeline import Event, Key, Stint, build_stints
+from releasegate.rollout.state import Rollout
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class LiveEntry:
     blob: str
     since: Commit
     changed: Commit
+    rollout: Rollout | None = None  # where the live file's rollout stands (a canary's step and weight)
 
 
 class History:
@@ -143,4 +145,4 @@ def _entry(key: Key, rows: list[Row], start: int, record: Record, info: dict[str
     _, path, blob, _, _ = rows[-1]
     last = info[blob or ""]
     return LiveEntry(key[0], key[1], last.version, last.digest, path, blob or "",
-                     record.commit(rows[start][0]), record.commit(rows[-1][0]))
+                     record.commit(rows[start][0]), record.commit(rows[-1][0]), last.rollout)

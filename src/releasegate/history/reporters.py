@@ -12,6 +12,7 @@ from releasegate.history.commit_log import Commit
 from releasegate.history.query import LiveEntry
 from releasegate.history.service import ModelHistory, StatusReport
 from releasegate.history.timeline import Stint
+from releasegate.rollout.state import Rollout
 
 STATUS_SCHEMA_VERSION = "releasegate/status-report/v1"
 HISTORY_SCHEMA_VERSION = "releasegate/history-report/v1"
@@ -49,17 +50,35 @@ def status_text(report: StatusReport) -> str:
         if report.at is not None and report.first_commit_time is not None:
             return head + f"Nothing was live yet: the release history starts at {iso(report.first_commit_time)}.\n"
         return head + "No release files in the history.\n"
-    rows = [["MODEL", "ENV", "VERSION", "DIGEST", "SINCE", "COMMIT", "PR", "AUTHOR"]]
+    rows = [["MODEL", "ENV", "VERSION", "DIGEST", "SINCE", "COMMIT", "PR", "AUTHOR", "ROLLOUT"]]
     rows += [[e.model, e.env, e.version or "?", (e.digest or "-")[:12], iso(e.since.time),
-              e.since.oid[:10], _pr(e.since), e.since.author] for e in report.entries]
+              e.since.oid[:10], _pr(e.since), e.since.author, rollout_text(e.rollout)] for e in report.entries]
     return head + _table(rows)
+
+
+def rollout_text(rollout: Rollout | None) -> str:
+    """``canary step 2/4 (25 %) beside 1.3.0``, ``idle``, ``rolling`` (``-`` when the file says nothing)."""
+    if rollout is None:
+        return "-"
+    beside = f" beside {rollout.stable_version}" if rollout.running and rollout.stable_version else ""
+    return rollout.describe() + beside
+
+
+def rollout_json(rollout: Rollout | None) -> dict[str, Any] | None:
+    """``{"phase", "strategy", "step", "steps", "weight", "stableVersion"}``; ``step`` counts from 1."""
+    if rollout is None:
+        return None
+    index = rollout.step_index
+    return {"phase": rollout.phase, "strategy": rollout.strategy, "step": None if index is None else index + 1,
+            "steps": len(rollout.steps), "weight": rollout.weight, "stableVersion": rollout.stable_version}
 
 
 def _entry_json(e: LiveEntry) -> dict[str, Any]:
     return {"model": e.model, "environment": e.env, "version": e.version, "digest": e.digest,
             "path": e.path, "since": iso(e.since.time), "commit": e.since.oid, "pr": e.since.pr,
             "author": e.since.author, "authorEmail": e.since.email,
-            "lastChange": {"commit": e.changed.oid, "at": iso(e.changed.time), "pr": e.changed.pr}}
+            "lastChange": {"commit": e.changed.oid, "at": iso(e.changed.time), "pr": e.changed.pr},
+            "rollout": rollout_json(e.rollout)}
 
 
 def status_json(report: StatusReport) -> str:
@@ -77,12 +96,12 @@ def _ended(stint: Stint) -> str:
 
 def history_text(report: ModelHistory) -> str:
     out = [f"History of {report.model} on {report.ref} ({report.commit[:10]}), newest first\n"]
-    rows = [["ENV", "VERSION", "DIGEST", "PROMOTED", "BY", "PR", "COMMIT", "HOW", "LIVE FOR", "ENDED"]]
+    rows = [["ENV", "VERSION", "DIGEST", "PROMOTED", "BY", "PR", "COMMIT", "HOW", "LIVE FOR", "ENDED", "ROLLOUT"]]
     for env in report.environments:
         for s in report.stints[env]:
             rows.append([env, s.version or "?", (s.digest or "-")[:12], iso(s.start.time), s.start.author,
                          _pr(s.start), s.start.oid[:10], "rollback" if s.rollback else "promote",
-                         duration(_live_seconds(s, report.now)), _ended(s)])
+                         duration(_live_seconds(s, report.now)), _ended(s), rollout_text(s.rollout)])
     return "".join(out) + _table(rows)
 
 
@@ -98,7 +117,7 @@ def _stint_json(s: Stint, now: datetime) -> dict[str, Any]:
             "liveSeconds": int(_live_seconds(s, now)),
             "endedAt": iso(s.end.time) if s.end else None, "endedBy": s.ended_by,
             "endedCommit": s.end.oid if s.end else None, "endedPr": s.end.pr if s.end else None,
-            "changes": s.changes, "blob": s.last_blob}
+            "changes": s.changes, "blob": s.last_blob, "rollout": rollout_json(s.rollout)}
 
 
 def history_json(report: ModelHistory) -> str:

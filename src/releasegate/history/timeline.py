@@ -13,6 +13,7 @@ from releasegate.history.blobs import BlobInfo
 from releasegate.history.commit_log import Commit
 from releasegate.history.semver import is_downgrade
 from releasegate.layout import parse_release_source
+from releasegate.rollout.state import Rollout
 
 Key = tuple[str, str]  # (environment, model)
 
@@ -53,6 +54,7 @@ class Stint:
     first_blob: str
     last_blob: str
     changes: int
+    rollout: Rollout | None = None  # where the rollout stood at the end of the stint (its last file)
 
     @property
     def live(self) -> bool:
@@ -88,7 +90,7 @@ def _is_rollback(commit: Commit, old: str | None, new: str | None, seen: set[str
     """A change back to a version live here before that is a downgrade or says it is a rollback."""
     if new is None or new not in seen:
         return False
-    declared = (commit.trailer("Action") or "").lower() == "rollback" or commit.reverts is not None
+    declared = (commit.trailer("Action") or "").lower() in ("rollback", "abort") or commit.reverts is not None
     return declared or is_downgrade(old, new)
 
 
@@ -100,13 +102,15 @@ class _Open:
         self.path, self.start, self.rollback = ev.path, ev.commit, rollback
         self.first_blob = self.last_blob = ev.blob or ""
         self.changes = 1
+        self.rollout = blob.rollout
 
     def extend(self, ev: Event, blob: BlobInfo) -> None:
         self.last_blob, self.path, self.digest = ev.blob or "", ev.path, blob.digest
+        self.rollout = blob.rollout
         self.changes += 1
 
     def close(self, end: Commit | None, ended_by: str | None) -> Stint:
         return Stint(
             self.key[0], self.key[1], self.version, self.digest, self.path, self.start, end,
-            ended_by, self.rollback, self.first_blob, self.last_blob, self.changes,
+            ended_by, self.rollback, self.first_blob, self.last_blob, self.changes, self.rollout,
         )

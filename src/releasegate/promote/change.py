@@ -7,15 +7,23 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any
+
+import yaml
 
 from releasegate.history.blobs import summarise
+from releasegate.rollout.state import Rollout, read_rollout
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The command that opens each kind of change, named in the pull request.
+COMMANDS = {"advance": "rollout advance", "complete": "rollout complete", "abort": "rollout abort"}
 
 
 @dataclass(frozen=True)
 class ReleaseChange:
     """Writing ``new`` to ``path`` on a new ``branch`` forked from ``base_commit`` of ``base_branch``."""
 
-    action: str  # "promote" or "rollback"
+    action: str  # "promote", "rollback", or a canary's "advance", "complete", "abort"
     model: str
     env: str
     path: str
@@ -29,6 +37,9 @@ class ReleaseChange:
     branch: str
     base_branch: str
     base_commit: str
+    title: str | None = None  # the subject, where the action's default does not say enough
+    notes: tuple[tuple[str, str], ...] = ()  # more Releasegate-* trailers (name without prefix, value)
+    labels: tuple[str, ...] = ()  # pull request labels
 
     @property
     def old_version(self) -> str | None:
@@ -39,6 +50,8 @@ class ReleaseChange:
         return summarise(self.new).version
 
     def subject(self) -> str:
+        if self.title is not None:
+            return self.title
         if self.reverts is not None:
             return f'Revert "{self.reverts_subject}"'
         if self.action == "rollback":
@@ -54,6 +67,7 @@ class ReleaseChange:
         if self.source_env is not None:
             rows.append(("Source-Environment", self.source_env))
         rows.append(("Source-Commit", self.source_commit))
+        rows += list(self.notes)
         return [(f"Releasegate-{k}", v) for k, v in rows]
 
     def message(self) -> str:
@@ -78,10 +92,25 @@ class ReleaseChange:
                  f"{old.version if old else '(new)'} → **{new.version}**", "",
                  f"| | {self.env} now | this pull request |", "|---|---|---|",
                  f"| version | {old.version if old else '-'} | {new.version} |",
-                 f"| digest | `{(old.digest or '-')[:16] if old else '-'}` | `{(new.digest or '-')[:16]}` |", "",
+                 f"| digest | `{(old.digest or '-')[:16] if old else '-'}` | `{(new.digest or '-')[:16]}` |",
+                 *self._rollout_row(), "",
                  f"File: {link(self.branch, self.path)}", f"Content: {self.source} (at {commit}).", ""]
         if self.reverts is not None:
             lines += [f"Reverts {self.reverts} ({self.reverts_subject}).", ""]
         lines += ["<details><summary>Diff</summary>", "", "```diff", self.diff().rstrip("\n"), "```", "",
-                  "</details>", "", f"Opened by `releasegate {self.action}`."]
+                  "</details>", "", f"Opened by `releasegate {COMMANDS.get(self.action, self.action)}`."]
         return "\n".join(lines) + "\n"
+
+    def _rollout_row(self) -> list[str]:
+        """``| rollout | canary step 1/3 (10 %) | canary step 2/3 (50 %) |`` when a canary is involved."""
+        old, new = _rollout(self.old), _rollout(self.new)
+        if old.strategy != "canary" and new.strategy != "canary":
+            return []
+        return [f"| rollout | {old.describe() if self.old is not None else '-'} | {new.describe()} |"]
+
+
+def _rollout(data: bytes | None) -> Rollout:
+    try:
+        return read_rollout(yaml.load(data or b"", Loader=_Loader))
+    except yaml.YAMLError:
+        return read_rollout(None)

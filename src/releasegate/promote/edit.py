@@ -3,8 +3,9 @@
 Only ``spec.model`` travels from the source environment (version, artifact, lineage,
 metrics, signature: what identifies the model); everything else of the target file
 (metadata, runtime, rollout, slo, loadTest) stays as the target environment has it,
-except ``spec.rollout.stable`` of a builtin canary, which becomes the outgoing version
-(the one the canary runs beside).
+except where the promotion starts a canary: with ``strategy: canary`` and ``steps``,
+``canaryPercent`` becomes the first step's weight, and on the builtin runtime
+``spec.rollout.stable`` becomes the outgoing version (the one the canary runs beside).
 ruamel.yaml round-trips the target, so its comments, key order and quoting survive;
 values are only touched where they change.
 """
@@ -32,7 +33,7 @@ def promoted_text(source: str, target: str | None, source_name: str, target_name
     if target is None:
         return source
     src = _load(source, source_name)
-    yaml, dst = _roundtrip(target, target_name)
+    yaml, dst = roundtrip(target, target_name)
     model = _dig(src, TRAVELS)
     if not isinstance(model, CommentedMap):
         raise InputError(f"{source_name}: has no spec.model mapping to promote", "fix the source release file")
@@ -44,29 +45,49 @@ def promoted_text(source: str, target: str | None, source_name: str, target_name
         merge(spec["model"], model)
     else:
         spec["model"] = model
-    _carry_stable(spec, outgoing)
-    return _dump(yaml, dst)
+    _start_canary(spec, outgoing)
+    return dump(yaml, dst)
 
 
-def _carry_stable(spec: CommentedMap, outgoing: Any) -> None:
-    """A builtin canary runs beside the version it replaces: ``rollout.stable`` := the outgoing model.
+def _start_canary(spec: CommentedMap, outgoing: Any) -> None:
+    """A new version in a canary environment starts a canary at the first step.
 
-    Applies when the target already has ``rollout.stable``, or is a ``canary`` on the builtin
-    runtime (KServe keeps its previous revision itself), and the version changes.
+    With ``steps``, ``canaryPercent`` := the first step's weight. On the builtin runtime the
+    canary runs beside the version it replaces: ``rollout.stable`` := the outgoing model
+    (KServe keeps its previous revision itself). Nothing changes when the version stays.
     """
     rollout, runtime = spec.get("rollout"), spec.get("runtime")
     if not isinstance(rollout, CommentedMap) or not isinstance(outgoing, CommentedMap):
         return
-    builtin = isinstance(runtime, CommentedMap) and runtime.get("kind") == "builtin"
-    if "stable" not in rollout and not (rollout.get("strategy") == "canary" and builtin):
-        return
     if _plain(outgoing.get("version")) == _plain(_dig(spec, ("model", "version"))):
+        return
+    builtin = isinstance(runtime, CommentedMap) and runtime.get("kind") == "builtin"
+    canary = rollout.get("strategy") == "canary"
+    first = _first_weight(rollout.get("steps")) if canary else None
+    if first is not None:
+        put_after(rollout, "canaryPercent", first, "steps")
+    if "stable" not in rollout and not (canary and builtin):
         return
     stable = CommentedMap([("version", outgoing.get("version")), ("artifact", outgoing.get("artifact"))])
     if isinstance(rollout.get("stable"), CommentedMap):
         merge(rollout["stable"], stable)
     else:
-        rollout["stable"] = stable
+        put_after(rollout, "stable", stable, "canaryPercent")
+
+
+def _first_weight(steps: Any) -> int | None:
+    first = steps[0] if isinstance(steps, list) and steps else None
+    weight = first.get("weight") if isinstance(first, dict) else None
+    return weight if isinstance(weight, int) and not isinstance(weight, bool) else None
+
+
+def put_after(mapping: CommentedMap, key: str, value: Any, after: str) -> None:
+    """Set ``key``: in place when it exists, else right after ``after`` (or at the end)."""
+    if key in mapping:
+        mapping[key] = value
+        return
+    keys = list(mapping)
+    mapping.insert(keys.index(after) + 1 if after in keys else len(keys), key, value)
 
 
 def merge(target: CommentedMap, source: CommentedMap) -> None:
@@ -137,7 +158,7 @@ def _yaml(mapping: int, sequence: int, offset: int) -> YAML:
     return yaml
 
 
-def _roundtrip(text: str, name: str) -> tuple[YAML, Any]:
+def roundtrip(text: str, name: str) -> tuple[YAML, Any]:
     """A loader/dumper whose indentation reproduces ``text`` unchanged (or the closest one)."""
     best: tuple[int, YAML, Any] | None = None
     for indents in _INDENTS:
@@ -147,7 +168,7 @@ def _roundtrip(text: str, name: str) -> tuple[YAML, Any]:
             doc = yaml.load(text)
         except YAMLError as e:
             raise InputError(f"{name}: cannot be read as YAML: {str(e).splitlines()[0]}", "fix the file") from e
-        changed = _distance(_dump(yaml, doc), text)
+        changed = _distance(dump(yaml, doc), text)
         if changed == 0:
             return yaml, yaml.load(text)
         if best is None or changed < best[0]:
@@ -161,7 +182,7 @@ def _distance(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(la, lb)) + abs(len(la) - len(lb))
 
 
-def _dump(yaml: YAML, doc: Any) -> str:
+def dump(yaml: YAML, doc: Any) -> str:
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()

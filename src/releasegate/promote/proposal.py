@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from releasegate.errors import GitError, InputError
+from releasegate.errors import GitError, InputError, RefusedError
 from releasegate.history.blobs import summarise
 from releasegate.history.classify import Classifier
 from releasegate.history.commit_log import Commit
@@ -22,6 +22,7 @@ from releasegate.promote.branch import BranchCommit, check_branch_name, commit_f
 from releasegate.promote.change import ReleaseChange
 from releasegate.promote.edit import promoted_text
 from releasegate.promote.pr import GitHubTarget, OpenedPullRequest, connect, open_pull_request, resolve_target
+from releasegate.rollout.clock import file_state
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ def workspace(layout: RepoLayout) -> Workspace:
     return Workspace(layout, git, load_policy_pack(layout), branch, git.rev_parse("HEAD"))
 
 
-def _env(ws: Workspace, flag: str, name: str) -> None:
+def check_environment(ws: Workspace, flag: str, name: str) -> None:
+    """InputError naming ``flag`` and the closest environment when ``name`` is not in the policy pack."""
     names = list(ws.policy.environment_names)
     if name not in names:
         close = difflib.get_close_matches(name, names, n=1)
@@ -71,7 +73,8 @@ def _models(ws: Workspace, env: str) -> list[str]:
     return sorted(p.rsplit("/", 1)[-1][:-5] for p in out.splitlines() if p.endswith(".yaml"))
 
 
-def _model(ws: Workspace, env: str, model: str) -> None:
+def check_model(ws: Workspace, env: str, model: str) -> None:
+    """InputError naming the closest model when ``env`` has no release file of ``model`` on the branch."""
     known = _models(ws, env)
     if model not in known:
         close = difflib.get_close_matches(model, known, n=1)
@@ -88,14 +91,15 @@ def _classifier(ws: Workspace, env: str, model: str, deepen: bool) -> Classifier
 def plan_promotion(ws: Workspace, model: str, to_env: str, *, from_env: str | None = None,
                    version: str | None = None, branch: str | None = None, deepen: bool = False) -> ReleaseChange | None:
     """The change that promotes ``model`` to ``to_env``; None when ``to_env`` already has it."""
-    _env(ws, "--to", to_env)
+    check_environment(ws, "--to", to_env)
     source_env = from_env or _promotes_from(ws, to_env)
-    _env(ws, "--from", source_env)
+    check_environment(ws, "--from", source_env)
     if source_env == to_env:
         raise InputError(f"--from {source_env!r} is the environment promoted to", "promote from another environment")
-    _model(ws, source_env, model)
+    check_model(ws, source_env, model)
     source, source_commit, how = _source_bytes(ws, model, source_env, version, deepen)
     target = ws.git.blob_at(ws.head, release_source(to_env, model))
+    _refuse_into_running_canary(model, to_env, target, summarise(source).version)
     new = promoted_text(source.decode(), target.decode() if target is not None else None,
                         release_source(source_env, model), release_source(to_env, model)).encode()
     if new == target:
@@ -104,6 +108,19 @@ def plan_promotion(ws: Workspace, model: str, to_env: str, *, from_env: str | No
     check_branch_name(ws.git, name)
     return ReleaseChange("promote", model, to_env, release_source(to_env, model), target, new, how, source_env,
                          source_commit, None, None, name, ws.branch, ws.head)
+
+
+def _refuse_into_running_canary(model: str, env: str, target: bytes | None, version: str | None) -> None:
+    """A new version may not enter ``env`` while a canary runs there: it would become that canary's
+    stable side (or replace it) without a gate of its own. RefusedError naming complete and abort."""
+    state = file_state(target)
+    if target is None or not state.rollout.running or state.version == version:
+        return
+    raise RefusedError(
+        f"{model} {state.version} is a canary in {env} ({state.rollout.describe()}): finish it before "
+        f"promoting {version}",
+        f"complete it (releasegate rollout complete {model} --env {env}) or abort it (releasegate rollout abort "
+        f"{model} --env {env}), merge that, then promote again")
 
 
 def _promotes_from(ws: Workspace, env: str) -> str:
@@ -136,9 +153,17 @@ def _versions(ws: Workspace, env: str, model: str, deepen: bool) -> str:
 
 def plan_rollback(ws: Workspace, model: str, env: str, *, to_version: str | None = None,
                   branch: str | None = None, deepen: bool = False) -> ReleaseChange:
-    """The change that takes ``env`` back to ``to_version`` (default: the version live before)."""
-    _env(ws, "--env", env)
-    _model(ws, env, model)
+    """The change that takes ``env`` back to ``to_version`` (default: the version live before).
+
+    While a canary runs in ``env``, a rollback is its abort (:func:`releasegate.rollout.plan.plan_abort`):
+    restoring an older file would move the stable side too, and restart it.
+    """
+    check_environment(ws, "--env", env)
+    check_model(ws, env, model)
+    if file_state(ws.git.blob_at(ws.head, release_source(env, model))).rollout.running:
+        from releasegate.rollout.plan import plan_abort  # rollout builds on this module
+
+        return plan_abort(ws, model, env, to_version=to_version, branch=branch, deepen=deepen)
     stints = _classifier(ws, env, model, deepen).stints(env, model)
     current = stints[-1] if stints and stints[-1].live else None
     if current is None:
@@ -151,7 +176,7 @@ def plan_rollback(ws: Workspace, model: str, env: str, *, to_version: str | None
     how = f"{release_source(env, model)} byte for byte as it was when {back.version} was last live there"
     return ReleaseChange("rollback", model, env, release_source(env, model), ws.git.blob_at(ws.head, release_source(env, model)),
                          data, how, None, back.start.oid, reverts.oid if reverts else None,
-                         reverts.subject if reverts else None, name, ws.branch, ws.head)
+                         reverts.subject if reverts else None, name, ws.branch, ws.head, labels=("rollback",))
 
 
 def _rollback_target(model: str, env: str, stints: tuple[Stint, ...], current: Stint,
@@ -208,9 +233,8 @@ def _publish(ws: Workspace, change: ReleaseChange, made: BranchCommit, target: G
     try:
         push(ws.git, remote, change.branch)
         pushed = True
-        labels = ("rollback",) if change.action == "rollback" else ()
         pr = open_pull_request(connect(target), head=change.branch, base=change.base_branch,
-                               title=change.subject(), body=change.pr_body(target.html_url), labels=labels)
+                               title=change.subject(), body=change.pr_body(target.html_url), labels=change.labels)
     except BaseException:
         if pushed:
             delete_remote_branch(ws.git, remote, change.branch)

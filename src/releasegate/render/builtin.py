@@ -1,10 +1,10 @@
 """``runtime.kind: builtin``: Deployments, Services, PodDisruptionBudgets (and an
 HTTPRoute) that run ``releasegate serve`` on the model artifact.
 
-Rolling mode renders one Deployment ``<name>`` (track ``stable``). Canary mode
-adds ``<name>-canary`` running the release's version while ``<name>`` runs
-``spec.rollout.stable``, and a Gateway API HTTPRoute splits traffic by weight
-between the Services ``<name>-stable`` and ``<name>-canary``.
+Rolling mode (and an idle canary strategy) renders one Deployment ``<name>`` (track
+``stable``). A running canary adds ``<name>-canary`` running the release's version while
+``<name>`` runs ``spec.rollout.stable``, and a Gateway API HTTPRoute splits traffic by the
+current step's weight between the Services ``<name>-stable`` and ``<name>-canary``.
 """
 from __future__ import annotations
 
@@ -33,7 +33,13 @@ def check(w: Workload, cfg: RenderConfig) -> list[Problem]:
     if w.kserve:
         problems.append(_problem(w, ("spec", "runtime", "kserve"), "runtime.kserve is only read by runtime.kind kserve",
                                  "remove spec.runtime.kserve or set runtime.kind: kserve"))
-    if w.canary_percent is not None and w.stable is None:
+    if w.canary_percent == 0:
+        problems.append(_problem(
+            w, ("spec", "rollout", "canaryPercent"),
+            "canaryPercent 0 (an aborted canary) is for KServe, which keeps its last rolled-out revision",
+            "an aborted builtin canary is a release at the stable version: run releasegate rollout abort, "
+            "which writes that"))
+    elif w.canary_percent is not None and w.stable is None:
         problems.append(_problem(
             w, ("spec", "rollout"),
             "a builtin canary needs the version it runs beside: spec.rollout.stable is missing",

@@ -11,6 +11,7 @@ from typing import Any
 
 from releasegate.render import k8s
 from releasegate.render.problems import PathPart, Problem
+from releasegate.rollout.state import rollout_problems
 
 # Longest model name whose derived names (<name>-canary-stable is not used; <name>-canary,
 # <name>-stable, <name>-predictor-... by KServe) stay within 63 characters.
@@ -157,23 +158,42 @@ def _stable(r: _Reader) -> Stable | None:
 
 
 def _rollout(r: _Reader) -> tuple[int | None, Stable | None]:
-    strategy = r.get(("spec", "rollout", "strategy"), str) or "rolling"
+    """The current canary weight (None: nothing runs beside the model) and the stable side.
+
+    The weight is ``canaryPercent``, which names the current step of ``steps`` (docs/rollout.md);
+    a canary strategy with steps and no ``canaryPercent`` is idle and renders like a rolling release.
+    """
+    base: tuple[PathPart, ...] = ("spec", "rollout")
+    strategy = r.get((*base, "strategy"), str) or "rolling"
     if strategy not in ("rolling", "canary"):
-        r.problem(("spec", "rollout", "strategy"), "render.rollout", f"unknown rollout strategy {strategy!r}",
+        r.problem((*base, "strategy"), "render.rollout", f"unknown rollout strategy {strategy!r}",
                   "use rolling or canary")
         return None, None
     stable = _stable(r)
     if strategy == "rolling":
-        if stable is not None:
-            r.problem(("spec", "rollout", "stable"), "render.rollout",
-                      "spec.rollout.stable is only used by the canary strategy",
-                      "remove spec.rollout.stable once the canary is promoted (strategy: rolling)")
+        for key in ("stable", "steps", "canaryPercent"):
+            if r.raw((*base, key)) is not _MISSING:
+                r.problem((*base, key), "render.rollout", f"spec.rollout.{key} is only used by the canary strategy",
+                          f"remove spec.rollout.{key} once the canary is complete (strategy: rolling)")
         return None, None
-    percent = r.get(("spec", "rollout", "canaryPercent"), int, required=True, why=" (strategy canary)")
-    if percent is not None and not 1 <= percent <= 99:
-        r.problem(("spec", "rollout", "canaryPercent"), "render.rollout", f"canaryPercent {percent} is outside 1..99",
-                  "give the canary between 1 and 99 percent of the traffic")
-    return percent, stable
+    steps = _steps(r)
+    percent = r.get((*base, "canaryPercent"), int, required=steps is None, why=" (strategy canary without steps)")
+    for problem in rollout_problems(r.data):
+        r.problem(problem.path, "render.rollout", problem.message, problem.hint)
+    return percent, stable if percent is not None else None
+
+
+def _steps(r: _Reader) -> list[Any] | None:
+    """``spec.rollout.steps`` with each step's fields type-checked (None when absent)."""
+    path: tuple[PathPart, ...] = ("spec", "rollout", "steps")
+    steps = r.get(path, list)
+    for i in range(len(steps or [])):
+        weight = r.get((*path, i, "weight"), int, required=True)
+        if weight is not None and not 1 <= weight <= 100:
+            r.problem((*path, i, "weight"), "render.rollout", f"step weight {weight} is outside 1..100",
+                      "give each step between 1 and 100 percent of the traffic")
+        r.get((*path, i, "holdMinutes"), (int, float), required=True)
+    return steps
 
 
 def read_workload(source: str, env: str, data: Any) -> tuple[Workload | None, list[Problem]]:

@@ -80,6 +80,7 @@ def _environment(base: EnvironmentPolicy, head: EnvironmentPolicy) -> Iterator[s
         yield f"soakHours lowered from {base.soak_hours:g} to {head.soak_hours:g}"
     yield from _approvals(base.approvals, head.approvals)
     yield from _load_test(base, head)
+    yield from _rollout(base, head)
     kept = {w.name for w in head.freeze_windows}
     for window in base.freeze_windows:
         if window.name not in kept:
@@ -111,6 +112,16 @@ def _load_test(base: EnvironmentPolicy, head: EnvironmentPolicy) -> Iterator[str
             yield f"loadTest.regression.{key} removed (was {limit:g})"
         elif float(new.regression[key]) > float(limit):
             yield f"loadTest.regression.{key} widened from {limit:g} to {float(new.regression[key]):g}"
+
+
+def _rollout(base: EnvironmentPolicy, head: EnvironmentPolicy) -> Iterator[str]:
+    old, new = base.rollout, head.rollout
+    if old.require_steps and not new.require_steps:
+        yield "rollout.requireSteps turned off (canaries without steps)"
+    if new.min_steps < old.min_steps:
+        yield f"rollout.minSteps lowered from {old.min_steps} to {new.min_steps}"
+    if old.require_analysis and not new.require_analysis:
+        yield "rollout.requireAnalysis turned off (canaries move on by their hold alone)"
 
 
 def _rollback(base: RollbackPolicy, head: RollbackPolicy) -> Iterator[str]:

@@ -38,7 +38,8 @@ def rules(found: list[tuple[str, str]]) -> list[str]:
 
 
 def test_a_soaked_promotion_passes(story: Repo) -> None:
-    assert check(story, {PROD: release("sentiment", "1.1.0", env="prod")}) == []
+    # prod is a canary environment: the new version starts a canary beside the live 1.0.0.
+    assert check(story, {PROD: release("sentiment", "1.1.0", env="prod", stable="1.0.0")}) == []
 
 
 def test_soak_time_is_measured_in_the_previous_environment(story: Repo) -> None:
@@ -46,13 +47,13 @@ def test_soak_time_is_measured_in_the_previous_environment(story: Repo) -> None:
                  {path("dev", "sentiment"): release("sentiment", "1.2.0")})
     story.commit("Promote sentiment 1.2.0 to staging (#9)", "2026-01-14T00:00:00Z",
                  {path("staging", "sentiment"): release("sentiment", "1.2.0")})
-    found = check(story, {PROD: release("sentiment", "1.2.0", env="prod")})
+    found = check(story, {PROD: release("sentiment", "1.2.0", env="prod", stable="1.0.0")})
     assert rules(found) == ["soak-time"]
     assert "was live in staging for 12h 0m; prod requires 24h" in found[0][1]
 
 
 def test_promotion_order(story: Repo) -> None:
-    found = check(story, {PROD: release("sentiment", "1.3.0", env="prod")})
+    found = check(story, {PROD: release("sentiment", "1.3.0", env="prod", stable="1.0.0")})
     assert rules(found) == ["promotion-order"]
     assert "sentiment 1.3.0 was never live in staging" in found[0][1]
 
@@ -81,7 +82,7 @@ def test_a_rollback_skips_order_soak_and_freeze(story: Repo) -> None:
     story.git("checkout", "-q", "--", PROD)
     story.commit("Promote sentiment 1.2.0 to dev (#12)", "2026-01-10T01:00:00Z",
                  {path("staging", "sentiment"): release("sentiment", "1.2.0")})
-    found = check(story, {PROD: release("sentiment", "1.2.0", env="prod")}, now=SATURDAY)
+    found = check(story, {PROD: release("sentiment", "1.2.0", env="prod", stable="1.0.0")}, now=SATURDAY)
     assert rules(found) == ["freeze-window"]
 
 

@@ -128,6 +128,14 @@ def _prod_back_on_1_1_0(story: Repo) -> None:
     story.git("switch", "-q", "-C", "attack")
 
 
+def _prod_canary_of_1_1_0(story: Repo) -> None:
+    """main: prod runs a canary of 1.1.0 at 10 % beside the stable 1.0.0, as promote starts it."""
+    story.git("switch", "-q", "main")
+    story.commit("Promote sentiment 1.1.0 to prod again (#7)", "2026-01-09T00:00:00Z",
+                 {PROD: release("sentiment", "1.1.0", env="prod", stable="1.0.0")})
+    story.git("switch", "-q", "-C", "attack")
+
+
 SATURDAY = "2026-01-17T12:00Z"  # inside prod's weekend freeze window
 
 
@@ -170,7 +178,7 @@ def _side_door(text: str, version: str, digest: str) -> str:
 
 def test_pr_that_changes_only_the_stable_block_of_a_canary_is_refused(
         story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    _prod_back_on_1_1_0(story)  # prod: canary 1.1.0 beside stable 0.9.0 (tests.gitrepo.release)
+    _prod_canary_of_1_1_0(story)  # prod: canary 1.1.0 beside stable 1.0.0
     live = (story.root / PROD).read_text()
     story.commit("Tweak the stable side", "2026-01-10T00:00:00Z", {PROD: _side_door(live, "6.6.6", "ab" * 32)})
     monkeypatch.chdir(story.root)
@@ -182,7 +190,7 @@ def test_pr_that_changes_only_the_stable_block_of_a_canary_is_refused(
 
 def test_stable_block_cannot_give_a_known_version_another_digest(
         story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    _prod_back_on_1_1_0(story)
+    _prod_canary_of_1_1_0(story)
     live = (story.root / PROD).read_text()
     story.commit("Same version, other bytes", "2026-01-10T00:00:00Z", {PROD: _side_door(live, "1.1.0", "cd" * 32)})
     monkeypatch.chdir(story.root)
@@ -195,11 +203,11 @@ def test_stable_block_cannot_give_a_known_version_another_digest(
 
 def test_a_canary_beside_the_live_model_passes_the_stable_rule(
         story: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    _prod_back_on_1_1_0(story)
+    _prod_canary_of_1_1_0(story)
     live = (story.root / PROD).read_text()
-    # prod's live file is a canary whose stable is 0.9.0: a continuing canary may keep it.
+    # prod's live file is a canary whose stable is 1.0.0: its next step keeps it.
     story.commit("Raise the canary's share", "2026-01-10T00:00:00Z",
-                 {PROD: live.replace("canaryPercent: 10", "canaryPercent: 25")})
+                 {PROD: live.replace("canaryPercent: 10", "canaryPercent: 50")})
     monkeypatch.chdir(story.root)
     result = run_cli(capsys, "validate", "--base", "main", "--now", NOW)
     assert "stable-is-live" not in result.out, result.out

@@ -5,6 +5,7 @@ Rule ids are stable: they appear in reports, annotations and docs/policies.md.
 from __future__ import annotations
 
 from releasegate.validate.context import Rule, ValidationContext
+from releasegate.validate.rules.canary import CanaryStepsRule
 from releasegate.validate.rules.consistency import EnvironmentKnownRule, NameMatchesFileRule, VersionImmutableRule
 from releasegate.validate.rules.freeze import FreezeWindowRule
 from releasegate.validate.rules.history import history_rules
@@ -21,5 +22,6 @@ def default_rules(ctx: ValidationContext) -> list[Rule]:
         VersionImmutableRule(),
         FreezeWindowRule(),
         ExternalRuntimeRule(),
+        CanaryStepsRule(),
         *history_rules(ctx),  # only for a change in a Git repository
     ]

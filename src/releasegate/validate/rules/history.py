@@ -1,4 +1,5 @@
-"""Rules that read Git history: promotion order, soak time, no downgrade, immutable versions.
+"""Rules that read Git history: promotion order, soak time, no downgrade, immutable versions,
+the stable side of a canary (and, from :mod:`~releasegate.validate.rules.canary`, its steps and hold).
 
 They judge the change under review (the release files changed against ``--base``, or the
 paths given), never every file of ``--all``, against the first-parent history of the base
@@ -14,8 +15,10 @@ from releasegate.history.reporters import duration, iso
 from releasegate.history.timeline import Stint
 from releasegate.policy import EnvironmentPolicy
 from releasegate.release import Release
+from releasegate.rollout.state import read_rollout
 from releasegate.validate.context import Rule, ValidationContext, Violation, violation_at
 from releasegate.validate.history_facts import HistoryFacts
+from releasegate.validate.rules.canary import CanaryHoldRule, CanaryStepRule, is_abort
 
 VERSION = ("spec", "model", "version")
 DIGEST = ("spec", "model", "artifact", "sha256")
@@ -25,7 +28,8 @@ def history_rules(ctx: ValidationContext) -> list[Rule]:
     """The history rules for a change in a Git repository (none otherwise)."""
     if ctx.history is None:
         return []
-    return [PromotionOrderRule(), SoakTimeRule(), NoDowngradeRule(), HistoryImmutableRule(), StableIsLiveRule()]
+    return [PromotionOrderRule(), SoakTimeRule(), NoDowngradeRule(), HistoryImmutableRule(), StableIsLiveRule(),
+            CanaryStepRule(), CanaryHoldRule()]
 
 
 def _facts(ctx: ValidationContext) -> HistoryFacts:
@@ -100,6 +104,8 @@ class NoDowngradeRule:
         for release, assessment, _env in _facts(ctx).promotions():
             if not assessment.downgrade or assessment.rollback:
                 continue
+            if is_abort(_facts(ctx).base_release(release), release):
+                continue  # back to the stable side of a running canary: judged as a change, not a downgrade
             live = assessment.live.version if assessment.live else "?"
             if assessment.was_live_before:
                 why = (f"but the file is not byte for byte one that was live in {release.env} before "
@@ -137,8 +143,9 @@ class HistoryImmutableRule:
 class StableIsLiveRule:
     """``stable-is-live``: a canary's ``rollout.stable`` is what the base runs in that environment.
 
-    It must equal the model live at the base (a canary starts beside it) or, while a canary
-    continues, the base's own stable. Anything else would put untested traffic on a side door.
+    A canary that starts runs beside the model live at the base; a canary that continues (the
+    base runs a canary of the same version) keeps the base's own stable. Anything else would put
+    untested traffic on a side door.
     """
 
     id = "stable-is-live"
@@ -149,7 +156,7 @@ class StableIsLiveRule:
             if stable is None:
                 continue
             live = _facts(ctx).base_release(release)
-            allowed = [] if live is None else [m for m in (_deployed(live.data), live.stable) if m is not None]
+            allowed = [] if live is None else [m for m in _stable_sides(live, release) if m is not None]
             if any(_same_model(stable, m) for m in allowed):
                 continue
             where = ctx.base or "HEAD"
@@ -160,6 +167,16 @@ class StableIsLiveRule:
                 f"{expected} at {where}: the stable side must be what is live",
                 "set spec.rollout.stable to the version, uri, sha256 and format that are live now "
                 f"(git show {where}:{release.source}); change the stable model only by a release of its own")
+
+
+def _stable_sides(live: Release, release: Release) -> tuple[dict[str, object] | None, ...]:
+    """What ``release``'s stable may be, given the base's file ``live``."""
+    running = read_rollout(live.data).running
+    if running and live.version == release.version:
+        return (live.stable,)  # the canary continues beside what it started beside
+    if not running:
+        return (_deployed(live.data),)  # a canary starts beside what runs
+    return _deployed(live.data), live.stable  # a new version while a canary runs: canary-step reports it
 
 
 def _deployed(data: dict[str, object]) -> dict[str, object] | None:
