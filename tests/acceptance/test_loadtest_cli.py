@@ -342,4 +342,4 @@ def test_sigterm_stops_every_child(tmp_path: Path, models: dict[str, Path], monk
     # A SIGKILLed process on a loaded machine may need a moment to be scheduled and die.
     _gone, alive = psutil.wait_procs(children, timeout=10)
     for child in alive:
-        assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+        assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, (child.cmdline(), err[-3000:])

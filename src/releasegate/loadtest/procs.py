@@ -47,7 +47,7 @@ class Managed:
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         full_env = child_env(env)  # never the job's tokens or cloud credentials
-        with open(log_path, "ab") as output:
+        with _registering(), open(log_path, "ab") as output:
             try:
                 self.popen = subprocess.Popen(  # noqa: S603 - list args, no shell
                     self.argv,
@@ -63,10 +63,10 @@ class Managed:
                     f"cannot start {self.argv[0]}: {e.strerror or e}",
                     "check the command (a list: program first, then its arguments) and PATH",
                 ) from e
-        self.pgid = self.popen.pid  # start_new_session: the child leads its group
-        self._stopped = False
-        with _LOCK:
-            _LIVE[self.pgid] = self
+            self.pgid = self.popen.pid  # start_new_session: the child leads its group
+            self._stopped = False
+            with _LOCK:
+                _LIVE[self.pgid] = self
         log.info("started pid %d: %s (output in %s)", self.pid, shlex.join(self.argv), log_path)
 
     @property
@@ -157,6 +157,28 @@ class Interrupted(BaseException):
     """SIGTERM/SIGHUP arrived: unwind (running every ``finally``) and stop the children."""
 
 
+_DEFERRED: list[int] = []  # signals that arrived while a child was started but not yet registered
+_STARTING = [0]
+
+
+@contextmanager
+def _registering() -> Iterator[None]:
+    """Hold SIGTERM/SIGHUP back from the moment a child is started until it is in ``_LIVE``.
+
+    Raised in between, the signal would unwind past a started child that ``stop_all`` does not
+    know about yet, and leave it running.
+    """
+    _STARTING[0] += 1
+    try:
+        yield
+    finally:
+        _STARTING[0] -= 1
+        if not _STARTING[0] and _DEFERRED:
+            signum = _DEFERRED[0]
+            _DEFERRED.clear()
+            raise Interrupted(f"received signal {signum}")
+
+
 @contextmanager
 def cleanup_on_signals() -> Iterator[None]:
     """While active, SIGTERM and SIGHUP unwind the stack like Ctrl-C does, so children get stopped."""
@@ -166,6 +188,9 @@ def cleanup_on_signals() -> Iterator[None]:
     previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        if _STARTING[0]:
+            _DEFERRED.append(signum)
+            return
         raise Interrupted(f"received signal {signum}")
 
     for sig in previous:
