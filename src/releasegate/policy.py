@@ -23,6 +23,7 @@ from jsonschema.validators import extend
 from releasegate.errors import ConfigError, InputError
 from releasegate.layout import RepoLayout
 from releasegate.runtimes import ExternalRuntime, parse_runtimes
+from releasegate.signing.trust import SignerSpec, parse_signers
 from releasegate.yamlio import YamlDocument, load_yaml_file
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -87,6 +88,8 @@ class EnvironmentPolicy:
     approvals: ApprovalPolicy = ApprovalPolicy()
     load_test: LoadTestPolicy = LoadTestPolicy()
     freeze_windows: tuple[FreezeWindow, ...] = ()
+    signers: tuple[SignerSpec, ...] = ()  # who may sign this environment's models (signers:)
+    require_signature: bool = False  # requireSignature, default: true when signers are named
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,7 @@ def load_policy_pack(layout: RepoLayout) -> PolicyPack:
     if not isinstance(document.value, dict):
         raise ConfigError(f"{source}:1:1: the policy pack must be a mapping", "see docs/policies.md")
     _check_against_schema(document, load_schema(layout.schemas_dir / "policy-pack.schema.json"))
-    return _interpret(document)
+    return _interpret(document, layout.policies_dir)
 
 
 def _check_against_schema(document: YamlDocument, schema: dict[str, Any]) -> None:
@@ -239,9 +242,9 @@ def _check_against_schema(document: YamlDocument, schema: dict[str, Any]) -> Non
                           "fix the policy pack; its format is in docs/policies.md")
 
 
-def _interpret(document: YamlDocument) -> PolicyPack:
+def _interpret(document: YamlDocument, policies_dir: Path) -> PolicyPack:
     raw = document.value
-    envs = tuple(_environment(e, document, i) for i, e in enumerate(raw["environments"]))
+    envs = tuple(_environment(e, document, i, policies_dir) for i, e in enumerate(raw["environments"]))
     _check_environment_graph(envs, document)
     change = raw.get("policyChange", {})
     owners = _approvals(change["approvals"]) if "approvals" in change else None
@@ -256,11 +259,16 @@ def _artifacts(raw: dict[str, Any]) -> ArtifactPolicy:
                           tuple(raw.get("fetcherEnv", ())))
 
 
-def _environment(raw: dict[str, Any], document: YamlDocument, index: int) -> EnvironmentPolicy:
+def _environment(raw: dict[str, Any], document: YamlDocument, index: int, policies_dir: Path) -> EnvironmentPolicy:
     windows = tuple(
         _freeze_window(w, document, ("environments", index, "freezeWindows", j))
         for j, w in enumerate(raw.get("freezeWindows", []))
     )
+    signers = parse_signers(raw.get("signers", []), policies_dir, f"{document.source}: environments[{index}]")
+    if raw.get("requireSignature") and not signers:
+        raise _config_error(document, ("environments", index, "requireSignature"),
+                            f"environment {raw['name']!r} requires a signature but names no signers",
+                            "list the trusted signers under signers:, or remove requireSignature")
     return EnvironmentPolicy(
         name=raw["name"],
         promotes_from=raw.get("promotesFrom"),
@@ -268,6 +276,8 @@ def _environment(raw: dict[str, Any], document: YamlDocument, index: int) -> Env
         approvals=_approvals(raw.get("approvals", {})),
         load_test=_load_test(raw.get("loadTest", {})),
         freeze_windows=windows,
+        signers=signers,
+        require_signature=bool(raw.get("requireSignature", bool(signers))),
     )
 
 

@@ -74,10 +74,19 @@ def _environment(base: EnvironmentPolicy, head: EnvironmentPolicy) -> Iterator[s
         yield f"soakHours lowered from {base.soak_hours:g} to {head.soak_hours:g}"
     yield from _approvals(base.approvals, head.approvals)
     yield from _load_test(base, head)
+    yield from _signatures(base, head)
     kept = {w.name for w in head.freeze_windows}
     for window in base.freeze_windows:
         if window.name not in kept:
             yield f"freeze window {window.name!r} removed"
+
+
+def _signatures(base: EnvironmentPolicy, head: EnvironmentPolicy) -> Iterator[str]:
+    if base.require_signature and not head.require_signature:
+        yield "requireSignature turned off (models need no signature)"
+    for signer in head.signers:
+        if signer not in base.signers:
+            yield f"signers: trusts a new signer, {signer.label}"
 
 
 def _approvals(base: ApprovalPolicy | None, head: ApprovalPolicy | None) -> Iterator[str]:
