@@ -81,6 +81,20 @@ def verify_sigstore(bundle: Bundle, identity: str, issuer: str, trust_config: by
         return _manifest(verifier.verify(sign_sigstore.Signature.read(bundle.path)))
 
 
+def check_trust_config(data: bytes, where: str) -> None:
+    """Raise :class:`SignatureInputError` unless ``data`` is a Sigstore ClientTrustConfig (with its trusted root)."""
+    _modules()
+    from sigstore.models import ClientTrustConfig
+
+    try:
+        ClientTrustConfig.from_json(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, TypeError, KeyError) as e:
+        raise SignatureInputError(f"{where}: not a Sigstore ClientTrustConfig ({_why(e)[:200]})",
+                                  "give the trust configuration JSON (mediaType application/vnd.dev.sigstore."
+                                  "clienttrustconfig.v0.1+json) with the trusted root of your Sigstore instance",
+                                  code="unsupported-key") from e
+
+
 def differences(manifest: Manifest, model: Path) -> list[str]:
     """How the model at ``model`` differs from the signed ``manifest`` (empty: it matches)."""
     _modules()

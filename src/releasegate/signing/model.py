@@ -60,7 +60,9 @@ def load_signers(specs: tuple[SignerSpec, ...]) -> tuple[TrustedSigner, ...]:
         elif spec.kind == CERTIFICATE:
             loaded.append(TrustedSigner(spec, spec.material(spec.ca_bundle, "caBundle")))
         else:
-            loaded.append(TrustedSigner(spec, spec.read(spec.trust_config or "", "sigstore.trustConfig")))
+            config = spec.read(spec.trust_config or "", "sigstore.trustConfig")
+            backend.check_trust_config(config, f"{spec.where}: sigstore.trustConfig")
+            loaded.append(TrustedSigner(spec, config))
     return tuple(loaded)
 
 

@@ -242,3 +242,62 @@ def test_a_signed_folder_needs_the_files_to_be_compared(tmp_path: Path, signer: 
     s.flip_byte(folder / "weights.safetensors")
     with pytest.raises(SignatureError, match="weights.safetensors: digest"):
         verify(bundle, specs, None, artifact=folder)
+
+
+# --- Sigstore: a real public-good bundle, verified offline against a trust configuration file ----
+
+SIGSTORE_FIXTURE = Path(__file__).resolve().parents[2] / "support" / "sigstore"
+IBM = "https://sigstore.verify.ibm.com/oauth2"
+
+
+def sigstore_signer(identity: str = "stefanb@us.ibm.com", config: str = "trust-config.json") -> SignerSpec:
+    from releasegate.signing.trust import SIGSTORE
+
+    return SignerSpec(SIGSTORE, "policies/policy-pack.yaml: environments[0].signers[0]", SIGSTORE_FIXTURE,
+                      identity=identity, issuer=IBM, trust_config=config)
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a network connection fails the test."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args[1:] if len(args) > 1 else args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_a_sigstore_bundle_verifies_offline_by_identity_and_file(offline: None, tmp_path: Path) -> None:
+    import shutil
+
+    bundle = SIGSTORE_FIXTURE / "model.sig"
+    signer = (sigstore_signer(),)
+    assert verify(bundle, signer, None).covers == "2 files"
+    model = shutil.copytree(SIGSTORE_FIXTURE / "model", tmp_path / "model")
+    assert verify(bundle, signer, None, artifact=model).file_checked
+    s.flip_byte(model / "signme-1", 0)
+    with pytest.raises(SignatureError, match="signme-1: digest"):
+        verify(bundle, signer, None, artifact=model)
+
+
+def test_a_sigstore_bundle_by_another_identity(offline: None) -> None:
+    with pytest.raises(SignatureError) as caught:
+        verify(SIGSTORE_FIXTURE / "model.sig", (sigstore_signer("ml-release@example.com"),), None)
+    assert caught.value.code == "signature-invalid"
+    assert "SANs do not match ml-release@example.com" in caught.value.message
+
+
+def test_a_sigstore_bundle_against_key_signers(tmp_path: Path, signer: s.KeyPair) -> None:
+    with pytest.raises(SignatureError, match="signed with a Sigstore certificate, but prod trusts only: key"):
+        verify(SIGSTORE_FIXTURE / "model.sig", (key_signer(tmp_path, signer.public_pem),), None)
+
+
+def test_a_broken_trust_configuration_is_a_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / "trust.json").write_text('{"mediaType": "nonsense"}')
+    spec = SignerSpec(sigstore_signer().kind, "policies/policy-pack.yaml: environments[0].signers[0]", tmp_path,
+                      identity="a", issuer=IBM, trust_config="trust.json")
+    with pytest.raises(SignatureInputError) as caught:
+        load_signers((spec,))
+    assert caught.value.exit_code == 2 and "sigstore.trustConfig: not a Sigstore ClientTrustConfig" in caught.value.message
