@@ -104,6 +104,16 @@ class ArtifactPolicy:
 
 
 @dataclass(frozen=True)
+class EvidencePolicy:
+    """Signed records of release decisions (``evidence:`` of the policy pack; docs/evidence.md)."""
+
+    signers: tuple[SignerSpec, ...] = ()  # keys whose records are trusted
+    required_for: tuple[str, ...] = ()  # environments whose decisions must all have a record
+    since: datetime | None = None  # decisions merged before this need none
+    branch: str = "releasegate/evidence"
+
+
+@dataclass(frozen=True)
 class RollbackPolicy:
     skip_load_test: bool = True
     skip_soak: bool = True
@@ -120,6 +130,7 @@ class PolicyPack:
     policy_change_approvals: ApprovalPolicy | None = None  # owners of policies/ (policyChange.approvals)
     runtimes: Mapping[str, ExternalRuntime] = field(default_factory=dict, compare=False)  # by name
     artifacts: ArtifactPolicy = ArtifactPolicy()
+    evidence: EvidencePolicy = EvidencePolicy()
 
     def environment(self, name: str) -> EnvironmentPolicy | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -249,7 +260,16 @@ def _interpret(document: YamlDocument, policies_dir: Path) -> PolicyPack:
     change = raw.get("policyChange", {})
     owners = _approvals(change["approvals"]) if "approvals" in change else None
     return PolicyPack(document.source, envs, _rollback(raw.get("rollback", {})), raw, owners,
-                      parse_runtimes(raw.get("runtimes", {})), _artifacts(raw.get("artifacts", {})))
+                      parse_runtimes(raw.get("runtimes", {})), _artifacts(raw.get("artifacts", {})),
+                      _evidence(raw.get("evidence"), document, policies_dir))
+
+
+def _evidence(raw: dict[str, Any] | None, document: YamlDocument, policies_dir: Path) -> EvidencePolicy:
+    if raw is None:
+        return EvidencePolicy()
+    since = _aware(raw["since"], document, ("evidence", "since")) if "since" in raw else None
+    return EvidencePolicy(parse_signers(raw["signers"], policies_dir, f"{document.source}: evidence"),
+                          tuple(raw.get("requiredFor", ())), since, str(raw.get("branch", EvidencePolicy.branch)))
 
 
 def _artifacts(raw: dict[str, Any]) -> ArtifactPolicy:

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from releasegate.errors import ReleasegateError
 from releasegate.layout import RepoLayout
-from releasegate.policy import ApprovalPolicy, EnvironmentPolicy, PolicyPack, RollbackPolicy, load_policy_pack
+from releasegate.policy import (
+    ApprovalPolicy,
+    EnvironmentPolicy,
+    EvidencePolicy,
+    PolicyPack,
+    RollbackPolicy,
+    load_policy_pack,
+)
 
 PACK = "policies/policy-pack.yaml"
 
@@ -64,7 +71,18 @@ def pack_weakenings(base: PolicyPack, head: PolicyPack) -> list[str]:
         found.extend(f"{env.name}: {w}" for w in _environment(env, other))
     found.extend(f"rollback: {w}" for w in _rollback(base.rollback, head.rollback))
     found.extend(f"policyChange: {w}" for w in _approvals(base.policy_change_approvals, head.policy_change_approvals))
+    found.extend(f"evidence: {w}" for w in _evidence(base.evidence, head.evidence))
     return found
+
+
+def _evidence(base: EvidencePolicy, head: EvidencePolicy) -> Iterator[str]:
+    for signer in head.signers:
+        if signer not in base.signers:
+            yield f"trusts a new evidence signer, {signer.label}"
+    for env in sorted(set(base.required_for) - set(head.required_for)):
+        yield f"requiredFor no longer includes {env} (its decisions need no record)"
+    if base.since is not None and (head.since is None or head.since > base.since):
+        yield f"since moved from {base.since.isoformat()} to {head.since.isoformat() if head.since else '(none)'}"
 
 
 def _environment(base: EnvironmentPolicy, head: EnvironmentPolicy) -> Iterator[str]:

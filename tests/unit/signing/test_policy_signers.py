@@ -60,3 +60,24 @@ def test_a_new_signer_and_a_dropped_requirement_are_weakenings(tmp_path: Path, e
     assert pack_weakenings(base, load_policy_pack(RepoLayout(head_repo))) == [
         "prod: requireSignature turned off (models need no signature)",
         "prod: signers: trusts a new signer, key policies/keys/other.pub"]
+
+
+def test_evidence_policy_and_its_weakenings(tmp_path: Path, example_repo: Path) -> None:
+    import shutil
+
+    pack = example_repo / "policies/policy-pack.yaml"
+    pack.write_text(pack.read_text() + "evidence:\n  signers:\n    - {name: bot, publicKey: keys/evidence.pub}\n"
+                    "  requiredFor: [prod]\n  since: \"2026-01-01T00:00:00Z\"\n")
+    base = load_policy_pack(RepoLayout(example_repo))
+    assert (base.evidence.signers[0].label, base.evidence.required_for, base.evidence.branch) == \
+        ("bot", ("prod",), "releasegate/evidence")
+    head_repo = tmp_path / "head"
+    shutil.copytree(example_repo, head_repo)
+    head_pack = head_repo / "policies/policy-pack.yaml"
+    head_pack.write_text(head_pack.read_text().replace("requiredFor: [prod]", "requiredFor: []")
+                         .replace("- {name: bot, publicKey: keys/evidence.pub}", "- {publicKey: keys/other.pub}")
+                         .replace("2026-01-01", "2026-06-01"))
+    assert pack_weakenings(base, load_policy_pack(RepoLayout(head_repo))) == [
+        "evidence: trusts a new evidence signer, key policies/keys/other.pub",
+        "evidence: requiredFor no longer includes prod (its decisions need no record)",
+        "evidence: since moved from 2026-01-01T00:00:00+00:00 to 2026-06-01T00:00:00+00:00"]
