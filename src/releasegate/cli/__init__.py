@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "approvals": "releasegate.cli.approvals:approvals",
     "demo": "releasegate.cli.demo:demo",
     "doctor": "releasegate.cli.doctor:doctor",
+    "evidence": "releasegate.cli.evidence:evidence",
     "history": "releasegate.cli.status:history",
     "loadtest": "releasegate.cli.loadtest:loadtest",
     "promote": "releasegate.cli.promote:promote",
