@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "serve": "releasegate.cli.serve:serve",
     "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",
+    "verify": "releasegate.cli.verify:verify",
 }
 
 

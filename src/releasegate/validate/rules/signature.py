@@ -37,6 +37,7 @@ class ModelSignatureRule:
 
     def __init__(self) -> None:
         self._signers: dict[str, tuple[TrustedSigner, ...]] = {}
+        self.verified: list[tuple[str, str]] = []  # (release file, signer) of each signature that verified
 
     def check(self, ctx: ValidationContext) -> Iterable[Violation]:
         for release in ctx.targets:
@@ -77,10 +78,12 @@ class ModelSignatureRule:
         model = reachable(model_uri, pinned, ctx.layout.root) if isinstance(model_uri, str) else None
         try:
             bundle = read_bundle(bundle_path, uri, digest)
-            verify_model(bundle, signers, now=ctx.now, pinned=pinned, scope=env.name, artifact=model,
-                         artifact_source=str(model_uri))
+            verified = verify_model(bundle, signers, now=ctx.now, pinned=pinned, scope=env.name, artifact=model,
+                                    artifact_source=str(model_uri))
         except (SignatureError, SignatureInputError, ArtifactError) as e:
             yield violation_at(release, SIGNATURE, self.id, e.message, e.hint or "")
+            return
+        self.verified.append((release.source, verified.signer))
 
     def _trusted(self, env: EnvironmentPolicy) -> tuple[TrustedSigner, ...]:
         """The environment's signers with their keys read, once per run (a broken key is exit 2, not a violation)."""
