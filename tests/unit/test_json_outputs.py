@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 
 import releasegate
 from releasegate.cli import approvals as approvals_cli
+from releasegate.evidence import audit as evidence_audit
 from releasegate.evidence import verify as evidence_verify
 from releasegate.github import doctor
 from releasegate.history import reporters as history_reporters
@@ -46,6 +47,7 @@ OUTPUTS = {
     "approvals-result": (approvals_cli.SCHEMA_VERSION, "docs/github-actions.md"),
     "doctor-result": (doctor.SCHEMA_VERSION, "docs/security.md"),
     "verify-result": (evidence_verify.SCHEMA_VERSION, "docs/evidence.md"),
+    "audit-row": (evidence_audit.SCHEMA_VERSION, "docs/evidence.md"),
 }
 PROD = "environments/prod/releases/sentiment.yaml"
 
@@ -222,3 +224,6 @@ def test_verify_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     clean = run_cli(capsys, "verify", "--root", str(story.root), "--format", "json")
     payload = check_output("verify-result", clean.out)
     assert clean.code == 0 and payload["records"][0]["verificationResult"] == "PASSED"
+    rows = run_cli(capsys, "audit", "--root", str(story.root), "--format", "jsonl")
+    assert rows.code == 0 and len(rows.out.splitlines()) == 6
+    assert [check_output("audit-row", line)["evidence"] for line in rows.out.splitlines()][-1] == "verified"

@@ -23,6 +23,7 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 COMMANDS: dict[str, str] = {
     "action": "releasegate.cli.action:action",
     "approvals": "releasegate.cli.approvals:approvals",
+    "audit": "releasegate.cli.audit:audit",
     "demo": "releasegate.cli.demo:demo",
     "doctor": "releasegate.cli.doctor:doctor",
     "evidence": "releasegate.cli.evidence:evidence",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from releasegate.errors import GitError, InputError
 from releasegate.history.commit_log import ENV_PREFIX, Commit, read_log
@@ -54,6 +55,8 @@ class ReleaseChange:
     version: str | None
     artifact_uri: str | None
     artifact_sha256: str | None
+    signature_uri: str | None = None  # spec.model.artifact.signature
+    signature_sha256: str | None = None
 
 
 def read_merge(git: Git, ref: str) -> Merge:
@@ -92,10 +95,21 @@ def _release(key: tuple[str, str], path: str, blob: str, data: bytes) -> Release
         release = parse_release(data, path)
     except InputError:
         return ReleaseChange(key[0], key[1], file, None, None, None)
-    artifact = (release.data.get("spec") or {}).get("model", {}).get("artifact") if isinstance(
-        release.data.get("spec"), dict) else None
-    uri = artifact.get("uri") if isinstance(artifact, dict) else None
-    return ReleaseChange(key[0], key[1], file, release.version, uri if isinstance(uri, str) else None, release.sha256)
+    artifact = _mapping(release.data, "spec", "model", "artifact")
+    signature = _mapping(artifact, "signature")
+    return ReleaseChange(key[0], key[1], file, release.version, _text(artifact.get("uri")), release.sha256,
+                         _text(signature.get("uri")), _text(signature.get("sha256")))
+
+
+def _mapping(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        value = data.get(key)
+        data = value if isinstance(value, dict) else {}
+    return data
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def files_at(git: Git, ref: str, paths: list[str]) -> list[Digest]:

@@ -60,14 +60,14 @@ def record(layout: RepoLayout, options: RecordOptions) -> RecordResult:
         raise InputError(f"{options.commit} ({merge.oid[:12]}) changed no release file (it only removed some, or "
                          "changed manifests): no release decision to record", "give the merge commit of a release change")
     tree, digest = policy_digest(git, merge.parent)
-    findings = _verdict(git, merge)
+    findings, signers = _verdict(git, merge)
     approvals = _approvals(options.approvals) if options.approvals else None
     tests = _load_tests(options.load_test) if options.load_test else {}
     now = options.now or datetime.now(timezone.utc)
     decisions = tuple(
         Decision(merge, c, tree, digest, findings.get(c.file.name, ()),
                  tuple(files_at(git, merge.oid, [f"environments/{c.env}/manifests/{c.model}.yaml"])),
-                 approvals, tests.get(c.file.name), now)
+                 approvals, tests.get(c.file.name), now, signers.get(c.file.name))
         for c in changes)
     files = {store.record_path(d.release.env, d.release.model, d.release.version, merge.oid): _signed(d, options.key)
              for d in decisions}
@@ -84,17 +84,21 @@ def _signed(decision: Decision, key: PrivateKey) -> bytes:
     return store.encode([sign_envelope(json.dumps(s, sort_keys=True).encode(), key) for s in statements(decision)])
 
 
-def _verdict(git: Git, merge: Merge) -> dict[str, tuple[Finding, ...]]:
-    """The violations ``validate --base <parent>`` finds in each changed release file at the merge."""
+def _verdict(git: Git, merge: Merge) -> tuple[dict[str, tuple[Finding, ...]], dict[str, str]]:
+    """The violations ``validate --base <parent>`` finds in each changed release file at the merge, and
+    the signer of each model signature that verified (model-signature's own run, to learn who signed)."""
     from releasegate.validate import run_validation
+    from releasegate.validate.rules.signature import ModelSignatureRule
 
     when = datetime.fromtimestamp(merge.commit.time, timezone.utc)
+    signatures = ModelSignatureRule()
     with checkout(git, merge.oid) as root:
         result = run_validation(RepoLayout(root), base=merge.parent, now=when)
+        run_validation(RepoLayout(root), base=merge.parent, now=when, rules=[signatures])
     found: dict[str, list[Finding]] = {}
     for v in result.violations:
         found.setdefault(v.file, []).append(Finding(v.rule, v.file, v.line, v.message))
-    return {path: tuple(items) for path, items in found.items()}
+    return {path: tuple(items) for path, items in found.items()}, dict(signatures.verified)
 
 
 @contextlib.contextmanager

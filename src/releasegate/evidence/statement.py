@@ -67,6 +67,7 @@ class Decision:
     approvals: Approvals | None
     load_test: LoadTest | None
     recorded_at: datetime
+    model_signer: str | None = None  # the trusted signer whose model signature verified at the merge
 
     @property
     def passed(self) -> bool:
@@ -138,10 +139,18 @@ def _decision(d: Decision) -> dict[str, Any]:
             "ignored": [{"user": u, "reason": r} for u, r in d.approvals.ignored]},
         "loadTest": None if d.load_test is None else {
             "sha256": d.load_test.sha256, "verdict": d.load_test.verdict, "code": d.load_test.code},
+        "modelSignature": _signature(d),
         "manifests": [m.descriptor() for m in d.manifests],
         "recordedAt": iso(d.recorded_at),
         "recordedBy": f"releasegate {__version__}",
     }
+
+
+def _signature(d: Decision) -> dict[str, Any] | None:
+    """The model's signature bundle as the release names it, and who signed it (null: not verified then)."""
+    if d.release.signature_uri is None:
+        return None
+    return {"uri": d.release.signature_uri, "sha256": d.release.signature_sha256, "signer": d.model_signer}
 
 
 def iso(moment: datetime) -> str:

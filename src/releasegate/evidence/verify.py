@@ -60,6 +60,9 @@ class RecordCheck:
     signer: str
     statements: tuple[str, ...]
     verdict: str  # the validate verdict it records: PASSED or FAILED
+    authors: tuple[str, ...] = ()  # who wrote the change
+    approvers: tuple[str, ...] | None = None  # None: the record holds no approvals
+    model_signer: str | None = None  # who signed the model, as verified when it was recorded
 
 
 @dataclass
@@ -80,19 +83,25 @@ def verify_repository(layout: RepoLayout, ref: str = "HEAD", evidence_ref: str |
                       evidence_dir: Path | None = None, now: datetime | None = None) -> VerifyResult:
     git = open_repo(layout.root)
     tip = git.rev_parse(ref)
-    rules = rules_from(layout, tip, git)
-    policy = load_policy_pack(rules)
+    policy = load_policy_pack(rules_from(layout, tip, git))
+    result = check_records(git, tip, policy, ref, evidence_ref, evidence_dir)
+    _model_signatures(layout, tip, now, result)
+    _missing(git, tip, policy, result)
+    result.problems.sort(key=lambda p: (p.file, p.line or 0, p.check))
+    return result
+
+
+def check_records(git: Git, tip: str, policy: PolicyPack, ref: str, evidence_ref: str | None = None,
+                  evidence_dir: Path | None = None) -> VerifyResult:
+    """Every record (of the evidence ref or folder) checked against the keys of ``policy`` and the history of ``tip``."""
     keys = _evidence_keys(policy)
     source = _source(git, policy, evidence_ref, evidence_dir)
     result = VerifyResult(ref, source, evidence_configured=bool(keys))
-    _model_signatures(layout, tip, now, result)
     files, refused = _read(git, source, evidence_dir)
     result.problems += [Problem("evidence-format", p, "a link or a file over 1 MiB under evidence/: not read",
                                 "records are regular files written by releasegate evidence record") for p in refused]
     for path, data in sorted(files.items()):
         _check_record(git, tip, path, data, keys, result)
-    _missing(git, tip, policy, result)
-    result.problems.sort(key=lambda p: (p.file, p.line or 0, p.check))
     return result
 
 
@@ -157,9 +166,19 @@ def _check_record(git: Git, tip: str, path: str, data: bytes, keys: list[PublicK
     if not problems:
         decision = next(s for s in statements if s["predicateType"] == DECISION)["predicate"]
         vsa = next(s for s in statements if s["predicateType"] == VSA)["predicate"]
-        result.records.append(RecordCheck(path, name.env, name.model, name.version, decision["change"]["commit"],
-                                          signer, tuple(s["predicateType"] for s in statements),
-                                          str(vsa.get("verificationResult"))))
+        result.records.append(_record_check(path, name, signer, statements, decision, vsa))
+
+
+def _record_check(path: str, name: store.RecordName, signer: str, statements: list[dict[str, Any]],
+                  decision: dict[str, Any], vsa: dict[str, Any]) -> RecordCheck:
+    approvals = decision.get("approvals")
+    signature = decision.get("modelSignature")
+    return RecordCheck(
+        path, name.env, name.model, name.version, decision["change"]["commit"], signer,
+        tuple(s["predicateType"] for s in statements), str(vsa.get("verificationResult")),
+        tuple(str(a) for a in decision["change"].get("authors") or ()),
+        tuple(str(a) for a in approvals.get("approvers") or ()) if isinstance(approvals, dict) else None,
+        str(signature["signer"]) if isinstance(signature, dict) and signature.get("signer") else None)
 
 
 def _json(line: str, path: str, number: int) -> Any:
