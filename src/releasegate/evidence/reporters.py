@@ -10,7 +10,7 @@ def text(result: VerifyResult) -> str:
     lines = [f"{p.file}{f':{p.line}' if p.line else ''}: error [{p.check}] {p.message}"
              + (f"\n    hint: {p.hint}" if p.hint else "") for p in result.problems]
     signers = sorted({r.signer for r in result.records})
-    where = result.evidence_ref or "the evidence folder"
+    where = result.evidence_ref or (f"folder {result.evidence_dir}" if result.evidence_dir else "no evidence branch found")
     summary = (f"{len(result.records)} evidence record(s) verified ({where}"
                + (f"; signed by {', '.join(signers)}" if signers else "") + f"), "
                f"{len(result.signatures)} model signature(s) verified")

@@ -73,6 +73,7 @@ class VerifyResult:
     signatures: list[tuple[str, str]] = field(default_factory=list)  # (release file, signer)
     problems: list[Problem] = field(default_factory=list)
     evidence_configured: bool = False
+    evidence_dir: Path | None = None  # records were read from this folder instead of a ref
 
     @property
     def ok(self) -> bool:
@@ -96,7 +97,7 @@ def check_records(git: Git, tip: str, policy: PolicyPack, ref: str, evidence_ref
     """Every record (of the evidence ref or folder) checked against the keys of ``policy`` and the history of ``tip``."""
     keys = _evidence_keys(policy)
     source = _source(git, policy, evidence_ref, evidence_dir)
-    result = VerifyResult(ref, source, evidence_configured=bool(keys))
+    result = VerifyResult(ref, source, evidence_configured=bool(keys), evidence_dir=evidence_dir)
     files, refused = _read(git, source, evidence_dir)
     result.problems += [Problem("evidence-format", p, "a link or a file over 1 MiB under evidence/: not read",
                                 "records are regular files written by releasegate evidence record") for p in refused]

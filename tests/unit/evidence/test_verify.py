@@ -135,7 +135,7 @@ def test_records_in_a_folder_and_from_origin(recorded: Story, tmp_path: Path, ca
     folder = tmp_path / "folder"
     recorded.repo.git("worktree", "add", "-q", str(folder), BRANCH)
     from_dir = verify(capsys, recorded, "--evidence-dir", str(folder))
-    assert from_dir.code == 0 and "(the evidence folder;" in from_dir.out
+    assert from_dir.code == 0 and f"(folder {folder};" in from_dir.out
 
 
 def test_a_missing_evidence_ref_is_bad_input(story: Story, capsys: pytest.CaptureFixture[str]) -> None:
