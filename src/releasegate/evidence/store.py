@@ -72,6 +72,10 @@ def write_to_branch(git: Git, branch: str, files: Mapping[str, bytes], message: 
     ref = f"refs/heads/{branch}"
     if not git.ok(["check-ref-format", ref]):
         raise InputError(f"--branch {branch!r} is not a valid branch name", "use a name such as releasegate/evidence")
+    if f"branch {ref}" in git.text(["worktree", "list", "--porcelain"]).splitlines():
+        raise InputError(f"--branch {branch} is checked out in a worktree; records are committed without a checkout, "
+                         "and moving a checked-out branch would leave that work tree behind",
+                         "switch that worktree to another branch (or remove it) and run it again")
     parent = git.text(["rev-parse", "--verify", "-q", ref], check=False) or None
     existing = set(read_paths(git, parent)) if parent else set()
     new = {p: d for p, d in files.items() if p not in existing}

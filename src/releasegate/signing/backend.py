@@ -109,7 +109,12 @@ def differences(manifest: Manifest, model: Path) -> list[str]:
         config = hashing.Config().use_file_serialization(
             hashing_algorithm=args["hash_type"], allow_symlinks=args["allow_symlinks"],
             ignore_paths=args.get("ignore_paths", ()))
-    actual = {r.name: r.digest for r in _manifest(config.hash(model)).resources}
+    try:
+        actual = {r.name: r.digest for r in _manifest(config.hash(model)).resources}
+    except (OSError, ValueError) as e:
+        raise SignatureError(f"{model}: cannot be hashed the way the signature describes ({_why(e)})",
+                             "the model's files changed shape since signing (links, missing files): sign it again",
+                             code="signature-mismatch") from e
     signed = {r.name: r.digest for r in manifest.resources}
     found = [f"{name}: not signed" for name in sorted(set(actual) - set(signed))]
     found += [f"{name}: signed but missing" for name in sorted(set(signed) - set(actual))]

@@ -151,3 +151,11 @@ def test_no_key_and_an_unsupported_key(story: Story, tmp_path: Path, capsys: pyt
     k1 = s.ec_key(tmp_path / "k1", "k1", s.ec.SECP256K1())
     odd = run_cli(capsys, "evidence", "record", "--root", str(story.root), "--key-file", str(k1.private))
     assert odd.code == 2 and "unsupported key type (elliptic curve secp256k1)" in odd.err
+
+
+def test_the_evidence_branch_must_not_be_checked_out(story: Story, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert record(capsys, story).code == 0
+    story.repo.git("worktree", "add", "-q", str(tmp_path / "evidence"), "releasegate/evidence")
+    result = record(capsys, story, "--commit", "main^")
+    assert result.code == 2 and "--branch releasegate/evidence is checked out in a worktree" in result.err
