@@ -149,7 +149,7 @@ def _verify_with(bundle: Bundle, signer: TrustedSigner, now: datetime) -> backen
         manifest = backend.verify_certificate(bundle, signer.material)
     except SignatureError as e:
         raise SignatureError(f"{bundle.source}: the signing certificate does not chain to the CA of {spec.label} "
-                             f"or the signature is invalid ({e.message.split(': ', 2)[-1]})",
+                             f"or the signature is invalid ({e.message.removeprefix(f'{bundle.source}: ')})",
                              "sign with a certificate issued by that CA", code="untrusted-signer") from e
     check_certificate(bundle, spec.identity or "", now, CLOCK_SKEW, spec.label)
     return manifest
