@@ -4,7 +4,8 @@
 #   RELEASEGATE_PYTHON  an interpreter that already has releasegate (the `python` input); or empty:
 #                       install releasegate from this repository (the action's own source) into a
 #                       virtualenv under RUNNER_TEMP, reused by later releasegate steps of the job.
-#   RELEASEGATE_EXTRA   the extra to install ("" for the light core, "loadtest" for the GPU load test).
+#   RELEASEGATE_EXTRA   the lock to install from: "" the light core, "sign" the core with model signatures
+#                       (validate, evidence), "loadtest" the GPU load test (with model signatures too).
 # Dependencies come from the hash-pinned lock files next to this script (pip --require-hashes:
 # a self-hosted runner never installs whatever the index serves that day); releasegate itself
 # is then installed from this repository without touching the index (--no-deps, no build isolation).

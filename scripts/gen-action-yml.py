@@ -65,7 +65,7 @@ def gen(name, title, desc, ins, outs, install_extra, module):
 
 open("actions/validate/action.yml", "w").write(gen("validate", "check a release pull request against the policy pack",
     "Validate changed release files against the schemas and the policy pack, evaluate approvals, and report on the pull request: one sticky comment, a check run per gate, annotations on the exact lines, labels.",
-    I.VALIDATE_INPUTS, I.VALIDATE_OUTPUTS, "", "validate"))
+    I.VALIDATE_INPUTS, I.VALIDATE_OUTPUTS, "sign", "validate"))
 open("actions/render/action.yml", "w").write(gen("render", "render (or check) the manifests Argo CD / Flux apply",
     "Render environments/<env>/manifests from the release files, or check that the committed manifests are up to date (drift fails the step with a diff).",
     I.RENDER_INPUTS, I.RENDER_OUTPUTS, "", "render"))

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Regenerate the hash-pinned lock files the composite actions install from (actions/install.sh):
 #   actions/requirements-build.lock     setuptools + wheel, to build releasegate itself without isolation
-#   actions/requirements.lock           the light core (validate, render)
-#   actions/requirements-loadtest.lock  the [loadtest] extra (torch, locust, ...) for the GPU runner
-# Run it after changing the dependencies in pyproject.toml, and commit the three files.
+#   actions/requirements.lock           the light core (render, permit)
+#   actions/requirements-sign.lock      the core with the [sign] extra (validate: model signatures)
+#   actions/requirements-loadtest.lock  the [loadtest] and [sign] extras (torch, locust, model-signing ...) for the GPU runner
+# Run it after changing the dependencies in pyproject.toml, and commit the four files.
 # Needs pip-tools (pip install pip-tools); takes a few minutes (the loadtest lock resolves torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,8 @@ trap 'rm -rf "$tmp"' EXIT
 printf 'setuptools>=68\nwheel\n' >"$tmp/build.in"
 compile -o actions/requirements-build.lock "$tmp/build.in"
 compile -o actions/requirements.lock pyproject.toml
-compile --extra loadtest -o actions/requirements-loadtest.lock pyproject.toml
+compile --extra sign -o actions/requirements-sign.lock pyproject.toml
+compile --extra loadtest --extra sign -o actions/requirements-loadtest.lock pyproject.toml
 # The loadtest extra names releasegate[serve]: pip-compile then lists releasegate itself as a local
 # path, which cannot be hashed; the action installs releasegate from its own source anyway.
 python3 - actions/requirements-loadtest.lock <<'PY'

@@ -84,3 +84,27 @@ class RequestError(InputError):
     def __init__(self, message: str, status: int = 400, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.status = status
+
+
+class SignatureError(ReleasegateError):
+    """A model signature or evidence record did not verify (exit 1: the check ran and failed).
+
+    ``code`` says why, for reports and tests: ``signature-mismatch`` (the artifact is not what
+    was signed), ``untrusted-signer``, ``certificate-expired``, ``certificate-not-yet-valid``,
+    ``certificate-identity``, ``signature-invalid``, ``signature-missing``, ``bundle-digest``.
+    """
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, hint: str | None = None, *, code: str = "signature-invalid") -> None:
+        super().__init__(message, hint)
+        self.code = code
+
+
+class SignatureInputError(InputError):
+    """A signature bundle, key or certificate cannot be read at all (truncated, oversized, not a
+    bundle, an unsupported key type): bad input, exit 2. ``code`` as for :class:`SignatureError`."""
+
+    def __init__(self, message: str, hint: str | None = None, *, code: str = "bundle-unreadable") -> None:
+        super().__init__(message, hint)
+        self.code = code

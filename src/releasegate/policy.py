@@ -23,6 +23,7 @@ from jsonschema.validators import extend
 from releasegate.errors import ConfigError, InputError
 from releasegate.layout import RepoLayout
 from releasegate.runtimes import ExternalRuntime, parse_runtimes
+from releasegate.signing.trust import SignerSpec, parse_signers
 from releasegate.yamlio import YamlDocument, load_yaml_file
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -97,6 +98,8 @@ class EnvironmentPolicy:
     load_test: LoadTestPolicy = LoadTestPolicy()
     freeze_windows: tuple[FreezeWindow, ...] = ()
     rollout: RolloutPolicy = RolloutPolicy()
+    signers: tuple[SignerSpec, ...] = ()  # who may sign this environment's models (signers:)
+    require_signature: bool = False  # requireSignature, default: true when signers are named
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,16 @@ class ArtifactPolicy:
     max_bytes: int = 20 * 1024**3
     allow_hosts: tuple[str, ...] = ()  # hosts the built-in fetcher may reach on private addresses
     fetcher_env: tuple[str, ...] = ()  # variables handed to RELEASEGATE_ARTIFACT_FETCHER
+
+
+@dataclass(frozen=True)
+class EvidencePolicy:
+    """Signed records of release decisions (``evidence:`` of the policy pack; docs/evidence.md)."""
+
+    signers: tuple[SignerSpec, ...] = ()  # keys whose records are trusted
+    required_for: tuple[str, ...] = ()  # environments whose decisions must all have a record
+    since: datetime | None = None  # decisions merged before this need none
+    branch: str = "releasegate/evidence"
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,7 @@ class PolicyPack:
     policy_change_approvals: ApprovalPolicy | None = None  # owners of policies/ (policyChange.approvals)
     runtimes: Mapping[str, ExternalRuntime] = field(default_factory=dict, compare=False)  # by name
     artifacts: ArtifactPolicy = ArtifactPolicy()
+    evidence: EvidencePolicy = EvidencePolicy()
 
     def environment(self, name: str) -> EnvironmentPolicy | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -234,7 +248,7 @@ def load_policy_pack(layout: RepoLayout) -> PolicyPack:
     if not isinstance(document.value, dict):
         raise ConfigError(f"{source}:1:1: the policy pack must be a mapping", "see docs/policies.md")
     _check_against_schema(document, load_schema(layout.schemas_dir / "policy-pack.schema.json"))
-    return _interpret(document)
+    return _interpret(document, layout.policies_dir)
 
 
 def _check_against_schema(document: YamlDocument, schema: dict[str, Any]) -> None:
@@ -249,14 +263,23 @@ def _check_against_schema(document: YamlDocument, schema: dict[str, Any]) -> Non
                           "fix the policy pack; its format is in docs/policies.md")
 
 
-def _interpret(document: YamlDocument) -> PolicyPack:
+def _interpret(document: YamlDocument, policies_dir: Path) -> PolicyPack:
     raw = document.value
-    envs = tuple(_environment(e, document, i) for i, e in enumerate(raw["environments"]))
+    envs = tuple(_environment(e, document, i, policies_dir) for i, e in enumerate(raw["environments"]))
     _check_environment_graph(envs, document)
     change = raw.get("policyChange", {})
     owners = _approvals(change["approvals"]) if "approvals" in change else None
     return PolicyPack(document.source, envs, _rollback(raw.get("rollback", {})), raw, owners,
-                      parse_runtimes(raw.get("runtimes", {})), _artifacts(raw.get("artifacts", {})))
+                      parse_runtimes(raw.get("runtimes", {})), _artifacts(raw.get("artifacts", {})),
+                      _evidence(raw.get("evidence"), document, policies_dir))
+
+
+def _evidence(raw: dict[str, Any] | None, document: YamlDocument, policies_dir: Path) -> EvidencePolicy:
+    if raw is None:
+        return EvidencePolicy()
+    since = _aware(raw["since"], document, ("evidence", "since")) if "since" in raw else None
+    return EvidencePolicy(parse_signers(raw["signers"], policies_dir, f"{document.source}: evidence"),
+                          tuple(raw.get("requiredFor", ())), since, str(raw.get("branch", EvidencePolicy.branch)))
 
 
 def _artifacts(raw: dict[str, Any]) -> ArtifactPolicy:
@@ -266,11 +289,16 @@ def _artifacts(raw: dict[str, Any]) -> ArtifactPolicy:
                           tuple(raw.get("fetcherEnv", ())))
 
 
-def _environment(raw: dict[str, Any], document: YamlDocument, index: int) -> EnvironmentPolicy:
+def _environment(raw: dict[str, Any], document: YamlDocument, index: int, policies_dir: Path) -> EnvironmentPolicy:
     windows = tuple(
         _freeze_window(w, document, ("environments", index, "freezeWindows", j))
         for j, w in enumerate(raw.get("freezeWindows", []))
     )
+    signers = parse_signers(raw.get("signers", []), policies_dir, f"{document.source}: environments[{index}]")
+    if raw.get("requireSignature") and not signers:
+        raise _config_error(document, ("environments", index, "requireSignature"),
+                            f"environment {raw['name']!r} requires a signature but names no signers",
+                            "list the trusted signers under signers:, or remove requireSignature")
     return EnvironmentPolicy(
         name=raw["name"],
         promotes_from=raw.get("promotesFrom"),
@@ -279,6 +307,8 @@ def _environment(raw: dict[str, Any], document: YamlDocument, index: int) -> Env
         load_test=_load_test(raw.get("loadTest", {})),
         freeze_windows=windows,
         rollout=_rollout(raw.get("rollout", {})),
+        signers=signers,
+        require_signature=bool(raw.get("requireSignature", bool(signers))),
     )
 
 

@@ -22,13 +22,22 @@ def _walk(name: str, command: click.Command) -> list[tuple[str, click.Command]]:
 
 @pytest.mark.parametrize("name", _commands())
 def test_command_and_options_have_help(name: str) -> None:
-    top = LazyGroup.get_command(cli, click.Context(cli), name)
-    assert top is not None
-    for full, command in _walk(name, top):
-        assert command.help and len(command.help.strip()) > 20, f"{full} has no help"
-        for param in command.params:
-            if isinstance(param, click.Option):
-                assert param.help, f"{full} {param.opts} has no help"
+    command = LazyGroup.get_command(cli, click.Context(cli), name)
+    assert command is not None
+    _check_help(command, name)
+
+
+def _check_help(command: click.Command, name: str) -> None:
+    """The command, each of its options and, for a group (evidence, action), each subcommand."""
+    assert command.help and len(command.help.strip()) > 20, f"{name} has no help"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{name} {param.opts} has no help"
+    if isinstance(command, click.Group):
+        for sub in command.list_commands(click.Context(command)):
+            subcommand = command.get_command(click.Context(command), sub)
+            assert subcommand is not None
+            _check_help(subcommand, f"{name} {sub}")
 
 
 def test_rollout_has_its_three_commands() -> None:

@@ -20,6 +20,8 @@ from jsonschema import Draft202012Validator
 
 import releasegate
 from releasegate.cli import approvals as approvals_cli
+from releasegate.evidence import audit as evidence_audit
+from releasegate.evidence import verify as evidence_verify
 from releasegate.github import doctor
 from releasegate.history import reporters as history_reporters
 from releasegate.loadtest import result as loadtest_result
@@ -44,6 +46,8 @@ OUTPUTS = {
     "loadtest-result": (loadtest_result.SCHEMA_VERSION, "docs/loadtest.md"),
     "approvals-result": (approvals_cli.SCHEMA_VERSION, "docs/github-actions.md"),
     "doctor-result": (doctor.SCHEMA_VERSION, "docs/security.md"),
+    "verify-result": (evidence_verify.SCHEMA_VERSION, "docs/evidence.md"),
+    "audit-row": (evidence_audit.SCHEMA_VERSION, "docs/evidence.md"),
 }
 PROD = "environments/prod/releases/sentiment.yaml"
 
@@ -217,3 +221,23 @@ def test_doctor_json(fake: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> No
     assert bad.code == 1 and payload["ok"] is False
     assert {f["status"] for f in payload["findings"]} == {"ok", "missing"}
 
+
+
+# --- verify ----------------------------------------------------------------------------------------
+
+def test_verify_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.unit.evidence.conftest import build
+
+    story = build(tmp_path / "gitops")
+    missing = run_cli(capsys, "verify", "--root", str(story.root), "--format", "json")
+    payload = check_output("verify-result", missing.out)
+    assert missing.code == 1 and payload["problems"][0]["check"] == "evidence-missing"
+    recorded = run_cli(capsys, "evidence", "record", "--root", str(story.root), "--key-file", str(story.key),
+                       "--branch", "releasegate/evidence")
+    assert recorded.code == 0
+    clean = run_cli(capsys, "verify", "--root", str(story.root), "--format", "json")
+    payload = check_output("verify-result", clean.out)
+    assert clean.code == 0 and payload["records"][0]["verificationResult"] == "PASSED"
+    rows = run_cli(capsys, "audit", "--root", str(story.root), "--format", "jsonl")
+    assert rows.code == 0 and len(rows.out.splitlines()) == 6
+    assert [check_output("audit-row", line)["evidence"] for line in rows.out.splitlines()][-1] == "verified"

@@ -23,8 +23,10 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 COMMANDS: dict[str, str] = {
     "action": "releasegate.cli.action:action",
     "approvals": "releasegate.cli.approvals:approvals",
+    "audit": "releasegate.cli.audit:audit",
     "demo": "releasegate.cli.demo:demo",
     "doctor": "releasegate.cli.doctor:doctor",
+    "evidence": "releasegate.cli.evidence:evidence",
     "history": "releasegate.cli.status:history",
     "loadtest": "releasegate.cli.loadtest:loadtest",
     "promote": "releasegate.cli.promote:promote",
@@ -34,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "serve": "releasegate.cli.serve:serve",
     "status": "releasegate.cli.status:status",
     "validate": "releasegate.cli.validate:validate",
+    "verify": "releasegate.cli.verify:verify",
 }
 
 

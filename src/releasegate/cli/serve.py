@@ -9,6 +9,7 @@ import click
 from releasegate.cli import set_log_level
 from releasegate.errors import InputError
 from releasegate.serve.artifact import FORMATS
+from releasegate.signing.trust import CERTIFICATE, KEY, SIGSTORE, SignerSpec
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
@@ -54,17 +55,33 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 @click.option("--access-log/--no-access-log", default=False, show_default=True, envvar="RELEASEGATE_ACCESS_LOG",
               help="Log one line per response (client, method, path, status, bytes, ms) on the logger "
                    "releasegate.serve.access, whatever --log-level says.")
+@click.option("--signature", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="OpenSSF model-signing bundle of ARTIFACT; verified after the sha256 and before loading "
+                   "(needs a trusted signer; pip install 'releasegate[sign]').")
+@click.option("--trusted-key", "trusted_keys", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A public key (PEM, ECDSA P-256/384/521) whose signature is accepted; repeat for several.")
+@click.option("--certificate-identity", default=None,
+              help="Accept a certificate signature whose certificate names this identity (e-mail, URI or DNS name); "
+                   "needs --ca-bundle.")
+@click.option("--ca-bundle", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CA certificates (PEM) the signing certificate must chain to (with --certificate-identity).")
+@click.option("--sigstore-identity", default=None, help="Accept a Sigstore signature by this identity (with --sigstore-issuer).")
+@click.option("--sigstore-issuer", default=None, help="The OIDC issuer of --sigstore-identity.")
+@click.option("--sigstore-trust-config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sigstore ClientTrustConfig JSON with the trusted root; the Sigstore signature is verified offline against it.")
 @click.pass_context
 def serve(
     ctx: click.Context, artifact: Path, sha256: str, fmt: str, factory: str | None, device: str, dtype: str,
     max_batch: int, max_delay_ms: float, max_queue: int, host: str, port: int, model_name: str,
     input_specs: tuple[str, ...], max_request_bytes: int, compile_mode: str, graceful_timeout: float,
     request_timeout: float, max_url_bytes: int, max_header_bytes: int, max_headers: int, max_connections: int,
-    access_log: bool,
+    access_log: bool, signature: Path | None, trusted_keys: tuple[Path, ...], certificate_identity: str | None,
+    ca_bundle: Path | None, sigstore_identity: str | None, sigstore_issuer: str | None,
+    sigstore_trust_config: Path | None,
 ) -> int:
     """Serve ARTIFACT over the KServe Open Inference Protocol v2 (HTTP) with dynamic batching.
 
-    The sha256 is checked before anything is loaded. Formats: torch.export (.pt2),
+    The sha256, and with --signature the model's signature, are checked before anything is loaded. Formats: torch.export (.pt2),
     TorchScript, and safetensors or weights-only torch.save state dicts loaded into a
     network that --factory builds. Pickled Python objects are refused. Runs until
     SIGTERM/SIGINT, then finishes the requests it holds. See docs/serve.md.
@@ -84,7 +101,9 @@ def serve(
         max_request_bytes=max_request_bytes, compile=compile_mode, graceful_timeout_s=graceful_timeout,
         http=HttpLimits(request_timeout_s=request_timeout, max_url_bytes=max_url_bytes,
                         max_header_bytes=max_header_bytes, max_headers=max_headers, max_connections=max_connections),
-        access_log=access_log,
+        access_log=access_log, signature=signature,
+        signers=trusted_signers(signature, trusted_keys, certificate_identity, ca_bundle,
+                                (sigstore_identity, sigstore_issuer, sigstore_trust_config)),
     )
     _check_torch()
     if access_log:
@@ -101,6 +120,35 @@ def serve(
     server.run()
     click.echo("releasegate serve: stopped after finishing in-flight requests", err=True)
     return 0
+
+
+def trusted_signers(signature: Path | None, keys: tuple[Path, ...], identity: str | None, ca_bundle: Path | None,
+                    sigstore: tuple[str | None, str | None, Path | None]) -> tuple[SignerSpec, ...]:
+    """The signers the flags name; a signer without --signature (or the reverse) is a usage error."""
+    signers = [SignerSpec(KEY, f"--trusted-key {k}", Path("."), str(k), public_key=_pem(k, "--trusted-key")) for k in keys]
+    if (identity is None) != (ca_bundle is None):
+        raise InputError("--certificate-identity and --ca-bundle go together", "give both, or neither")
+    if identity is not None and ca_bundle is not None:
+        signers.append(SignerSpec(CERTIFICATE, "--certificate-identity", Path("."), identity=identity,
+                                  ca_bundle=_pem(ca_bundle, "--ca-bundle")))
+    if any(v is not None for v in sigstore):
+        name, issuer, config = sigstore
+        if name is None or issuer is None or config is None:
+            raise InputError("--sigstore-identity, --sigstore-issuer and --sigstore-trust-config go together",
+                             "give all three (the trust configuration makes the check offline)")
+        signers.append(SignerSpec(SIGSTORE, "--sigstore-trust-config", config.resolve().parent, identity=name,
+                                  issuer=issuer, trust_config=config.name))
+    if signers and signature is None:
+        raise InputError("trusted signers were named but no --signature", "pass --signature BUNDLE, or drop the signer flags")
+    return tuple(signers)
+
+
+def _pem(path: Path, flag: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{flag} {path}: cannot be read ({getattr(e, 'strerror', None) or e})",
+                         "give a PEM file") from e
 
 
 def _check_torch() -> None:

@@ -17,13 +17,21 @@ base policy's ``artifacts:`` section (:class:`releasegate.policy.ArtifactPolicy`
   deleted so that it cannot block later runs.
 
 A problem is a :class:`LoadTestError` with a code (``artifact-unreachable``,
-``artifact-outside-roots``, ``digest-mismatch``, ``no-digest``): the release's verdict is
-``error`` with the reason, and nothing is loaded.
+``artifact-outside-roots``, ``digest-mismatch``, ``no-digest``, and for signatures
+``signature-missing``, ``untrusted-signer``, ``signature-mismatch``, ``signature-invalid``,
+``certificate-expired`` ...): the release's verdict is ``error`` with the reason, and nothing is loaded.
+
+Signatures: when the environment names trusted signers (:class:`SignatureTrust`, from the base
+policy), the bundle in ``spec.model.artifact.signature`` is reached through the same fences
+(inside the repository or the roots, or fetched into the cache under its own sha256), checked
+against its sha256, and verified with OpenSSF model-signing before the model is handed on.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,9 +39,12 @@ from urllib.parse import urlsplit
 from releasegate.child_env import child_env
 from releasegate.command import run
 from releasegate.digests import is_sha256, verify_digest
-from releasegate.errors import ReleasegateError
+from releasegate.errors import ReleasegateError, SignatureError, SignatureInputError
 from releasegate.loadtest.errors import LoadTestError
 from releasegate.policy import ArtifactPolicy
+from releasegate.signing.trust import SignerSpec
+
+log = logging.getLogger(__name__)
 
 CACHE_ENV = "RELEASEGATE_ARTIFACT_CACHE"
 FETCHER_ENV = "RELEASEGATE_ARTIFACT_FETCHER"
@@ -49,6 +60,16 @@ class Artifact:
     sha256: str
     format: str
     factory: str | None
+    signed_by: str | None = None  # the trusted signer whose signature verified, if one was checked
+
+
+@dataclass(frozen=True)
+class SignatureTrust:
+    """Whose signatures the artifact of an environment must carry (from the base policy pack)."""
+
+    scope: str  # the environment, for messages
+    signers: tuple[SignerSpec, ...]
+    required: bool  # a release without a signature is refused
 
 
 def artifact_fields(data: dict[str, Any], source: str) -> tuple[str, str | None, str, str | None]:
@@ -96,6 +117,23 @@ def _local(uri: str, root: Path, policy: ArtifactPolicy) -> Path:
         )
     _check_size(real, uri, policy)
     return real
+
+
+def reachable(uri: str, sha256: str | None, root: Path) -> Path | None:
+    """The local copy of ``uri`` without fetching anything, else None.
+
+    A path or ``file://`` URI inside the repository (links resolved), or a remote URI already in
+    the cache (``$RELEASEGATE_ARTIFACT_CACHE/<sha256>``). ``validate`` reads only these.
+    """
+    scheme = urlsplit(uri).scheme if "://" in uri else ""
+    if scheme and scheme != "file":
+        cache_env = os.environ.get(CACHE_ENV)
+        cached = Path(cache_env) / sha256 if cache_env and is_sha256(sha256) else None
+        return cached if cached is not None and cached.is_file() else None
+    text = uri[len("file://"):] if uri.startswith("file://") else uri
+    real = (root / text).resolve()
+    inside = not Path(text).is_absolute() and root.resolve() in real.parents
+    return real if inside and real.is_file() and ".git" not in real.relative_to(root.resolve()).parts else None
 
 
 def _remote(uri: str, sha256: str, work_dir: Path, policy: ArtifactPolicy) -> Path:
@@ -160,8 +198,9 @@ def verify(path: Path, expected: str, uri: str, *, cached: bool) -> None:
 
 
 def fetch(data: dict[str, Any], source: str, root: Path, work_dir: Path,
-          policy: ArtifactPolicy | None = None) -> Artifact:
-    """Locate and verify the artifact of the release ``data`` (from file ``source``)."""
+          policy: ArtifactPolicy | None = None, trust: SignatureTrust | None = None) -> Artifact:
+    """Locate and verify the artifact of the release ``data`` (from file ``source``), and its
+    signature when ``trust`` names signers."""
     policy = policy or ArtifactPolicy()
     uri, sha, fmt, factory = artifact_fields(data, source)
     if sha is None:
@@ -175,4 +214,35 @@ def fetch(data: dict[str, Any], source: str, root: Path, work_dir: Path,
                             "write the first column of `sha256sum FILE`", code="no-digest")
     path = locate(uri, sha, root, work_dir, policy)
     verify(path, sha, uri, cached="://" in uri and not uri.startswith("file://"))
-    return Artifact(uri, path, sha, fmt, factory if isinstance(factory, str) else None)
+    signer = verify_signature(data, source, root, work_dir, policy, trust, path, sha) if trust else None
+    return Artifact(uri, path, sha, fmt, factory if isinstance(factory, str) else None, signer)
+
+
+def verify_signature(data: dict[str, Any], source: str, root: Path, work_dir: Path, policy: ArtifactPolicy,
+                     trust: SignatureTrust, artifact: Path, sha256: str) -> str | None:
+    """The signer of the (already digest-verified) ``artifact``; None when nothing is to be checked."""
+    block = ((data.get("spec") or {}).get("model", {}).get("artifact") or {}).get("signature")
+    if not isinstance(block, dict):
+        if trust.required:
+            raise LoadTestError(f"{source}: spec.model.artifact.signature is missing; {trust.scope} only loads models "
+                                "signed by its trusted signers", "sign the model and name the bundle in the release",
+                                code="signature-missing")
+        return None
+    if not trust.signers:
+        log.info("%s: %s names no signers; the signature is not checked", source, trust.scope)
+        return None
+    uri, digest = block.get("uri"), block.get("sha256")
+    if not isinstance(uri, str) or not is_sha256(digest):
+        raise LoadTestError(f"{source}: spec.model.artifact.signature needs uri and a 64-hex sha256",
+                            "name the bundle and its sha256", code="signature-invalid")
+    from releasegate.signing.bundle import read_bundle
+    from releasegate.signing.model import load_signers, verify_model
+
+    bundle_path = locate(uri, digest, root, work_dir, policy)
+    try:
+        bundle = read_bundle(bundle_path, uri, digest)
+        verified = verify_model(bundle, load_signers(trust.signers), now=datetime.now(timezone.utc), pinned=sha256,
+                                scope=trust.scope, artifact=artifact, artifact_checked=True)
+    except (SignatureError, SignatureInputError) as e:
+        raise LoadTestError(e.message, e.hint, code=e.code) from e
+    return verified.signer

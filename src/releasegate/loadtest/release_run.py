@@ -12,7 +12,7 @@ from releasegate import history
 from releasegate.errors import InputError
 from releasegate.loadtest import selection
 from releasegate.loadtest.analysis import Analysis, analyse, phase_rows
-from releasegate.loadtest.artifacts import Artifact, fetch
+from releasegate.loadtest.artifacts import Artifact, SignatureTrust, fetch
 from releasegate.loadtest.driver import PhaseSetup, locust_processes
 from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.measure import Measurement, Scheduler
@@ -92,12 +92,17 @@ def _measure(ctx: RunContext, candidate: Release, baseline: Release | None, prof
     work = ctx.work_dir / f"{candidate.env}-{candidate.model}"
     shutil.rmtree(work, ignore_errors=True)  # logs and CSVs of an earlier run with the same --out
     ctx.progress(f"{candidate.source}: verifying artifacts")
-    arts = {CANDIDATE: fetch(candidate.data, candidate.source, ctx.layout.root, work, ctx.policy.artifacts)}
+    env = ctx.policy.environment(candidate.env)
+    signers = env.signers if env else ()
+    trust = SignatureTrust(candidate.env, signers, bool(env and env.require_signature))
+    arts = {CANDIDATE: fetch(candidate.data, candidate.source, ctx.layout.root, work, ctx.policy.artifacts, trust)}
+    if arts[CANDIDATE].signed_by:
+        ctx.progress(f"{candidate.source}: signature verified (signed by {arts[CANDIDATE].signed_by})")
     releases = {CANDIDATE: candidate}
     if baseline is not None:
-        try:
+        try:  # the live version was accepted before: its signature is checked if it has one, not required
             arts[BASELINE] = fetch(baseline.data, f"{baseline.source}@{ctx.base}", ctx.layout.root, work,
-                                   ctx.policy.artifacts)
+                                   ctx.policy.artifacts, SignatureTrust(candidate.env, signers, False))
         except LoadTestError as e:
             raise LoadTestError(f"the baseline no longer loads: {e.message}",
                                 "fix the live version's artifact, or run with --no-baseline", code="baseline-unusable") from e

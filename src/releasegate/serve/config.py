@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from releasegate.serve.tensors import TensorSpec
+from releasegate.signing.trust import SignerSpec
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class ServeConfig:
     retry_after_s: int = 1
     http: HttpLimits = HttpLimits()
     access_log: bool = False  # one info line per response on the releasegate.serve.access logger
+    signature: Path | None = None  # an OpenSSF model-signing bundle, verified before loading
+    signers: tuple[SignerSpec, ...] = ()  # whose signature it must be
 
 
 @dataclass(frozen=True)

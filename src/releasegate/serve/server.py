@@ -13,6 +13,7 @@ import logging
 import signal
 import socket
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from releasegate.digests import verify_digest
@@ -36,6 +37,25 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def verify_signature(cfg: ServeConfig) -> str:
+    """The trusted signer of ``cfg.artifact`` (whose sha256 was verified), else :class:`SignatureError`."""
+    from datetime import datetime, timezone
+
+    from releasegate.digests import normalize_digest
+    from releasegate.signing.bundle import read_bundle
+    from releasegate.signing.model import load_signers, verify_model
+
+    if not cfg.signers:
+        raise InputError(f"--signature {cfg.signature}: no trusted signer to verify it with",
+                         "name one: --trusted-key PEM, --certificate-identity ID with --ca-bundle PEM, or --sigstore-*")
+    signature = cfg.signature or Path()
+    bundle = read_bundle(signature, str(signature))
+    verified = verify_model(bundle, load_signers(cfg.signers), now=datetime.now(timezone.utc),
+                            pinned=normalize_digest(cfg.sha256), scope="this server", artifact=cfg.artifact,
+                            artifact_source=str(cfg.artifact), artifact_checked=True)
+    return verified.signer
+
+
 class ModelServer:
     """One model behind one HTTP listener. ``prepare()`` then ``run()`` (or ``serve()`` on a loop)."""
 
@@ -55,6 +75,9 @@ class ModelServer:
         cfg = self.config
         verify_digest(cfg.artifact, cfg.sha256)
         log.info("%s: sha256 verified (%s)", cfg.artifact, cfg.sha256)
+        if cfg.signature is not None:
+            signer = verify_signature(cfg)
+            log.info("%s: signature %s verified (signed by %s)", cfg.artifact, cfg.signature, signer)
         from releasegate.serve.assembly import build_app
 
         self._socket = _bind(cfg.host, cfg.port)

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from releasegate.errors import ReleasegateError
 from releasegate.layout import RepoLayout
-from releasegate.policy import ApprovalPolicy, EnvironmentPolicy, PolicyPack, RollbackPolicy, load_policy_pack
+from releasegate.policy import (
+    ApprovalPolicy,
+    EnvironmentPolicy,
+    EvidencePolicy,
+    PolicyPack,
+    RollbackPolicy,
+    load_policy_pack,
+)
 
 PACK = "policies/policy-pack.yaml"
 
@@ -70,7 +77,18 @@ def pack_weakenings(base: PolicyPack, head: PolicyPack) -> list[str]:
         found.extend(f"{env.name}: {w}" for w in _environment(env, other))
     found.extend(f"rollback: {w}" for w in _rollback(base.rollback, head.rollback))
     found.extend(f"policyChange: {w}" for w in _approvals(base.policy_change_approvals, head.policy_change_approvals))
+    found.extend(f"evidence: {w}" for w in _evidence(base.evidence, head.evidence))
     return found
+
+
+def _evidence(base: EvidencePolicy, head: EvidencePolicy) -> Iterator[str]:
+    for signer in head.signers:
+        if signer not in base.signers:
+            yield f"trusts a new evidence signer, {signer.label}"
+    for env in sorted(set(base.required_for) - set(head.required_for)):
+        yield f"requiredFor no longer includes {env} (its decisions need no record)"
+    if base.since is not None and (head.since is None or head.since > base.since):
+        yield f"since moved from {base.since.isoformat()} to {head.since.isoformat() if head.since else '(none)'}"
 
 
 def _environment(base: EnvironmentPolicy, head: EnvironmentPolicy) -> Iterator[str]:
@@ -81,10 +99,19 @@ def _environment(base: EnvironmentPolicy, head: EnvironmentPolicy) -> Iterator[s
     yield from _approvals(base.approvals, head.approvals)
     yield from _load_test(base, head)
     yield from _rollout(base, head)
+    yield from _signatures(base, head)
     kept = {w.name for w in head.freeze_windows}
     for window in base.freeze_windows:
         if window.name not in kept:
             yield f"freeze window {window.name!r} removed"
+
+
+def _signatures(base: EnvironmentPolicy, head: EnvironmentPolicy) -> Iterator[str]:
+    if base.require_signature and not head.require_signature:
+        yield "requireSignature turned off (models need no signature)"
+    for signer in head.signers:
+        if signer not in base.signers:
+            yield f"signers: trusts a new signer, {signer.label}"
 
 
 def _approvals(base: ApprovalPolicy | None, head: ApprovalPolicy | None) -> Iterator[str]:

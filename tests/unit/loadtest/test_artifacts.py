@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from releasegate.loadtest.artifacts import fetch
+from releasegate.loadtest.artifacts import SignatureTrust, fetch
 from releasegate.loadtest.errors import LoadTestError
 from releasegate.policy import ArtifactPolicy
 
@@ -178,3 +178,69 @@ def test_the_built_in_fetcher_downloads_from_an_allowed_host_within_the_size_lim
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- signatures (OpenSSF model-signing), checked after the digest and before anything loads ---------
+
+def _signed(tmp_path: Path) -> tuple[dict, SignatureTrust, Path]:  # type: ignore[type-arg]
+    from releasegate.signing.trust import KEY, SignerSpec
+    from tests.support import signing as s
+
+    pytest.importorskip("model_signing")
+    key = s.ec_key(tmp_path / "keys", "release")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.pt").write_bytes(DATA)
+    bundle = s.sign_with_key(tmp_path / "models" / "m.pt", key, tmp_path / "models" / "m.sig")
+    release = _release("models/m.pt")
+    release["spec"]["model"]["artifact"]["signature"] = {"uri": "models/m.sig", "sha256": s.sha256(bundle)}
+    trust = SignatureTrust("prod", (SignerSpec(KEY, "policy", tmp_path, "release key", public_key=key.public_pem),), True)
+    return release, trust, bundle
+
+
+def test_a_signed_artifact_names_its_signer(tmp_path: Path) -> None:
+    release, trust, _ = _signed(tmp_path)
+    assert fetch(release, "r.yaml", tmp_path, tmp_path / "work", None, trust).signed_by == "release key"
+
+
+def test_a_signature_from_the_cache_is_checked_against_its_own_digest(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    release, trust, bundle = _signed(tmp_path)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    bundle_sha = release["spec"]["model"]["artifact"]["signature"]["sha256"]
+    (cache / bundle_sha).write_bytes(bundle.read_bytes())
+    release["spec"]["model"]["artifact"]["signature"]["uri"] = "s3://bucket/m.sig"
+    monkeypatch.setenv("RELEASEGATE_ARTIFACT_CACHE", str(cache))
+    assert fetch(release, "r.yaml", tmp_path, tmp_path / "work", None, trust).signed_by == "release key"
+
+
+def test_an_unsigned_artifact_where_signatures_are_required(tmp_path: Path) -> None:
+    release, trust, _ = _signed(tmp_path)
+    del release["spec"]["model"]["artifact"]["signature"]
+    with pytest.raises(LoadTestError) as caught:
+        fetch(release, "r.yaml", tmp_path, tmp_path / "work", None, trust)
+    assert caught.value.code == "signature-missing" and "prod only loads models signed" in caught.value.message
+
+
+def test_a_wrong_signer_stops_the_load(tmp_path: Path) -> None:
+    import dataclasses
+
+    from tests.support import signing as s
+
+    release, trust, _ = _signed(tmp_path)
+    other = s.ec_key(tmp_path / "other", "other")
+    trust = dataclasses.replace(trust, signers=(dataclasses.replace(trust.signers[0], public_key=other.public_pem),))
+    with pytest.raises(LoadTestError) as caught:
+        fetch(release, "r.yaml", tmp_path, tmp_path / "work", None, trust)
+    assert caught.value.code == "untrusted-signer" and caught.value.message.startswith("models/m.sig: signed by key")
+
+
+def test_a_truncated_bundle_stops_the_load(tmp_path: Path) -> None:
+    import hashlib as h
+
+    release, trust, bundle = _signed(tmp_path)
+    bundle.write_bytes(bundle.read_bytes()[:100])
+    release["spec"]["model"]["artifact"]["signature"]["sha256"] = h.sha256(bundle.read_bytes()).hexdigest()
+    with pytest.raises(LoadTestError) as caught:
+        fetch(release, "r.yaml", tmp_path, tmp_path / "work", None, trust)
+    assert caught.value.code == "bundle-unreadable" and "models/m.sig: not a signature bundle" in caught.value.message

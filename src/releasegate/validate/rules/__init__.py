@@ -11,6 +11,7 @@ from releasegate.validate.rules.freeze import FreezeWindowRule
 from releasegate.validate.rules.history import history_rules
 from releasegate.validate.rules.runtime import ExternalRuntimeRule
 from releasegate.validate.rules.schema import SchemaRule
+from releasegate.validate.rules.signature import ModelSignatureRule
 
 
 def default_rules(ctx: ValidationContext) -> list[Rule]:
@@ -23,5 +24,6 @@ def default_rules(ctx: ValidationContext) -> list[Rule]:
         FreezeWindowRule(),
         ExternalRuntimeRule(),
         CanaryStepsRule(),
+        ModelSignatureRule(),
         *history_rules(ctx),  # only for a change in a Git repository
     ]

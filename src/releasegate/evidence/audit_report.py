@@ -1,0 +1,48 @@
+"""``releasegate audit`` output: a table for people, JSON lines (releasegate/audit-row/v1) for programs."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from releasegate.evidence.audit import SCHEMA_VERSION, AuditReport, AuditRow
+
+COLUMNS = ("MODEL", "ENV", "VERSION", "LIVE FROM", "LIVE TO", "PR", "PROMOTED BY", "APPROVED BY", "SIGNER", "EVIDENCE")
+
+
+def table(report: AuditReport) -> str:
+    if not report.rows:
+        return "no release was live in the range asked for\n"
+    cells = [COLUMNS] + [_cells(r) for r in report.rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def _cells(r: AuditRow) -> tuple[str, ...]:
+    until = _iso(r.live_to) if r.live_to else "live"
+    approved = ", ".join(r.approved_by) if r.approved_by else ("(none)" if r.approved_by is not None else "-")
+    return (r.model, r.env, (r.version or "?") + (" (rollback)" if r.rollback else ""), _iso(r.live_from), until,
+            f"#{r.pull_request}" if r.pull_request else "-", ", ".join(_name(a) for a in r.promoted_by),
+            approved, r.model_signer or "-", r.evidence)
+
+
+def _name(author: str) -> str:
+    return author.split(" <", 1)[0]
+
+
+def jsonl(report: AuditReport) -> str:
+    return "".join(json.dumps(_row(r), sort_keys=True) + "\n" for r in report.rows)
+
+
+def _row(r: AuditRow) -> dict[str, object]:
+    return {
+        "schemaVersion": SCHEMA_VERSION, "model": r.model, "environment": r.env, "version": r.version, "digest": r.digest,
+        "liveFrom": _iso(r.live_from), "liveTo": _iso(r.live_to) if r.live_to else None, "endedBy": r.ended_by,
+        "commit": r.commit, "pullRequest": r.pull_request, "rollback": r.rollback, "mergedBy": r.merged_by,
+        "promotedBy": list(r.promoted_by), "approvedBy": list(r.approved_by) if r.approved_by is not None else None,
+        "modelSigner": r.model_signer, "evidence": r.evidence, "record": r.record,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
