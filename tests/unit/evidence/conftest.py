@@ -45,7 +45,7 @@ def build(root: Path) -> Story:
     repo = init_repo(root, {
         path("dev", "sentiment"): release("sentiment", "1.0.0"),
         path("staging", "sentiment"): release("sentiment", "1.0.0"),
-        PROD: release("sentiment", "1.0.0", env="prod", stable="0.9.0"),
+        PROD: release("sentiment", "1.0.0", env="prod"),  # idle: no canary runs before PR #3 starts one
         "policies/keys/evidence.pub": public.decode(),
         "policies/policy-pack.yaml": (PROJECT / "policies/policy-pack.yaml").read_text() + EVIDENCE,
     }, when="2026-01-05T09:00:00Z")
