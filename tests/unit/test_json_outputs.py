@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 import releasegate
 from releasegate.cli import approvals as approvals_cli
 from releasegate.evidence import audit as evidence_audit
+from releasegate.evidence import dora as evidence_dora
 from releasegate.evidence import verify as evidence_verify
 from releasegate.github import doctor
 from releasegate.history import reporters as history_reporters
@@ -48,6 +49,7 @@ OUTPUTS = {
     "doctor-result": (doctor.SCHEMA_VERSION, "docs/security.md"),
     "verify-result": (evidence_verify.SCHEMA_VERSION, "docs/evidence.md"),
     "audit-row": (evidence_audit.SCHEMA_VERSION, "docs/evidence.md"),
+    "dora-row": (evidence_dora.SCHEMA_VERSION, "docs/evidence.md"),
 }
 PROD = "environments/prod/releases/sentiment.yaml"
 
@@ -241,3 +243,6 @@ def test_verify_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     rows = run_cli(capsys, "audit", "--root", str(story.root), "--format", "jsonl")
     assert rows.code == 0 and len(rows.out.splitlines()) == 6
     assert [check_output("audit-row", line)["evidence"] for line in rows.out.splitlines()][-1] == "verified"
+    figures = run_cli(capsys, "audit", "--dora", "--root", str(story.root), "--format", "jsonl")
+    assert figures.code == 0 and {check_output("dora-row", line)["environment"] for line in figures.out.splitlines()} \
+        == {"dev", "staging", "prod"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from releasegate.evidence import dora
 from releasegate.evidence.audit import SCHEMA_VERSION, AuditReport, AuditRow
 
 COLUMNS = ("MODEL", "ENV", "VERSION", "LIVE FROM", "LIVE TO", "PR", "PROMOTED BY", "APPROVED BY", "SIGNER", "EVIDENCE")
@@ -46,3 +47,39 @@ def _row(r: AuditRow) -> dict[str, object]:
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+DORA_COLUMNS = ("ENV", "SINCE", "UNTIL", "DEPLOYMENTS", "PER WEEK", "LEAD TIME (MEDIAN)", "CHANGE FAILURE RATE",
+                "TIME TO RESTORE (MEDIAN)")
+
+
+def dora_table(rows: list[dora.DoraRow]) -> str:
+    if not rows:
+        return "no release was live in the range asked for\n"
+    cells = [DORA_COLUMNS] + [(
+        r.env, _iso(r.since), _iso(r.until), str(r.deployments), f"{r.per_week:.2f}", _hours(r.lead_time_hours),
+        "-" if r.change_failure_rate is None else f"{100 * r.change_failure_rate:.1f} % ({r.failures})",
+        _hours(r.restore_hours) + (f" ({r.restored})" if r.restored else ""),
+    ) for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(DORA_COLUMNS))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells) + "\n"
+
+
+def dora_jsonl(rows: list[dora.DoraRow]) -> str:
+    return "".join(json.dumps({
+        "schemaVersion": dora.SCHEMA_VERSION, "environment": r.env, "since": _iso(r.since), "until": _iso(r.until),
+        "deployments": r.deployments, "deploymentsPerWeek": round(r.per_week, 4),
+        "leadTimeHoursMedian": _round(r.lead_time_hours), "failures": r.failures,
+        "changeFailureRate": _round(r.change_failure_rate), "timeToRestoreHoursMedian": _round(r.restore_hours),
+        "restored": r.restored,
+    }, sort_keys=True) + "\n" for r in rows)
+
+
+def _hours(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
