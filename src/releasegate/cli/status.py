@@ -1,6 +1,8 @@
 """``releasegate status`` and ``releasegate history``: the release record read from Git."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import click
 
 from releasegate.cli import format_option, root_option
@@ -18,10 +20,12 @@ DEEPEN_HELP = ("In a shallow clone, run `git fetch --unshallow` first instead of
 @click.option("--at", "at_text", metavar="TIME",
               help="Show what was live at TIME (ISO 8601 with zone, e.g. 2026-11-01T12:00Z).")
 @click.option("--ref", default="HEAD", show_default=True, envvar="RELEASEGATE_REF", help=REF_HELP)
+@click.option("--explain", is_flag=True,
+              help="Also show the evidence behind each live version: record, approvals, model signer (see releasegate audit).")
 @click.option("--deepen", is_flag=True, help=DEEPEN_HELP)
 @format_option(choices=("text", "json"))
 @root_option()
-def status(envs: tuple[str, ...], at_text: str | None, ref: str, deepen: bool, output_format: str,
+def status(envs: tuple[str, ...], at_text: str | None, ref: str, explain: bool, deepen: bool, output_format: str,
            root: str | None) -> int:
     """Show which version of each model is live in each environment.
 
@@ -33,8 +37,20 @@ def status(envs: tuple[str, ...], at_text: str | None, ref: str, deepen: bool, o
     from releasegate.history.service import status_report
 
     at = parse_time(at_text, "--at")
-    report = status_report(find_root(root), ref=ref, at=at, envs=envs, deepen=deepen)
-    click.echo(status_json(report) if output_format == "json" else status_text(report), nl=False)
+    layout = find_root(root)
+    report = status_report(layout, ref=ref, at=at, envs=envs, deepen=deepen)
+    if not explain:
+        click.echo(status_json(report) if output_format == "json" else status_text(report), nl=False)
+        return EXIT_OK
+    from releasegate.evidence.audit import audit
+    from releasegate.evidence.audit_report import explain_json, explain_text
+
+    moment = at or datetime.now(timezone.utc)
+    rows = audit(layout, ref, envs=envs, since=moment, until=moment).rows
+    live = {(e.env, e.model) for e in report.entries}
+    rows = tuple(r for r in rows if (r.env, r.model) in live)
+    click.echo(explain_json(status_json(report), rows) if output_format == "json"
+               else status_text(report) + explain_text(rows), nl=False)
     return EXIT_OK
 
 

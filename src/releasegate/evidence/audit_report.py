@@ -83,3 +83,25 @@ def _hours(value: float | None) -> str:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def explain_text(rows: tuple[AuditRow, ...]) -> str:
+    """The evidence behind what ``status`` shows (``status --explain``)."""
+    lines = ["", "EVIDENCE"]
+    for r in rows:
+        approved = ", ".join(r.approved_by) if r.approved_by else "not recorded"
+        where = f", record {r.record}" if r.record else ""
+        lines.append(f"{r.model} {r.env} {r.version or '?'}: {r.evidence}; landed by {r.commit[:10]}"
+                     f"{f' (#{r.pull_request})' if r.pull_request else ''}, promoted by "
+                     f"{', '.join(_name(a) for a in r.promoted_by)}; approved by {approved}; "
+                     f"model signer {r.model_signer or 'not recorded'}{where}")
+    if len(lines) == 2:
+        lines.append("(nothing live)")
+    return "\n".join(lines) + "\n"
+
+
+def explain_json(status: str, rows: tuple[AuditRow, ...]) -> str:
+    """``status --format json --explain``: the status document with ``explain``, one audit row per live version."""
+    payload = json.loads(status)
+    payload["explain"] = [_row(r) for r in rows]
+    return json.dumps(payload, indent=2) + "\n"

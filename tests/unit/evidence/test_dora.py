@@ -45,3 +45,16 @@ def test_audit_dora_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "DEPLOYMENTS" in table.out and "50.0 % (1)" in table.out and "24.0 h (1)" in table.out
     bad = run_cli(capsys, "audit", "--dora", "--since", "yesterday", "--root", str(story.root))
     assert bad.code == 2 and "--since" in bad.err
+
+
+def test_status_at_a_moment_explains_the_evidence_behind_what_was_live(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    story = build_story(tmp_path / "story")
+    text = run_cli(capsys, "status", "--at", "2026-01-05T12:00Z", "--env", "prod", "--explain", "--root", str(story.root))
+    assert text.code == 0 and "EVIDENCE" in text.out
+    assert "sentiment prod 1.1.0: none; landed by" in text.out and "promoted by Rita Rebase" in text.out
+    from tests.unit.test_json_outputs import check_output
+
+    payload = check_output("status-report", run_cli(capsys, "status", "--at", "2026-01-05T12:00Z", "--env", "prod",
+                                                    "--explain", "--format", "json", "--root", str(story.root)).out)
+    assert [(e["model"], e["version"], e["evidence"]) for e in payload["explain"]] == [("sentiment", "1.1.0", "none")]
