@@ -19,12 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from releasegate.base_rules import rules_from
-from releasegate.errors import ReleasegateError
 from releasegate.evidence import store
-from releasegate.evidence.facts import read_merge
 from releasegate.evidence.verify import RecordCheck, check_records
-from releasegate.history.commit_log import Commit
-from releasegate.history.git import Git, open_repo
+from releasegate.history.git import open_repo
+from releasegate.history.merges import BroughtIn, brought_in
 from releasegate.history.query import History
 from releasegate.history.timeline import Stint
 from releasegate.layout import RepoLayout
@@ -75,6 +73,7 @@ def audit(layout: RepoLayout, ref: str = "HEAD", models: Sequence[str] = (), env
     verified = {(r.environment, r.model, r.commit[:12]): r for r in checked.records}
     broken = {(n.env, n.model, n.commit) for p in checked.problems if (n := store.parse_record_path(p.file))}
     rows = []
+    changes = brought_in(git, tip)
     with History.open(layout.root, tip, use_cache=True, git=git) as history:
         for env, model in sorted(history.keys()):
             if (models and model not in models) or (envs and env not in envs):
@@ -82,7 +81,7 @@ def audit(layout: RepoLayout, ref: str = "HEAD", models: Sequence[str] = (), env
             for stint in history.stints(env, model):
                 if _overlaps(stint, since, until):
                     key = (env, model, stint.start.oid[:12])
-                    rows.append(_row(git, policy, stint, verified.get(key), key in broken))
+                    rows.append(_row(changes, policy, stint, verified.get(key), key in broken))
     rows.sort(key=lambda r: (r.live_from, r.env, r.model))
     return AuditReport(ref, checked.evidence_ref, tuple(rows))
 
@@ -93,7 +92,8 @@ def _overlaps(stint: Stint, since: datetime | None, until: datetime | None) -> b
     return (until is None or start <= until.timestamp()) and (since is None or end is None or end > since.timestamp())
 
 
-def _row(git: Git, policy: PolicyPack, stint: Stint, record: RecordCheck | None, broken: bool) -> AuditRow:
+def _row(changes: dict[str, BroughtIn], policy: PolicyPack, stint: Stint, record: RecordCheck | None,
+         broken: bool) -> AuditRow:
     start = stint.start
     if record is not None:
         evidence = "verified"
@@ -101,7 +101,9 @@ def _row(git: Git, policy: PolicyPack, stint: Stint, record: RecordCheck | None,
         evidence = "invalid"
     else:
         evidence = "missing" if _required(policy, stint) else "none"
-    authors = record.authors if record is not None and record.authors else _authors(git, start.oid, start)
+    brought = changes.get(start.oid)
+    authors = record.authors if record is not None and record.authors else \
+        brought.authors if brought is not None and start.parent is not None else (f"{start.author} <{start.email}>",)
     return AuditRow(
         stint.model, stint.env, stint.version, stint.digest, _time(start.time),
         _time(stint.end.time) if stint.end is not None else None, stint.ended_by, start.oid, start.pr, stint.rollback,
@@ -113,14 +115,6 @@ def _required(policy: PolicyPack, stint: Stint) -> bool:
     since = policy.evidence.since
     return (stint.env in policy.evidence.required_for and stint.start.parent is not None
             and (since is None or stint.start.time >= since.timestamp()))
-
-
-def _authors(git: Git, oid: str, start: Commit) -> tuple[str, ...]:
-    """Who wrote the change, from Git: the authors of the commits a merge brought in (else the commit's)."""
-    try:
-        return read_merge(git, oid).authors
-    except ReleasegateError:  # the first commit has no base: its own author
-        return (f"{start.author} <{start.email}>",)
 
 
 def _time(seconds: int) -> datetime:

@@ -9,7 +9,7 @@
   moment an alert fired is not in Git; the bad merge is the earliest moment the record holds). Median.
 
 Everything is computed from the first-parent record (:class:`releasegate.history.query.History`) and
-one ``git log`` of the commit graph; no GitHub, no evidence records.
+one ``git log`` of the commit graph (:mod:`releasegate.history.merges`); no GitHub, no evidence records.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from releasegate.history.git import Git, open_repo
+from releasegate.history.git import open_repo
+from releasegate.history.merges import brought_in
 from releasegate.history.query import History
 from releasegate.history.timeline import ENDED_ROLLBACK, Stint
 from releasegate.layout import RepoLayout
@@ -46,7 +47,7 @@ def dora(layout: RepoLayout, ref: str = "HEAD", envs: Sequence[str] = (), since:
     """One row per environment (or per ``envs``) over [since, until] (default: the whole record, until now)."""
     git = open_repo(layout.root)
     tip = git.rev_parse(ref)
-    first_authored = _first_authored(git, tip)
+    first_authored = {oid: b.first_authored for oid, b in brought_in(git, tip).items()}
     with History.open(layout.root, tip, use_cache=True, git=git) as history:
         by_env: dict[str, list[Stint]] = {}
         for env, model in history.keys():
@@ -73,42 +74,6 @@ def _row(env: str, stints: list[Stint], start: float, end: float, first_authored
         len(failed) / len(deployed) if deployed else None,
         statistics.median(restores) if restores else None, len(restores),
     )
-
-
-def _first_authored(git: Git, tip: str) -> dict[str, int]:
-    """For every commit on the first-parent line: the oldest author time of the change it brought in."""
-    out = git.run(["log", "--format=%H %at %P", tip]).decode()
-    author: dict[str, int] = {}
-    parents: dict[str, list[str]] = {}
-    for line in out.splitlines():
-        oid, at, *ps = line.split()
-        author[oid], parents[oid] = int(at), ps
-    line_oids = set()
-    current: str | None = tip
-    while current is not None and current in parents:
-        line_oids.add(current)
-        current = parents[current][0] if parents[current] else None
-    found = {}
-    for oid in line_oids:
-        brought = _brought_in(oid, parents, line_oids)
-        found[oid] = min((author[c] for c in brought if c in author), default=author[oid])
-    return found
-
-
-def _brought_in(oid: str, parents: dict[str, list[str]], line_oids: set[str]) -> list[str]:
-    """The commits a first-parent commit brought in: itself, and for a merge its branch's commits."""
-    brought, stack = [oid], list(parents.get(oid, [])[1:])
-    seen = set(stack)
-    while stack:
-        commit = stack.pop()
-        if commit in line_oids:
-            continue  # main's own history: the branch started after it
-        brought.append(commit)
-        for parent in parents.get(commit, []):
-            if parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return brought
 
 
 def _time(seconds: float) -> datetime:
