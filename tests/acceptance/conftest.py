@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import Repo
-from tests.support.fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub, serving
 from tests.unit.history.conftest import build_story
 
 
@@ -27,15 +27,6 @@ def story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
 
 @pytest.fixture
 def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
-    fake = FakeGitHub(repo="org/gitops").start()
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
-    monkeypatch.setenv("GITHUB_REPOSITORY", "org/gitops")
-    monkeypatch.setenv("GITHUB_API_URL", fake.url)
-    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example")
-    monkeypatch.setenv("RELEASEGATE_THROTTLE", "0")
-    monkeypatch.setenv("RELEASEGATE_RETRY_BACKOFF", "0")
-    try:
-        yield fake
-    finally:
-        fake.stop()
-    assert fake.violations == []
+    with serving(monkeypatch, "org/gitops", GITHUB_REPOSITORY="org/gitops",
+                 GITHUB_SERVER_URL="https://github.example") as server:
+        yield server

@@ -7,23 +7,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.acceptance.cli import Outcome, run_cli
-from tests.support.fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub, serving
 from tests.support.repo_settings import badly_configured, well_configured
 
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
-    server = FakeGitHub(repo="octo-org/gitops").start()
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
-    monkeypatch.setenv("GITHUB_API_URL", server.url)
-    monkeypatch.setenv("RELEASEGATE_THROTTLE", "0")
-    monkeypatch.setenv("RELEASEGATE_RETRY_BACKOFF", "0")
-    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
-    try:
+    with serving(monkeypatch, GITHUB_REPOSITORY=None) as server:
         yield server
-    finally:
-        server.stop()
-    assert server.violations == []
 
 
 def _doctor(capsys: pytest.CaptureFixture[str], *extra: str) -> Outcome:

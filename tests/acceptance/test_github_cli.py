@@ -9,7 +9,7 @@ import pytest
 
 from tests.acceptance.cli import run_cli
 from tests.conftest import git
-from tests.support.fake_github import FakeGitHub, Pull
+from tests.support.fake_github import FakeGitHub, Pull, serving
 from tests.support.github_events import pull_request_event, write_event
 
 PROD = "environments/prod/releases/sentiment.yaml"
@@ -18,16 +18,8 @@ HEAD = "a" * 40
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
-    server = FakeGitHub(repo="octo-org/gitops").start()
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
-    monkeypatch.setenv("GITHUB_API_URL", server.url)
-    monkeypatch.setenv("RELEASEGATE_THROTTLE", "0")
-    monkeypatch.setenv("RELEASEGATE_RETRY_BACKOFF", "0")
-    try:
+    with serving(monkeypatch) as server:
         yield server
-    finally:
-        server.stop()
-    assert server.violations == []
 
 
 def _approvals(capsys: pytest.CaptureFixture[str], repo: Path, *extra: str):  # type: ignore[no-untyped-def]

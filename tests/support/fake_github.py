@@ -27,7 +27,8 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -507,6 +508,25 @@ class FakeGitHub:
         """Point every api.github.com URL of an answer back at this server."""
         text = json.dumps(payload).replace(SPEC_HOST, self.url)
         return json.loads(text)
+
+
+@contextmanager
+def serving(monkeypatch: Any, repo: str = "octo-org/gitops", **env: str | None) -> Iterator[FakeGitHub]:
+    """A started fake pointed to by the environment the CLI reads; fails the test on any request
+    that breaks GitHub's published contract. ``env`` sets more variables (None-valued: removed)."""
+    server = FakeGitHub(repo=repo).start()
+    settings = {"GITHUB_TOKEN": "ghp_test", "GITHUB_API_URL": server.url, "RELEASEGATE_THROTTLE": "0",
+                "RELEASEGATE_RETRY_BACKOFF": "0", **env}
+    for name, value in settings.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert server.violations == []
 
 
 def _spec_path(path: str) -> str:

@@ -32,7 +32,7 @@ from tests.acceptance.cli import run_cli
 from tests.conftest import PROJECT
 from tests.gitrepo import Repo, release
 from tests.support import loadtest_repo
-from tests.support.fake_github import FakeGitHub, Pull
+from tests.support.fake_github import FakeGitHub, Pull, serving
 from tests.support.repo_settings import badly_configured, well_configured
 from tests.unit.history.conftest import build_story
 
@@ -188,16 +188,8 @@ def test_loadtest_json(env: str, verdict: str, code: int, tmp_path: Path, capsys
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
-    server = FakeGitHub(repo="octo-org/gitops").start()
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
-    monkeypatch.setenv("GITHUB_API_URL", server.url)
-    monkeypatch.setenv("RELEASEGATE_THROTTLE", "0")
-    monkeypatch.setenv("RELEASEGATE_RETRY_BACKOFF", "0")
-    try:
+    with serving(monkeypatch) as server:
         yield server
-    finally:
-        server.stop()
-    assert server.violations == []
 
 
 def test_approvals_json(example_repo: Path, fake: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
