@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from releasegate.render import yamlout
+from releasegate.render.config import EnvSettings
 
 KUSTOMIZATION = "kustomization.yaml"
 NAMESPACE = "namespace.yaml"
@@ -29,16 +30,32 @@ def kustomization(env: str, namespace: str, model_files: list[str]) -> bytes:
     return yamlout.dump_documents([doc], header(f"environments/{env}/releases"))
 
 
-def namespace(env: str, name: str) -> bytes:
-    doc = {
+# Never pruned: deleting the namespace would delete every model in it, so a controller that no
+# longer finds it in Git (a renamed environment, a wiring mistake) must leave it standing.
+NO_PRUNE = {"argocd.argoproj.io/sync-options": "Prune=false", "kustomize.toolkit.fluxcd.io/prune": "disabled"}
+
+
+def namespace(env: str, settings: EnvSettings) -> bytes:
+    """The environment's Namespace (Pod Security labels, never pruned) and, unless it exists
+    already, the ServiceAccount its model pods run as."""
+    level = settings.pod_security
+    labels = {
+        "app.kubernetes.io/managed-by": "releasegate",
+        "releasegate.dev/environment": env,
+        **{f"pod-security.kubernetes.io/{mode}": level for mode in ("enforce", "audit", "warn")},
+        **{f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in ("enforce", "audit", "warn")},
+    }
+    docs: list[dict[str, Any]] = [{
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {
-            "name": name,
-            "labels": {
-                "app.kubernetes.io/managed-by": "releasegate",
-                "releasegate.dev/environment": env,
-            },
-        },
-    }
-    return yamlout.dump_documents([doc], header())
+        "metadata": {"name": settings.namespace, "labels": labels, "annotations": dict(NO_PRUNE)},
+    }]
+    account = settings.service_account
+    if account.create:
+        metadata: dict[str, Any] = {"name": account.name, "labels": {"app.kubernetes.io/managed-by": "releasegate",
+                                                                     "releasegate.dev/environment": env}}
+        if account.annotations:
+            metadata["annotations"] = dict(account.annotations)
+        docs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata,
+                     "automountServiceAccountToken": False})
+    return yamlout.dump_documents(docs, header())

@@ -152,7 +152,7 @@ def _env_files(env: str, cfg: RenderConfig, models: list[RenderedModel]) -> dict
     files = [f"{m.stem}.yaml" for m in models if m.content is not None]
     return {
         f"environments/{env}/manifests/{kustomize.KUSTOMIZATION}": kustomize.kustomization(env, cfg.namespace(env), files),
-        f"environments/{env}/manifests/{kustomize.NAMESPACE}": kustomize.namespace(env, cfg.namespace(env)),
+        f"environments/{env}/manifests/{kustomize.NAMESPACE}": kustomize.namespace(env, cfg.env(env)),
     }
 
 
@@ -210,7 +210,7 @@ def render_changed(layout: RepoLayout, changed: Iterable[str], cfg: RenderConfig
         files = sorted(kept | {f"{m.stem}.yaml" for m in models if m.content is not None})
         plan.expected[f"environments/{env}/manifests/{kustomize.KUSTOMIZATION}"] = kustomize.kustomization(
             env, cfg.namespace(env), files)
-        plan.expected[f"environments/{env}/manifests/{kustomize.NAMESPACE}"] = kustomize.namespace(env, cfg.namespace(env))
+        plan.expected[f"environments/{env}/manifests/{kustomize.NAMESPACE}"] = kustomize.namespace(env, cfg.env(env))
     plan.problems += collisions(layout, plan.models)
     _add_wiring(plan, layout, cfg)
     return plan

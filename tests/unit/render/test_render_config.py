@@ -70,3 +70,62 @@ def test_defaults_without_a_config_file(repo: RepoLayout) -> None:
     (repo.root / "policies/render.yaml").unlink()
     cfg = load_config(repo)
     assert (cfg.image, cfg.port, cfg.gateway, cfg.namespace("dev")) == ("releasegate/server:0.1.0", 8080, None, "models-dev")
+
+
+def _deployment(plan_bytes: bytes | None) -> dict:
+    return next(d for d in yaml.safe_load_all(plan_bytes or b"") if d["kind"] == "Deployment")
+
+
+def test_environment_settings_override_the_top_level(repo: RepoLayout) -> None:
+    """Service account, update strategy, Pod Security level and GPU platform per environment."""
+    path = repo.root / "policies/render.yaml"
+    path.write_text(path.read_text() + (
+        "serviceAccount: {name: models, annotations: {eks.amazonaws.com/role-arn: arn:aws:iam::1:role/models}}\n"
+        "environments:\n"
+        "  prod:\n"
+        "    serviceAccount: {name: models-prod, create: false}\n"
+        "    updateStrategy: {maxSurge: 1, maxUnavailable: 0}\n"
+        "    gpu: {preset: gke}\n"
+        "  dev: {podSecurity: baseline, gpu: {types: {nvidia-l4: L4-custom}}}\n"))
+    gpu_model = MODEL.replace("runtime: {kind: builtin}", "runtime: {kind: builtin, resources: {gpu: 1, gpuType: nvidia-l4}}")
+    for env in ("dev", "prod"):
+        write_release(repo, env, "a", gpu_model.replace("format: torch-export}", "format: torch-export, sizeBytes: 5}"))
+    plan = render_plan(repo)
+    assert plan.problems == []
+    prod, dev = (_deployment(plan.expected[f"environments/{e}/manifests/a.yaml"]) for e in ("prod", "dev"))
+    assert prod["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    assert dev["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
+    assert prod["spec"]["template"]["spec"]["serviceAccountName"] == "models-prod"
+    assert prod["spec"]["template"]["spec"]["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    assert dev["spec"]["template"]["spec"]["nodeSelector"] == {"nvidia.com/gpu.product": "L4-custom"}
+    prod_ns = list(yaml.safe_load_all(plan.expected["environments/prod/manifests/namespace.yaml"] or b""))
+    dev_ns = list(yaml.safe_load_all(plan.expected["environments/dev/manifests/namespace.yaml"] or b""))
+    assert [d["kind"] for d in prod_ns] == ["Namespace"]  # create: false: the account exists already
+    assert dev_ns[1]["metadata"] == {
+        "name": "models", "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/models"},
+        "labels": {"app.kubernetes.io/managed-by": "releasegate", "releasegate.dev/environment": "dev"}}
+    assert dev_ns[0]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert prod_ns[0]["metadata"]["annotations"] == {"argocd.argoproj.io/sync-options": "Prune=false",
+                                                    "kustomize.toolkit.fluxcd.io/prune": "disabled"}
+
+
+@pytest.mark.parametrize("preset,label,value", [
+    ("nvidia-gpu-operator", "nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3"),
+    ("gke", "cloud.google.com/gke-accelerator", "nvidia-h100-80gb"),
+    ("eks-karpenter", "karpenter.k8s.aws/instance-gpu-name", "h100"),
+])
+def test_gpu_presets(repo: RepoLayout, preset: str, label: str, value: str) -> None:
+    path = repo.root / "policies/render.yaml"
+    path.write_text(path.read_text().replace("gpu:\n  nodeLabel: nvidia.com/gpu.product\n", f"gpu:\n  preset: {preset}\n")
+                    .replace("    nvidia-h100: NVIDIA-H100-80GB-HBM3\n", ""))
+    gpu = load_config(repo).env("prod").gpu
+    assert (gpu.node_label, gpu.product("nvidia-h100"), gpu.resource) == (label, value, "nvidia.com/gpu")
+    assert gpu.toleration_list()[0]["key"] == "nvidia.com/gpu"
+
+
+def test_fetcher_images_must_be_pinned_by_digest(repo: RepoLayout) -> None:
+    path = repo.root / "policies/render.yaml"
+    path.write_text(path.read_text().replace("builtin:\n", "builtin:\n  fetchers:\n    s3: {image: amazon/aws-cli:2.22.35, "
+                                                            "command: [aws, s3, cp, '{uri}', '{path}']}\n"))
+    with pytest.raises(ConfigError, match=r"\$\.builtin\.fetchers\.s3\.image: 'amazon/aws-cli:2.22.35' does not match"):
+        load_config(repo)

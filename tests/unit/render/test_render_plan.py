@@ -27,7 +27,7 @@ def _model(name: str, version: str = "1.0.0", kind: str = "builtin") -> str:
     extra = "\n    kserve: {modelFormat: pytorch}" if kind == "kserve" else ""
     return (f"apiVersion: releasegate/v1\nkind: ModelRelease\nmetadata: {{name: {name}, owner: t}}\n"
             f"spec:\n  model:\n    version: {version}\n    artifact:\n      uri: s3://m/{name}/{version}.pt2\n"
-            f"      sha256: \"{'a' * 64}\"\n      format: torch-export\n  runtime:\n    kind: {kind}{extra}\n")
+            f"      sha256: \"{'a' * 64}\"\n      format: torch-export\n      sizeBytes: 1048576\n  runtime:\n    kind: {kind}{extra}\n")
 
 
 def _shuffled(value: object, rng: random.Random) -> object:
@@ -119,7 +119,7 @@ def test_incremental_render_finds_collisions_with_unchanged_models(repo: RepoLay
     write_release(repo, "prod", "a-canary", _model("a-canary"))
     apply_plan(repo, render_plan(repo))
     stable = ("  rollout:\n    strategy: canary\n    canaryPercent: 5\n    stable:\n      version: 0.1.0\n"
-              f"      artifact: {{uri: s3://m/old.pt2, sha256: \"{'b' * 64}\", format: torch-export}}\n")
+              f"      artifact: {{uri: s3://m/old.pt2, sha256: \"{'b' * 64}\", format: torch-export, sizeBytes: 1048576}}\n")
     write_release(repo, "prod", "a", _model("a") + stable)
     plan = render_changed(repo, ["environments/prod/releases/a.yaml"])
     assert [p.rule for p in plan.problems] == ["render.collision"]
@@ -165,7 +165,7 @@ def test_parallel_render_gives_the_same_plan(tmp_path: Path, monkeypatch: pytest
     write_release(layout, "prod", "m0-canary", _model("m0-canary"))
     write_release(layout, "prod", "m0", _model("m0") + (
         "  rollout:\n    strategy: canary\n    canaryPercent: 5\n    stable:\n      version: 0.1.0\n"
-        f"      artifact: {{uri: s3://m/old.pt2, sha256: \"{'b' * 64}\", format: torch-export}}\n"))
+        f"      artifact: {{uri: s3://m/old.pt2, sha256: \"{'b' * 64}\", format: torch-export, sizeBytes: 1048576}}\n"))
     monkeypatch.setattr(parallel, "PARALLEL_MIN", 10**9)
     serial = render_plan(layout)
     monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
