@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from releasegate.demo.models import DemoArtifact  # torch is imported only when models are built
-from releasegate.demo.story import MODEL, dev_release, relax_policy_for_this_machine
+from releasegate.demo.story import MODEL, dev_release, relax_policy_for_this_machine, render_for_this_machine
 from releasegate.demo.workspace import (
     DemoClock,
     Workspace,
@@ -150,6 +150,7 @@ def story(demo: Demo, has_gpu: bool) -> None:
 
     demo.heading("1. A fresh GitOps repository")
     changes = relax_policy_for_this_machine(demo.ws.repo / "policies" / "policy-pack.yaml", has_gpu, demo.ws.artifacts)
+    changes += render_for_this_machine(demo.ws.repo / "policies" / "render.yaml", demo.ws.origin)
     for change in changes:
         demo.say(f"  demo policy: {change}")
     commit_all(demo.ws, "Initial GitOps repository from the releasegate template")

@@ -49,12 +49,12 @@ def test_namespace_override_and_repository(repo: RepoLayout) -> None:
     path.write_text(path.read_text() + "environments:\n  prod: {namespace: serving-prod}\n")
     cfg = load_config(repo)
     assert (cfg.namespace("prod"), cfg.namespace("dev")) == ("serving-prod", "ml-dev")
-    assert cfg.repo_url == "https://git.example.com/ml/models.git"
+    assert cfg.repo_url == "https://git.acme.internal/ml/models.git"
 
 
 def test_invalid_config_names_file_line_and_field(repo: RepoLayout) -> None:
     path = repo.root / "policies/render.yaml"
-    path.write_text(path.read_text().replace("image: releasegate/server:0.1.0", "image: 42"))
+    path.write_text(path.read_text().replace("image: ghcr.io/acme/releasegate-server@sha256:511dec6b6348a7aea592ee8a68b35475989cc7f5c5cd451b59a9e43c1bbd05db", "image: 42"))
     with pytest.raises(ConfigError, match=r"policies/render.yaml:\d+:\d+: \$\.builtin\.image: 42 is not of type"):
         load_config(repo)
 
@@ -129,3 +129,22 @@ def test_fetcher_images_must_be_pinned_by_digest(repo: RepoLayout) -> None:
                                                             "command: [aws, s3, cp, '{uri}', '{path}']}\n"))
     with pytest.raises(ConfigError, match=r"\$\.builtin\.fetchers\.s3\.image: 'amazon/aws-cli:2.22.35' does not match"):
         load_config(repo)
+
+
+def test_placeholders_are_named_and_real_values_are_not(repo: RepoLayout) -> None:
+    from releasegate.errors import PlaceholderError
+    from releasegate.render.placeholders import find_placeholders, refuse_placeholders
+
+    cfg = load_config(repo)
+    assert find_placeholders(cfg, ["dev", "prod"]) == []
+    refuse_placeholders(cfg, ["dev"])  # nothing to refuse
+    path = repo.root / "policies/render.yaml"
+    path.write_text(path.read_text().replace("git.acme.internal", "git.example.org").replace(
+        "models.acme.internal", "example.net").replace("ghcr.io/acme/releasegate-server@sha256:511dec6b6348a7aea592ee8a68b35475989cc7f5c5cd451b59a9e43c1bbd05db", "releasegate/server:0.1.0")
+        + "environments:\n  prod: {cluster: 'https://prod.k8s.example.com:6443'}\n")
+    cfg = load_config(repo)
+    assert [p.setting for p in find_placeholders(cfg, ["dev", "prod"])] == [
+        "repository.url", "gateway.hostnames", "environments.prod.cluster", "builtin.image"]
+    with pytest.raises(PlaceholderError, match="repository.url: 'https://git.example.org/ml/models.git'") as e:
+        refuse_placeholders(cfg, ["dev", "prod"])
+    assert e.value.exit_code == 1 and "--allow-placeholders" in str(e.value)
