@@ -9,7 +9,6 @@ from tests.conftest import git
 from tests.support.fake_github import Pull
 from tests.support.github_events import pull_request_event
 
-
 # The example repository keeps the placeholders of the shipped policies/render.yaml (docs/render.md).
 PLACEHOLDERS = {"allow_placeholders": "true"}
 
