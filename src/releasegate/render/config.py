@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "gpu": {"preset": "nvidia-gpu-operator"},
     "gateway": None,
+    "ordering": "independent",
     "argocd": {"namespace": "argocd", "project": "default", "server": "https://kubernetes.default.svc"},
     "flux": {"namespace": "flux-system", "interval": "1m"},
 }
@@ -153,6 +154,7 @@ class RenderConfig:
     fetchers: dict[str, Fetcher]
     gateway: Gateway | None
     monitoring_namespaces: tuple[str, ...]
+    ordering: str = "independent"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     argocd: dict[str, str] = field(default_factory=dict)
     flux: dict[str, str] = field(default_factory=dict)
@@ -273,6 +275,7 @@ def config_from_dict(raw: dict[str, Any]) -> RenderConfig:
             gateway["name"], gateway.get("namespace"), tuple(gateway.get("hostnames") or ())
         ),
         monitoring_namespaces=tuple(raw["networkPolicy"].get("allowNamespaces") or ()),
+        ordering=raw["ordering"],
         raw=raw,
         argocd=dict(raw["argocd"]),
         flux=dict(raw["flux"]),

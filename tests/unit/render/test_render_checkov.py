@@ -47,7 +47,7 @@ def _built(tmp: Path) -> dict[str, str]:
     """name -> built YAML of every environment and of deploy/ (what the controllers apply)."""
     kubectl = find_kubectl()
     out = {}
-    for folder in [*FOLDERS, REPO_ROOT / "deploy" / "flux"]:
+    for folder in [*FOLDERS, REPO_ROOT / "deploy" / "flux", REPO_ROOT / "deploy" / "argocd" / "applications"]:
         name = folder.relative_to(REPO_ROOT).as_posix().replace("/", "_")
         out[name] = run_text([str(kubectl), "kustomize", str(folder)], env={"HOME": str(tmp)}, timeout=60)
     out["deploy_argocd"] = (REPO_ROOT / "deploy" / "argocd" / "applicationset.yaml").read_text()

@@ -28,7 +28,28 @@ def test_promotion_cycle_does_not_loop() -> None:
     assert sorted(e.name for e in order) == ["a", "b"]
 
 
-def test_wiring_depends_on_the_previous_environment(repo: RepoLayout) -> None:
+def test_environments_are_independent_by_default(repo: RepoLayout) -> None:
+    """No environment waits for another's health: a broken dev never holds up a prod rollback."""
+    for env in ("dev", "staging", "prod"):
+        write_release(repo, env, "a", MODEL)
+    plan = render_plan(repo)
+    for env in ("dev", "staging", "prod"):
+        flux = yaml.safe_load(plan.expected[f"deploy/flux/{env}.yaml"] or b"")
+        assert "dependsOn" not in flux["spec"]
+        assert [h["kind"] for h in flux["spec"]["healthCheckExprs"]] == ["HTTPRoute", "InferenceService"]
+        app = yaml.safe_load(plan.expected[f"deploy/argocd/applications/{env}.yaml"] or b"")
+        assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+        assert "annotations" not in app["metadata"]
+    appset = yaml.safe_load(plan.expected["deploy/argocd/applicationset.yaml"] or b"")
+    assert "strategy" not in appset["spec"]
+    assert appset["spec"]["template"]["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert yaml.safe_load(plan.expected["deploy/argocd/applications/kustomization.yaml"] or b"")["resources"] == [
+        "dev.yaml", "prod.yaml", "staging.yaml"]
+
+
+def test_promotion_ordering_is_an_opt_in(repo: RepoLayout) -> None:
+    path = repo.root / "policies/render.yaml"
+    path.write_text(path.read_text() + "ordering: promotion\n")
     for env in ("dev", "staging", "prod"):
         write_release(repo, env, "a", MODEL)
     plan = render_plan(repo)
@@ -42,6 +63,8 @@ def test_wiring_depends_on_the_previous_environment(repo: RepoLayout) -> None:
         ("dev", "0", "ml-dev"), ("staging", "1", "ml-staging"), ("prod", "2", "ml-prod")]
     steps = appset["spec"]["strategy"]["rollingSync"]["steps"]
     assert [s["matchExpressions"][0]["values"] for s in steps] == [["0"], ["1"], ["2"]]
+    app = yaml.safe_load(plan.expected["deploy/argocd/applications/prod.yaml"] or b"")
+    assert app["metadata"]["annotations"] == {"argocd.argoproj.io/sync-wave": "2"}
 
 
 def test_namespace_override_and_repository(repo: RepoLayout) -> None:
