@@ -127,15 +127,21 @@ def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
     canary = f"{w.name}-canary"
     return [
         deployment(w, cfg, w.name, "stable", w.stable.version, w.stable.artifact, w.replicas),
-        deployment(w, cfg, canary, "canary", w.version, w.artifact, canary_replicas),
+        _prune_last(deployment(w, cfg, canary, "canary", w.version, w.artifact, canary_replicas)),
         service(w, w.name, None),
         service(w, f"{w.name}-stable", "stable"),
-        service(w, canary, "canary"),
+        _prune_last(service(w, canary, "canary")),
         pdb(w, w.name, "stable"),
-        pdb(w, canary, "canary"),
+        _prune_last(pdb(w, canary, "canary")),
         network_policy(w, cfg),
         route(w, cfg.gateway, [(f"{w.name}-stable", 100 - w.canary_percent), (canary, w.canary_percent)]),
     ]
+
+
+def _prune_last(obj: dict[str, Any]) -> dict[str, Any]:
+    """When the canary ends, Argo CD deletes its objects after the route (wave 1) has moved off them."""
+    obj["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] = "PruneLast=true"
+    return obj
 
 
 def deployment(w: Workload, cfg: RenderConfig, name: str, track: str, version: str, a: Artifact,
@@ -355,9 +361,11 @@ def route(w: Workload, gateway: Gateway, backends: list[tuple[str, int]]) -> dic
     hostnames = [h.replace("{model}", w.name).replace("{env}", w.env) for h in gateway.hostnames]
     if hostnames:
         spec["hostnames"] = hostnames
+    # Argo CD applies it after the Deployments of wave 0 are healthy (Flux: the routes Kustomization).
+    annotations = {**meta.trace_annotations(w), "argocd.argoproj.io/sync-wave": "1"}
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
-        "metadata": meta.metadata(w.name, meta.labels(w, "predictor"), meta.trace_annotations(w)),
+        "metadata": meta.metadata(w.name, meta.labels(w, "predictor"), annotations),
         "spec": spec,
     }

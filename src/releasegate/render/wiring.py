@@ -73,7 +73,8 @@ def _ordered(cfg: RenderConfig) -> bool:
 def _app_spec(cfg: RenderConfig, env: str, namespace: str, server: str) -> dict[str, Any]:
     return {
         "project": cfg.argocd["project"],
-        "source": {"repoURL": cfg.repo_url, "targetRevision": cfg.branch, "path": f"environments/{env}/manifests"},
+        # manifests and routes (environments/<env>/kustomization.yaml); routes are sync wave 1
+        "source": {"repoURL": cfg.repo_url, "targetRevision": cfg.branch, "path": f"environments/{env}"},
         "destination": {"server": server, "namespace": namespace},
         "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
     }
@@ -146,6 +147,27 @@ def flux_kustomization(env: EnvOrder, cfg: RenderConfig) -> dict[str, Any]:
     }
 
 
+def flux_routes(env: EnvOrder, cfg: RenderConfig) -> dict[str, Any]:
+    """The environment's HTTPRoutes, applied only once models-<env> is ready: a canary gets traffic
+    only after its Deployment is healthy."""
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": f"{app_name(env.name)}-routes", "namespace": cfg.flux["namespace"],
+                     "labels": {ENV_LABEL: env.name}},
+        "spec": {
+            "interval": cfg.flux["interval"],
+            "path": f"./environments/{env.name}/routes",
+            "prune": True,
+            "wait": True,
+            "timeout": "5m",
+            "sourceRef": {"kind": "GitRepository", "name": SOURCE_NAME},
+            "dependsOn": [{"name": app_name(env.name)}],
+            "healthCheckExprs": [dict(HEALTH_CHECKS[0])],
+        },
+    }
+
+
 def wiring_files(envs: list[EnvOrder], cfg: RenderConfig) -> dict[str, bytes]:
     """Repo-relative path -> content of every controller wiring file."""
     files = {
@@ -162,7 +184,7 @@ def wiring_files(envs: list[EnvOrder], cfg: RenderConfig) -> dict[str, bytes]:
     }], header())
     for env in envs:
         files[f"{FLUX_DIR}/{env.name}.yaml"] = yamlout.dump_documents(
-            [flux_kustomization(env, cfg)], header("policies/policy-pack.yaml"))
+            [flux_kustomization(env, cfg), flux_routes(env, cfg)], header("policies/policy-pack.yaml"))
     index = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",

@@ -93,7 +93,8 @@ def kind_of(doc: dict[str, Any]) -> tuple[str, str]:
 
 
 def _rendered_files(root: Path) -> list[Path]:
-    return sorted(root.glob("environments/*/manifests/*.yaml")) + sorted(root.glob("deploy/**/*.yaml"))
+    return (sorted(root.glob("environments/*/manifests/*.yaml")) + sorted(root.glob("environments/*/routes/*.yaml"))
+            + sorted(root.glob("deploy/**/*.yaml")))
 
 
 def rendered_documents() -> Iterator[tuple[str, dict[str, Any]]]:

@@ -34,7 +34,8 @@ def test_environments_are_independent_by_default(repo: RepoLayout) -> None:
         write_release(repo, env, "a", MODEL)
     plan = render_plan(repo)
     for env in ("dev", "staging", "prod"):
-        flux = yaml.safe_load(plan.expected[f"deploy/flux/{env}.yaml"] or b"")
+        flux, routes = yaml.safe_load_all(plan.expected[f"deploy/flux/{env}.yaml"] or b"")
+        assert (routes["metadata"]["name"], routes["spec"]["dependsOn"]) == (f"models-{env}-routes", [{"name": f"models-{env}"}])
         assert "dependsOn" not in flux["spec"]
         assert [h["kind"] for h in flux["spec"]["healthCheckExprs"]] == ["HTTPRoute", "InferenceService"]
         app = yaml.safe_load(plan.expected[f"deploy/argocd/applications/{env}.yaml"] or b"")
@@ -53,8 +54,8 @@ def test_promotion_ordering_is_an_opt_in(repo: RepoLayout) -> None:
     for env in ("dev", "staging", "prod"):
         write_release(repo, env, "a", MODEL)
     plan = render_plan(repo)
-    prod = yaml.safe_load(plan.expected["deploy/flux/prod.yaml"] or b"")
-    dev = yaml.safe_load(plan.expected["deploy/flux/dev.yaml"] or b"")
+    prod = next(yaml.safe_load_all(plan.expected["deploy/flux/prod.yaml"] or b""))
+    dev = next(yaml.safe_load_all(plan.expected["deploy/flux/dev.yaml"] or b""))
     assert prod["spec"]["dependsOn"] == [{"name": "models-staging"}]
     assert "dependsOn" not in dev["spec"]
     appset = yaml.safe_load(plan.expected["deploy/argocd/applicationset.yaml"] or b"")

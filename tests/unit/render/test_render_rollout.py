@@ -37,7 +37,8 @@ def rendered(repo: RepoLayout, text: str, name: str = "sentiment") -> bytes:
     write_release(repo, "prod", name, text)
     plan = render_plan(repo)
     assert plan.problems == [], plan.problems
-    return plan.expected[f"environments/prod/manifests/{name}.yaml"] or b""
+    routes = plan.expected[f"environments/prod/routes/{name}.yaml"]
+    return (plan.expected[f"environments/prod/manifests/{name}.yaml"] or b"") + (b"---\n" + routes if routes else b"")
 
 
 def documents(manifest: bytes) -> dict[tuple[str, str], str]:
