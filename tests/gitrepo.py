@@ -39,7 +39,8 @@ def release(model: str, version: str, *, replicas: int | None = None, env: str =
         if stable is not None:
             rollout += (f"\n    canaryPercent: {weight}\n    stable:\n      version: {stable}\n      artifact:\n"
                         f"        uri: s3://models/{model}/{stable}/model.pt2\n"
-                        f'        sha256: "{digest(model, stable)}"\n        format: torch-export')
+                        f'        sha256: "{digest(model, stable)}"\n        format: torch-export\n'
+                        "        sizeBytes: 438012416")
         text = text.replace("strategy: rolling", rollout)
     return text
 

@@ -32,6 +32,7 @@ STABLE = """    stable:
         uri: s3://models/{model}/{version}/model.pt2
         sha256: "{digest}"
         format: torch-export
+        sizeBytes: 438012416
 """
 
 
@@ -61,6 +62,7 @@ spec:
       uri: s3://models/{model}/{version}/model.pt2
       sha256: "{_digest(model, version)}"
       format: torch-export
+      sizeBytes: 438012416
   runtime:
 {runtime}    resources: {{gpu: 1, gpuType: nvidia-h100, memory: 16Gi, cpu: 4}}
     replicas: 2

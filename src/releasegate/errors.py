@@ -108,3 +108,10 @@ class SignatureInputError(InputError):
     def __init__(self, message: str, hint: str | None = None, *, code: str = "bundle-unreadable") -> None:
         super().__init__(message, hint)
         self.code = code
+
+
+class PlaceholderError(ReleasegateError):
+    """A setting still holds a documentation placeholder (an example.com address, the unpublished
+    default image): what would be applied cannot work. Exit 1, like a failed check."""
+
+    exit_code = EXIT_FAILED

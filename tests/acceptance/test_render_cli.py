@@ -15,8 +15,35 @@ PROD_MANIFEST = "environments/prod/manifests/sentiment.yaml"
 
 @pytest.fixture(autouse=True)
 def in_repo(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This repository's example, whose policies/render.yaml keeps its placeholders (docs/render.md)."""
     monkeypatch.chdir(example_repo)
+    monkeypatch.setenv("RELEASEGATE_ALLOW_PLACEHOLDERS", "1")
     return example_repo
+
+
+def test_placeholders_are_refused_naming_each_setting(capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RELEASEGATE_ALLOW_PLACEHOLDERS")
+    before = _tree()
+    for args in (["render"], ["render", "--check"], ["render", PROD]):
+        result = run_cli(capsys, *args)
+        assert result.code == 1, args
+        for fragment in ("repository.url: 'https://git.example.com/ml/releasegate.git' is a reserved example domain",
+                         "gateway.hostnames: '{model}.{env}.models.example.com'",
+                         "builtin.image: 'releasegate/server:0.1.0' is the default name", "--allow-placeholders"):
+            assert fragment in result.err, fragment
+    assert _tree() == before  # nothing written
+    assert run_cli(capsys, "render", "--allow-placeholders").code == 0
+
+
+def test_real_values_render_without_the_flag(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RELEASEGATE_ALLOW_PLACEHOLDERS")
+    edit("policies/render.yaml", "https://git.example.com/ml/releasegate.git", "git@github.com:acme/models.git")
+    edit("policies/render.yaml", "models.example.com", "models.acme.internal")
+    edit("policies/render.yaml", "  image: releasegate/server:0.1.0", "  image: ghcr.io/acme/releasegate-server@sha256:" + "a" * 64)
+    result = run_cli(capsys, "render")
+    assert result.code == 0, result.err
+    assert "ghcr.io/acme/releasegate-server@sha256:" in Path(PROD_MANIFEST).read_text()
 
 
 def edit(path: str, old: str, new: str) -> None:
@@ -33,10 +60,10 @@ def test_render_then_check_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     result = run_cli(capsys, "render")
     assert result.code == 0
     assert f"wrote {PROD_MANIFEST}" in result.out
-    assert "rendered 8 release file(s): 20 written, 0 removed" in result.out
+    assert "rendered 8 release file(s): 35 written, 0 removed" in result.out
     again = run_cli(capsys, "render", "--check")
     assert again.code == 0
-    assert "up to date: 20 rendered file(s)" in again.out
+    assert "up to date: 38 rendered file(s)" in again.out
 
 
 def test_rendered_example_equals_the_committed_one(capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,7 +109,7 @@ def test_bad_input_exits_2_naming_file_line_and_field(capsys: pytest.CaptureFixt
     before = _tree()
     result = run_cli(capsys, "render")
     assert result.code == 2
-    assert f"{PROD}:25:15: $.spec.runtime.resources.memory: '16Gb' is not a Kubernetes quantity" in result.out
+    assert f"{PROD}:26:15: $.spec.runtime.resources.memory: '16Gb' is not a Kubernetes quantity" in result.out
     assert "did you mean 16Gi?" in result.out
     assert "nothing was written" in result.out
     assert _tree() == before
@@ -106,13 +133,13 @@ def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     problem = json.loads(result.out)["problems"][0]
     assert result.code == 2
     assert (problem["file"], problem["line"], problem["path"], problem["rule"]) == (
-        PROD, 25, "$.spec.runtime.resources.memory", "render.quantity")
+        PROD, 26, "$.spec.runtime.resources.memory", "render.quantity")
 
 
 def test_github_format_annotates(capsys: pytest.CaptureFixture[str]) -> None:
     edit(PROD, "memory: 16Gi", "memory: 16Gb")
     out = run_cli(capsys, "render", "--format", "github").out
-    assert f"::error file={PROD},line=25,col=15,title=render.quantity::" in out
+    assert f"::error file={PROD},line=26,col=15,title=render.quantity::" in out
     edit(PROD, "memory: 16Gb", "memory: 16Gi")
     assert run_cli(capsys, "render").code == 0
     edit(PROD_MANIFEST, "replicas: 3", "replicas: 2")

@@ -304,7 +304,7 @@ def test_rollback_during_the_shipped_prod_canary_aborts_it_and_restarts_no_stabl
     rollout = shipped[shipped.index("  rollout:\n"):shipped.index("  slo:\n")]
     static = ("  rollout:\n    strategy: canary\n    canaryPercent: 10\n    stable:\n      version: 1.2.0\n"
               "      artifact:\n        uri: s3://models/sentiment/1.2.0/model.pt2\n"
-              f'        sha256: "{V120[1]}"\n        format: torch-export\n')
+              f'        sha256: "{V120[1]}"\n        format: torch-export\n        sizeBytes: 437000000\n')
     older = _at(shipped, V130).replace(_at(rollout, V130), static)
     repo = init_repo(tmp_path / "prod", {STAGING: _at((PROJECT / STAGING).read_text(), V130), PROD: older},
                      when="2026-11-02T00:00:00Z")

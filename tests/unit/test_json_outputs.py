@@ -109,6 +109,7 @@ def test_validate_json(example_repo: Path, capsys: pytest.CaptureFixture[str], m
 def test_render_json_in_each_of_its_forms(example_repo: Path, capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(example_repo)
+    monkeypatch.setenv("RELEASEGATE_ALLOW_PLACEHOLDERS", "1")  # the example keeps its placeholders
     written = run_cli(capsys, "render", "--format", "json")
     assert written.code == 0 and check_output("render-result", written.out)["written"]
     clean = run_cli(capsys, "render", "--check", "--format", "json")

@@ -109,6 +109,9 @@ RENDER_INPUTS = (
     ActionInput("envs", "Environments to render, separated by spaces. Default: all."),
     ActionInput("check", "Only check: fail (exit 1) when the committed manifests differ from what the release "
                 "files render. false: write the manifests (commit them in a later step).", "true", boolean=True),
+    ActionInput("allow-placeholders", "Render even though policies/render.yaml still holds placeholders "
+                "(example.com repository or gateway values, the unpublished default server image). Default false: "
+                "such a render fails (exit 1) naming each setting.", "false", boolean=True),
     CHECKS,
     TOKEN,
     PYTHON,

@@ -17,10 +17,15 @@ from releasegate.render.reporters import drift_annotation, problem_annotation
 
 def _run(env: Mapping[str, str], out: TextIO) -> int:
     from releasegate.render import apply_plan, compare, render_plan
+    from releasegate.render.config import load_config
+    from releasegate.render.placeholders import refuse_placeholders
 
     i = read_inputs(RENDER_INPUTS, env)
     layout = layout_from_env(i["root"], env)
-    plan = render_plan(layout, i["envs"].split() or None)
+    cfg = load_config(layout)
+    if not is_true(i["allow-placeholders"]):
+        refuse_placeholders(cfg, layout.environment_names())
+    plan = render_plan(layout, i["envs"].split() or None, cfg)
     if plan.problems:
         for p in plan.problems:
             print(problem_annotation(p), file=out)

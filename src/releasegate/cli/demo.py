@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from releasegate.demo.models import DemoArtifact  # torch is imported only when models are built
-from releasegate.demo.story import MODEL, dev_release, relax_policy_for_this_machine
+from releasegate.demo.story import MODEL, dev_release, relax_policy_for_this_machine, render_for_this_machine
 from releasegate.demo.workspace import (
     DemoClock,
     Workspace,
@@ -85,13 +85,13 @@ def gate(demo: Demo, branch: str, title: str, *, expect_pass: bool = True) -> bo
     """What the release workflow does on a PR: render, validate, load-test, check drift; merge on a pass."""
     number = demo.next_pr()
     demo.say(f"  pull request #{number}: {title}")
-    demo.run("render")
+    demo.run("render", "--allow-placeholders")  # no server image is published for the demo: no cluster runs it
     if demo.ws.git("status", "--porcelain"):
         commit_all(demo.ws, f"Render manifests for {title}")
     checks = [demo.run("validate", "--base", "main", expect=(0, 1))[0],
               demo.run("loadtest", "--base", "main", "--out", str(demo.ws.reports / f"pr-{number}"),
                        expect=(0, 1), show=25)[0],
-              demo.run("render", "--check", expect=(0, 1))[0]]
+              demo.run("render", "--check", "--allow-placeholders", expect=(0, 1))[0]]
     passed = not any(checks)
     if passed != expect_pass:
         raise DemoStepError(f"step '{demo.step}': the gate {'passed' if passed else 'failed'} "
@@ -150,6 +150,7 @@ def story(demo: Demo, has_gpu: bool) -> None:
 
     demo.heading("1. A fresh GitOps repository")
     changes = relax_policy_for_this_machine(demo.ws.repo / "policies" / "policy-pack.yaml", has_gpu, demo.ws.artifacts)
+    changes += render_for_this_machine(demo.ws.repo / "policies" / "render.yaml", demo.ws.origin)
     for change in changes:
         demo.say(f"  demo policy: {change}")
     commit_all(demo.ws, "Initial GitOps repository from the releasegate template")

@@ -11,6 +11,8 @@ from releasegate.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
 from releasegate.layout import RepoLayout, find_root
 from releasegate.release import is_release_path
 from releasegate.render import Drift, Plan, WriteResult, apply_plan, compare, render_changed, render_plan
+from releasegate.render.config import load_config
+from releasegate.render.placeholders import refuse_placeholders
 from releasegate.render.problems import Problem
 from releasegate.render.reporters import (
     FIX,
@@ -43,14 +45,18 @@ def _relative(layout: RepoLayout, files: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _plan(layout: RepoLayout, envs: tuple[str, ...], files: tuple[str, ...], since: str | None) -> Plan:
+def _plan(layout: RepoLayout, envs: tuple[str, ...], files: tuple[str, ...], since: str | None,
+          allow_placeholders: bool) -> Plan:
+    cfg = load_config(layout)
+    if not allow_placeholders:
+        refuse_placeholders(cfg, layout.environment_names())
     if files or since:
         if envs:
             raise InputError("--env cannot be combined with release files or --changed-since",
                              "the files already say which environments they belong to")
         changed = _relative(layout, files) + (_changed_since(layout, since) if since else [])
-        return render_changed(layout, changed)
-    return render_plan(layout, list(envs) or None)
+        return render_changed(layout, changed, cfg)
+    return render_plan(layout, list(envs) or None, cfg)
 
 
 def _emit_problems(problems: list[Problem], fmt: str) -> None:
@@ -102,17 +108,21 @@ def _emit_written(result: WriteResult, plan: Plan, fmt: str) -> None:
               help="Write nothing: exit 1 with a diff per file if the committed manifests differ.")
 @click.option("--changed-since", "since", metavar="REF",
               help="Re-render only release files changed since this git ref (incremental mode).")
+@click.option("--allow-placeholders", is_flag=True, envvar="RELEASEGATE_ALLOW_PLACEHOLDERS",
+              help="Render even though policies/render.yaml still holds placeholders (example.com "
+                   "repository or gateway values, the unpublished default server image): for examples and tests.")
 @format_option()
 @root_option()
 def render(files: tuple[str, ...], envs: tuple[str, ...], check: bool, since: str | None,
-           output_format: str, root: str | None) -> int:
+           allow_placeholders: bool, output_format: str, root: str | None) -> int:
     """Render environments/<env>/manifests/ and deploy/ from the release files.
 
     FILES: release files to re-render (incremental mode; default: everything).
-    Exit codes: 0 written or up to date, 1 drift found by --check, 2 bad input.
+    Exit codes: 0 written or up to date, 1 drift found by --check or placeholders in
+    policies/render.yaml (without --allow-placeholders), 2 bad input.
     """
     layout = find_root(root)
-    plan = _plan(layout, envs, files, since)
+    plan = _plan(layout, envs, files, since, allow_placeholders)
     if plan.problems:
         _emit_problems(plan.problems, output_format)
         return EXIT_INPUT

@@ -87,3 +87,26 @@ def relax_policy_for_this_machine(policy_pack: Path, has_gpu: bool, artifacts: P
     with policy_pack.open("w", encoding="utf-8") as handle:
         yaml.dump(data, handle)
     return changes
+
+
+def render_for_this_machine(render_config: Path, origin: Path) -> list[str]:
+    """Adapt the template's render settings to the demo's repository; returns what changed, to be told.
+
+    The demo's models are files on this machine (``file://``), which a cluster can only mount with
+    ``hostPath``: a single-node demo cluster's namespaces must then be Pod Security "privileged". The
+    controllers would pull the demo's own origin, and its routes get hostnames of its own.
+    """
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    data = yaml.load(render_config.read_text(encoding="utf-8"))
+    data["podSecurity"] = "privileged"
+    for env in (data.get("environments") or {}).values():
+        if isinstance(env, dict):
+            env.pop("podSecurity", None)
+    data.setdefault("repository", {})["url"] = origin.resolve().as_uri()
+    if data.get("gateway"):
+        data["gateway"]["hostnames"] = ["{model}.{env}.models.localhost"]
+    with render_config.open("w", encoding="utf-8") as handle:
+        yaml.dump(data, handle)
+    return ["podSecurity: privileged (the models are files on this machine: hostPath volumes, single-node clusters only)",
+            f"repository.url: {origin.resolve().as_uri()} (the demo's origin), route hostnames *.models.localhost"]

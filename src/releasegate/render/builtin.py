@@ -12,7 +12,7 @@ import math
 from typing import Any
 from urllib.parse import urlsplit
 
-from releasegate.render import meta
+from releasegate.render import k8s, meta
 from releasegate.render.config import Gateway, RenderConfig
 from releasegate.render.problems import PathPart, Problem
 from releasegate.render.workload import Artifact, Workload
@@ -30,6 +30,7 @@ def check(w: Workload, cfg: RenderConfig) -> list[Problem]:
     if w.stable is not None:
         problems += _artifact_problems(w, w.stable.artifact, ("spec", "rollout", "stable", "artifact"), cfg)
     problems += _signature_problems(w)
+    problems += _pod_security_problems(w, cfg)
     if w.kserve:
         problems.append(_problem(w, ("spec", "runtime", "kserve"), "runtime.kserve is only read by runtime.kind kserve",
                                  "remove spec.runtime.kserve or set runtime.kind: kserve"))
@@ -51,6 +52,19 @@ def check(w: Workload, cfg: RenderConfig) -> list[Problem]:
             "a builtin canary splits traffic with a Gateway API HTTPRoute, but no gateway is configured",
             "set gateway.name (and gateway.namespace) in policies/render.yaml, or use strategy: rolling"))
     return problems
+
+
+def _pod_security_problems(w: Workload, cfg: RenderConfig) -> list[Problem]:
+    """A node-local artifact is a hostPath volume, which Pod Security baseline and restricted forbid."""
+    level = cfg.env(w.env).pod_security
+    if level == "privileged" or not _is_local(w.artifact):
+        return []
+    return [_problem(
+        w, ("spec", "model", "artifact", "uri"),
+        f"a node-local artifact is mounted with hostPath, which Pod Security {level!r} (the namespace of "
+        f"environment {w.env}) forbids: the pods would be rejected",
+        f"publish the artifact (s3://, gs://, https://), or, for a single-node demo cluster only, set "
+        f"environments.{w.env}.podSecurity: privileged in policies/render.yaml")]
 
 
 def _signature_problems(w: Workload) -> list[Problem]:
@@ -91,6 +105,11 @@ def _artifact_problems(w: Workload, a: Artifact, path: tuple[PathPart, ...], cfg
         problems.append(_problem(w, (*path, "uri"), f"no fetcher for {scheme}:// artifacts",
                                  f"use one of {', '.join(sorted(cfg.fetchers))}:// or add builtin.fetchers.{scheme} "
                                  "to policies/render.yaml"))
+    if not _is_local(a) and a.size_bytes is None:
+        problems.append(_problem(
+            w, (*path, "sizeBytes"), "a fetched artifact needs its size: it sizes the pod's model volume "
+            "(emptyDir sizeLimit) and ephemeral-storage request, so that the pod lands on a node with room for it",
+            "add sizeBytes: the artifact's size in bytes (stat -c %s <artifact>)", "render.required"))
     return problems
 
 
@@ -101,20 +120,28 @@ def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
             deployment(w, cfg, w.name, "stable", w.version, w.artifact, w.replicas),
             service(w, w.name, None),
             pdb(w, w.name, "stable"),
+            network_policy(w, cfg),
             *([route(w, cfg.gateway, [(w.name, 1)])] if cfg.gateway else []),
         ]
     canary_replicas = max(1, math.ceil(w.replicas * w.canary_percent / 100))
     canary = f"{w.name}-canary"
     return [
         deployment(w, cfg, w.name, "stable", w.stable.version, w.stable.artifact, w.replicas),
-        deployment(w, cfg, canary, "canary", w.version, w.artifact, canary_replicas),
+        _prune_last(deployment(w, cfg, canary, "canary", w.version, w.artifact, canary_replicas)),
         service(w, w.name, None),
         service(w, f"{w.name}-stable", "stable"),
-        service(w, canary, "canary"),
+        _prune_last(service(w, canary, "canary")),
         pdb(w, w.name, "stable"),
-        pdb(w, canary, "canary"),
+        _prune_last(pdb(w, canary, "canary")),
+        network_policy(w, cfg),
         route(w, cfg.gateway, [(f"{w.name}-stable", 100 - w.canary_percent), (canary, w.canary_percent)]),
     ]
+
+
+def _prune_last(obj: dict[str, Any]) -> dict[str, Any]:
+    """When the canary ends, Argo CD deletes its objects after the route (wave 1) has moved off them."""
+    obj["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] = "PruneLast=true"
+    return obj
 
 
 def deployment(w: Workload, cfg: RenderConfig, name: str, track: str, version: str, a: Artifact,
@@ -129,6 +156,7 @@ def deployment(w: Workload, cfg: RenderConfig, name: str, track: str, version: s
             "replicas": replicas,
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": meta.selector(w, track)},
+            "strategy": _strategy(w, cfg),
             "template": {
                 "metadata": {"labels": labels, "annotations": annos},
                 "spec": pod_spec(w, cfg, a),
@@ -137,22 +165,59 @@ def deployment(w: Workload, cfg: RenderConfig, name: str, track: str, version: s
     }
 
 
+def _strategy(w: Workload, cfg: RenderConfig) -> dict[str, Any]:
+    """RollingUpdate from the environment's updateStrategy (default maxSurge 0: no spare GPU needed)."""
+    env = cfg.env(w.env)
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": env.max_surge, "maxUnavailable": env.max_unavailable}}
+
+
 def pod_spec(w: Workload, cfg: RenderConfig, a: Artifact) -> dict[str, Any]:
     path = f"{cfg.model_dir.rstrip('/')}/{_FILE_NAMES[a.format]}"
     volume, init = _artifact_source(a, path, cfg)
     spec: dict[str, Any] = {
+        "automountServiceAccountToken": False,
         "containers": [_server(w, cfg, a, path)],
         "enableServiceLinks": False,
+        "securityContext": {
+            "fsGroup": cfg.user,
+            "runAsGroup": cfg.user,
+            "runAsNonRoot": True,
+            "runAsUser": cfg.user,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "serviceAccountName": cfg.env(w.env).service_account.name,
         "terminationGracePeriodSeconds": 60,
-        "volumes": [volume],
+        "volumes": [volume, {"name": "tmp", "emptyDir": {"sizeLimit": cfg.tmp_size}}],
     }
     if init:
         spec["initContainers"] = [init]
-    if w.gpu:
-        spec["tolerations"] = [dict(t) for t in cfg.gpu_tolerations]
-        if w.gpu_type:
-            spec["nodeSelector"] = {cfg.gpu_node_label: cfg.gpu_product(w.gpu_type)}
+    spec.update(meta.gpu_placement(w, cfg))
     return spec
+
+
+def container_security() -> dict[str, Any]:
+    """What Pod Security "restricted" asks of every container, and a read-only root file system."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def volume_size(a: Artifact) -> str | None:
+    """The model volume's size: the artifact plus 10 %, in whole MiB (None for node-local files)."""
+    if a.size_bytes is None:
+        return None
+    return f"{math.ceil(a.size_bytes * 1.1 / 2**20)}Mi"
+
+
+def _ephemeral(a: Artifact, cfg: RenderConfig) -> str:
+    """ephemeral-storage a pod writes: the model volume (if any) and /tmp, in MiB."""
+    tmp_mi = k8s.mebibytes(cfg.tmp_size)
+    model_mi = math.ceil(a.size_bytes * 1.1 / 2**20) if a.size_bytes is not None and not _is_local(a) else 0
+    return f"{tmp_mi + model_mi}Mi"
 
 
 def _artifact_source(a: Artifact, path: str, cfg: RenderConfig) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -165,13 +230,20 @@ def _artifact_source(a: Artifact, path: str, cfg: RenderConfig) -> tuple[dict[st
         return {"name": "model", "hostPath": {"path": local, "type": "File"}}, None
     fetcher = cfg.fetchers[scheme]
     command = [part.replace("{uri}", a.uri).replace("{path}", path) for part in fetcher.command]
+    storage = _ephemeral(a, cfg)
     init = {
         "name": "fetch-model",
         "image": fetcher.image,
         "command": command,
-        "volumeMounts": [{"name": "model", "mountPath": cfg.model_dir}],
+        "env": [{"name": "HOME", "value": "/tmp"}, *({"name": k, "value": v} for k, v in fetcher.env)],
+        "resources": {
+            "requests": {"cpu": cfg.fetcher_cpu, "ephemeral-storage": storage, "memory": cfg.fetcher_memory},
+            "limits": {"memory": cfg.fetcher_memory},
+        },
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "model", "mountPath": cfg.model_dir}, {"name": "tmp", "mountPath": "/tmp"}],
     }
-    return {"name": "model", "emptyDir": {}}, init
+    return {"name": "model", "emptyDir": {"sizeLimit": volume_size(a)}}, init
 
 
 def _server_args(w: Workload, cfg: RenderConfig, a: Artifact, path: str) -> list[str]:
@@ -192,18 +264,22 @@ def _server_args(w: Workload, cfg: RenderConfig, a: Artifact, path: str) -> list
 
 def _server(w: Workload, cfg: RenderConfig, a: Artifact, path: str) -> dict[str, Any]:
     mount = {"name": "model", "mountPath": path if _is_local(a) else cfg.model_dir, "readOnly": True}
+    resources = meta.resources(w, cfg)
+    resources.setdefault("requests", {})["ephemeral-storage"] = _ephemeral(a, cfg)
     return {
         "name": "server",
         "image": w.image or cfg.image,
         "command": ["releasegate", "serve"],
         "args": _server_args(w, cfg, a, path),
+        # torch and triton write caches under HOME; the root file system is read-only.
+        "env": [{"name": "HOME", "value": "/tmp"}],
         "ports": [{"name": "http", "containerPort": cfg.port, "protocol": "TCP"}],
         "readinessProbe": _probe("/v2/health/ready", period=5, failures=3),
         "livenessProbe": _probe("/v2/health/live", period=10, failures=3),
         "startupProbe": _probe("/v2/health/live", period=5, failures=120),
-        "resources": meta.resources(w, cfg),
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-        "volumeMounts": [mount],
+        "resources": resources,
+        "securityContext": container_security(),
+        "volumeMounts": [mount, {"name": "tmp", "mountPath": "/tmp"}],
     }
 
 
@@ -243,6 +319,30 @@ def pdb(w: Workload, name: str, track: str) -> dict[str, Any]:
     }
 
 
+def network_policy(w: Workload, cfg: RenderConfig) -> dict[str, Any]:
+    """Ingress to the model's pods (every track) only from the gateway's and monitoring namespaces."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta.metadata(w.name, meta.labels(w, "predictor"), meta.trace_annotations(w)),
+        "spec": {
+            "podSelector": {"matchLabels": meta.selector(w)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{
+                "from": [{"namespaceSelector": {"matchExpressions": [{
+                    "key": "kubernetes.io/metadata.name", "operator": "In", "values": list(cfg.ingress_namespaces()),
+                }]}}],
+                "ports": [{"port": cfg.port, "protocol": "TCP"}],
+            }],
+        },
+    }
+
+
+def route_prefix(w: Workload) -> str:
+    """The only path a model's route forwards: its Open Inference Protocol v2 URLs (not health, not /metrics)."""
+    return f"/v2/models/{w.name}"
+
+
 def route(w: Workload, gateway: Gateway, backends: list[tuple[str, int]]) -> dict[str, Any]:
     """A Gateway API HTTPRoute sending the model's hostnames to ``backends`` by weight."""
     parent: dict[str, Any] = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway.name}
@@ -251,7 +351,7 @@ def route(w: Workload, gateway: Gateway, backends: list[tuple[str, int]]) -> dic
     spec: dict[str, Any] = {
         "parentRefs": [parent],
         "rules": [{
-            "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+            "matches": [{"path": {"type": "PathPrefix", "value": route_prefix(w)}}],
             "backendRefs": [
                 {"group": "", "kind": "Service", "name": name, "port": _SERVICE_PORT, "weight": weight}
                 for name, weight in backends
@@ -261,9 +361,11 @@ def route(w: Workload, gateway: Gateway, backends: list[tuple[str, int]]) -> dic
     hostnames = [h.replace("{model}", w.name).replace("{env}", w.env) for h in gateway.hostnames]
     if hostnames:
         spec["hostnames"] = hostnames
+    # Argo CD applies it after the Deployments of wave 0 are healthy (Flux: the routes Kustomization).
+    annotations = {**meta.trace_annotations(w), "argocd.argoproj.io/sync-wave": "1"}
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
-        "metadata": meta.metadata(w.name, meta.labels(w, "predictor"), meta.trace_annotations(w)),
+        "metadata": meta.metadata(w.name, meta.labels(w, "predictor"), annotations),
         "spec": spec,
     }

@@ -70,3 +70,14 @@ def label_value(text: str) -> str:
     cleaned = re.sub(r"[^-A-Za-z0-9_.]", "_", text)[:63]
     cleaned = cleaned.strip("-_.")
     return cleaned if _LABEL_VALUE.fullmatch(cleaned) else ""
+
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def mebibytes(size: str) -> int:
+    """Whole MiB (rounded up) of a binary quantity such as ``1Gi`` or ``512Mi``."""
+    match = re.fullmatch(r"([0-9]+)(Ki|Mi|Gi|Ti)", size)
+    if not match:
+        raise ValueError(f"not a binary quantity: {size!r}")
+    return -(-int(match.group(1)) * _BINARY[match.group(2)] // 2**20)

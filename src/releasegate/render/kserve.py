@@ -112,10 +112,7 @@ def _predictor(w: Workload, cfg: RenderConfig, labels: dict[str, str], annos: di
         predictor["canaryTrafficPercent"] = w.canary_percent
     if w.max_batch is not None or w.max_delay_ms is not None:
         predictor["batcher"] = _batcher(w)
-    if w.gpu:
-        predictor["tolerations"] = [dict(t) for t in cfg.gpu_tolerations]
-        if w.gpu_type:
-            predictor["nodeSelector"] = {cfg.gpu_node_label: cfg.gpu_product(w.gpu_type)}
+    predictor.update(meta.gpu_placement(w, cfg))
     return predictor
 
 

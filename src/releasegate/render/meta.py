@@ -54,6 +54,17 @@ def metadata(name: str, lbls: dict[str, str], annos: dict[str, str]) -> dict[str
     return {"name": name, "labels": lbls, "annotations": annos}
 
 
+def gpu_placement(w: Workload, cfg: RenderConfig) -> dict[str, Any]:
+    """Tolerations and node selector of a GPU pod, from the environment's GPU preset."""
+    if not w.gpu:
+        return {}
+    gpu = cfg.env(w.env).gpu
+    out: dict[str, Any] = {"tolerations": gpu.toleration_list()}
+    if w.gpu_type:
+        out["nodeSelector"] = {gpu.node_label: gpu.product(w.gpu_type)}
+    return out
+
+
 def resources(w: Workload, cfg: RenderConfig) -> dict[str, Any]:
     """Container resources: CPU and memory requests, memory limit = request, GPUs as an
     extended resource (request = limit, as Kubernetes requires). No CPU limit (throttling
@@ -66,6 +77,7 @@ def resources(w: Workload, cfg: RenderConfig) -> dict[str, Any]:
         requests["memory"] = w.memory
         limits["memory"] = w.memory
     if w.gpu:
-        requests[cfg.gpu_resource] = str(w.gpu)
-        limits[cfg.gpu_resource] = str(w.gpu)
+        resource = cfg.env(w.env).gpu.resource
+        requests[resource] = str(w.gpu)
+        limits[resource] = str(w.gpu)
     return {k: v for k, v in (("requests", requests), ("limits", limits)) if v}

@@ -39,6 +39,7 @@ class RenderedModel:
     content: bytes | None  # None: nothing rendered (external runtime)
     objects: tuple[tuple[str, str], ...]  # (kind, name)
     note: str | None = None
+    routes: bytes | None = None  # the model's HTTPRoute, applied once its pods are ready (routes/)
     release: Release | None = field(default=None, repr=False, compare=False)
 
 
@@ -60,6 +61,10 @@ class Plan:
 
 def manifest_path(env: str, stem: str) -> str:
     return f"environments/{env}/manifests/{stem}.yaml"
+
+
+def route_path(env: str, stem: str) -> str:
+    return f"environments/{env}/{kustomize.ROUTES}/{stem}.yaml"
 
 
 def render_workload(w: Workload, cfg: RenderConfig) -> tuple[list[dict[str, Any]], list[Problem]]:
@@ -99,14 +104,17 @@ def _render_release(source: Release, cfg: RenderConfig) -> tuple[RenderedModel |
             f"metadata.name {workload.name!r} does not match the file name {stem!r}",
             f"rename the file to {workload.name}{RELEASE_SUFFIX} or set metadata.name: {stem}"))
     if workload.kind == "external" and not problems:
-        return RenderedModel(source.source, source.env, stem, None, (), EXTERNAL_NOTE, source), []
+        return RenderedModel(source.source, source.env, stem, None, (), EXTERNAL_NOTE, release=source), []
     objects, found = render_workload(workload, cfg)
     problems += found
     if problems:
         return None, problems
-    content = yamlout.dump_documents(objects, kustomize.header(source.source))
+    workloads = [o for o in objects if o["kind"] != "HTTPRoute"]
+    routes = [o for o in objects if o["kind"] == "HTTPRoute"]
+    content = yamlout.dump_documents(workloads, kustomize.header(source.source))
+    route_bytes = yamlout.dump_documents(routes, kustomize.header(source.source)) if routes else None
     names = tuple((o["kind"], o["metadata"]["name"]) for o in objects)
-    return RenderedModel(source.source, source.env, stem, content, names, None, source), []
+    return RenderedModel(source.source, source.env, stem, content, names, None, route_bytes, source), []
 
 
 def collisions(layout: RepoLayout, models: list[RenderedModel]) -> list[Problem]:
@@ -148,11 +156,13 @@ def select_envs(layout: RepoLayout, only: list[str] | None) -> list[str]:
     return [e for e in names if not only or e in only]
 
 
-def _env_files(env: str, cfg: RenderConfig, models: list[RenderedModel]) -> dict[str, bytes]:
-    files = [f"{m.stem}.yaml" for m in models if m.content is not None]
+def _env_files(env: str, cfg: RenderConfig, files: list[str], route_files: list[str]) -> dict[str, bytes]:
     return {
         f"environments/{env}/manifests/{kustomize.KUSTOMIZATION}": kustomize.kustomization(env, cfg.namespace(env), files),
-        f"environments/{env}/manifests/{kustomize.NAMESPACE}": kustomize.namespace(env, cfg.namespace(env)),
+        f"environments/{env}/manifests/{kustomize.NAMESPACE}": kustomize.namespace(env, cfg.env(env)),
+        f"environments/{env}/{kustomize.ROUTES}/{kustomize.KUSTOMIZATION}": kustomize.routes_kustomization(
+            env, cfg.namespace(env), route_files),
+        f"environments/{env}/{kustomize.KUSTOMIZATION}": kustomize.environment_kustomization(env),
     }
 
 
@@ -168,6 +178,7 @@ def _add_models(plan: Plan, rendered: Iterable[tuple[RenderedModel | None, list[
         if model is not None:
             plan.models.append(model)
             plan.expected[manifest_path(model.env, model.stem)] = model.content
+            plan.expected[route_path(model.env, model.stem)] = model.routes
 
 
 def render_plan(layout: RepoLayout, envs: list[str] | None = None, cfg: RenderConfig | None = None) -> Plan:
@@ -177,8 +188,10 @@ def render_plan(layout: RepoLayout, envs: list[str] | None = None, cfg: RenderCo
     paths = [p for env in plan.envs for p in release_paths(layout, env)]
     _add_models(plan, parallel.map_ordered(functools.partial(render_file, layout, cfg), paths))
     for env in plan.envs:
-        plan.expected.update(_env_files(env, cfg, [m for m in plan.models if m.env == env]))
-        plan.owned_dirs.append(f"environments/{env}/manifests")
+        models = [m for m in plan.models if m.env == env]
+        plan.expected.update(_env_files(env, cfg, [f"{m.stem}.yaml" for m in models if m.content is not None],
+                                        [f"{m.stem}.yaml" for m in models if m.routes is not None]))
+        plan.owned_dirs += [f"environments/{env}/manifests", f"environments/{env}/{kustomize.ROUTES}"]
     plan.problems += collisions(layout, plan.models)
     _add_wiring(plan, layout, cfg)
     return plan
@@ -204,13 +217,14 @@ def render_changed(layout: RepoLayout, changed: Iterable[str], cfg: RenderConfig
                     _add_models(plan, [render_source(source, cfg)])
             else:
                 plan.expected[manifest_path(env, stem)] = None
+                plan.expected[route_path(env, stem)] = None
         kept = _kept_on_disk(layout, env, set(present) - stems)
+        kept_routes = _kept_on_disk(layout, env, set(present) - stems, kustomize.ROUTES)
         models = [m for m in plan.models if m.env == env]
         plan.problems += _neighbour_collisions(layout, models, set(present) - stems)
         files = sorted(kept | {f"{m.stem}.yaml" for m in models if m.content is not None})
-        plan.expected[f"environments/{env}/manifests/{kustomize.KUSTOMIZATION}"] = kustomize.kustomization(
-            env, cfg.namespace(env), files)
-        plan.expected[f"environments/{env}/manifests/{kustomize.NAMESPACE}"] = kustomize.namespace(env, cfg.namespace(env))
+        route_files = sorted(kept_routes | {f"{m.stem}.yaml" for m in models if m.routes is not None})
+        plan.expected.update(_env_files(env, cfg, files, route_files))
     plan.problems += collisions(layout, plan.models)
     _add_wiring(plan, layout, cfg)
     return plan
@@ -225,17 +239,20 @@ def _changed_by_env(layout: RepoLayout, changed: Iterable[str]) -> dict[str, set
     return by_env
 
 
-def _kept_on_disk(layout: RepoLayout, env: str, stems: set[str]) -> set[str]:
-    folder = layout.manifests_dir(env)
+def _kept_on_disk(layout: RepoLayout, env: str, stems: set[str], sub: str = "manifests") -> set[str]:
+    folder = layout.root / "environments" / env / sub
     return {f"{s}.yaml" for s in stems if (folder / f"{s}.yaml").is_file()}
 
 
 def _disk_objects(layout: RepoLayout, env: str, stem: str) -> set[tuple[str, str]]:
     """(kind, name) of the objects in an unchanged model's manifest file on disk."""
-    try:
-        docs = list(yaml.load_all((layout.manifests_dir(env) / f"{stem}.yaml").read_bytes(), Loader=yaml.CSafeLoader))
-    except (OSError, yaml.YAMLError):
-        return set()
+    docs: list[object] = []
+    for sub in ("manifests", kustomize.ROUTES):
+        try:
+            path = layout.root / "environments" / env / sub / f"{stem}.yaml"
+            docs += list(yaml.load_all(path.read_bytes(), Loader=yaml.CSafeLoader)) if path.is_file() else []
+        except (OSError, yaml.YAMLError):
+            return set()
     return {(str(d.get("kind")), str((d.get("metadata") or {}).get("name"))) for d in docs if isinstance(d, dict)}
 
 

@@ -26,6 +26,7 @@ class Artifact:
     sha256: str | None
     format: str
     factory: str | None
+    size_bytes: int | None = None  # spec.model.artifact.sizeBytes: sizes the pod's model volume
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,17 @@ def _artifact(r: _Reader, base: tuple[PathPart, ...]) -> Artifact:
         sha256=r.get((*base, "sha256"), str),
         format=r.get((*base, "format"), str, required=True) or "",
         factory=r.get((*base, "factory"), str),
+        size_bytes=_size(r, (*base, "sizeBytes")),
     )
+
+
+def _size(r: _Reader, path: tuple[PathPart, ...]) -> int | None:
+    size = r.get(path, int)
+    if size is not None and size < 1:
+        r.problem(path, "render.type", f"sizeBytes {size} is not a positive number of bytes",
+                  "write the artifact's size in bytes (stat -c %s <artifact>)")
+        return None
+    return size
 
 
 def _name(r: _Reader) -> str:

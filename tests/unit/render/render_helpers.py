@@ -20,7 +20,7 @@ GOLDEN_ROOTS = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
 KUSTOMIZE_CONFIG = ("kustomize.config.k8s.io/v1beta1", "Kustomization")
 # Read at import: the autouse isolated_env fixture removes RELEASEGATE_* variables during tests.
 SHARED_CRDS = os.environ.get("RELEASEGATE_SHARED_CRDS")
-CORE_KINDS = {"Namespace", "Deployment", "Service", "PodDisruptionBudget"}
+CORE_KINDS = {"Namespace", "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"}
 # The custom resources releasegate renders, with the file of each in shared/crds (an optional extra).
 CUSTOM_KINDS = {
     ("serving.kserve.io/v1beta1", "InferenceService"): "serving.kserve.io_v1beta1_inferenceservice.schema.json",
@@ -39,6 +39,8 @@ def make_repo(dest: Path, case: str | None = None) -> RepoLayout:
     (dest / "environments").mkdir(exist_ok=True)
     if case:
         shutil.copytree(CASES / case / "environments", dest / "environments", dirs_exist_ok=True)
+        if (CASES / case / "policies").is_dir():  # a case's own settings over the test policies
+            shutil.copytree(CASES / case / "policies", dest / "policies", dirs_exist_ok=True)
     return RepoLayout(dest)
 
 
@@ -91,7 +93,8 @@ def kind_of(doc: dict[str, Any]) -> tuple[str, str]:
 
 
 def _rendered_files(root: Path) -> list[Path]:
-    return sorted(root.glob("environments/*/manifests/*.yaml")) + sorted(root.glob("deploy/**/*.yaml"))
+    return (sorted(root.glob("environments/*/manifests/*.yaml")) + sorted(root.glob("environments/*/routes/*.yaml"))
+            + sorted(root.glob("deploy/**/*.yaml")))
 
 
 def rendered_documents() -> Iterator[tuple[str, dict[str, Any]]]:

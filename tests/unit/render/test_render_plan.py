@@ -27,7 +27,7 @@ def _model(name: str, version: str = "1.0.0", kind: str = "builtin") -> str:
     extra = "\n    kserve: {modelFormat: pytorch}" if kind == "kserve" else ""
     return (f"apiVersion: releasegate/v1\nkind: ModelRelease\nmetadata: {{name: {name}, owner: t}}\n"
             f"spec:\n  model:\n    version: {version}\n    artifact:\n      uri: s3://m/{name}/{version}.pt2\n"
-            f"      sha256: \"{'a' * 64}\"\n      format: torch-export\n  runtime:\n    kind: {kind}{extra}\n")
+            f"      sha256: \"{'a' * 64}\"\n      format: torch-export\n      sizeBytes: 1048576\n  runtime:\n    kind: {kind}{extra}\n")
 
 
 def _shuffled(value: object, rng: random.Random) -> object:
@@ -67,10 +67,11 @@ def test_removed_model_is_reported_stale_then_removed(repo: RepoLayout) -> None:
     apply_plan(repo, render_plan(repo))
     repo.release_file("dev", "b").unlink()
     drifts = {d.path: d.status for d in compare(repo, render_plan(repo))}
-    assert drifts == {"environments/dev/manifests/b.yaml": "stale",
-                      "environments/dev/manifests/kustomization.yaml": "changed"}
+    assert drifts == {"environments/dev/manifests/b.yaml": "stale", "environments/dev/routes/b.yaml": "stale",
+                      "environments/dev/manifests/kustomization.yaml": "changed",
+                      "environments/dev/routes/kustomization.yaml": "changed"}
     result = apply_plan(repo, render_plan(repo))
-    assert result.removed == ("environments/dev/manifests/b.yaml",)
+    assert result.removed == ("environments/dev/manifests/b.yaml", "environments/dev/routes/b.yaml")
     assert not (repo.manifests_dir("dev") / "b.yaml").exists()
 
 
@@ -109,7 +110,8 @@ def test_incremental_render_equals_full_render(tmp_path: Path) -> None:
     assert {d.path for d in compare(inc, plan)} == {
         "environments/dev/manifests/m1.yaml", "environments/dev/manifests/m3.yaml",
         "environments/dev/manifests/kustomization.yaml", "environments/staging/manifests/new.yaml",
-        "environments/staging/manifests/kustomization.yaml"}
+        "environments/staging/manifests/kustomization.yaml", "environments/dev/routes/m1.yaml",
+        "environments/dev/routes/m3.yaml", "environments/dev/routes/kustomization.yaml"}
     apply_plan(inc, plan)
     assert _tree(inc.root) == _tree(full.root)
     assert compare(inc, render_plan(inc)) == []
@@ -119,7 +121,7 @@ def test_incremental_render_finds_collisions_with_unchanged_models(repo: RepoLay
     write_release(repo, "prod", "a-canary", _model("a-canary"))
     apply_plan(repo, render_plan(repo))
     stable = ("  rollout:\n    strategy: canary\n    canaryPercent: 5\n    stable:\n      version: 0.1.0\n"
-              f"      artifact: {{uri: s3://m/old.pt2, sha256: \"{'b' * 64}\", format: torch-export}}\n")
+              f"      artifact: {{uri: s3://m/old.pt2, sha256: \"{'b' * 64}\", format: torch-export, sizeBytes: 1048576}}\n")
     write_release(repo, "prod", "a", _model("a") + stable)
     plan = render_changed(repo, ["environments/prod/releases/a.yaml"])
     assert [p.rule for p in plan.problems] == ["render.collision"]
@@ -154,7 +156,7 @@ def test_env_filter_limits_the_scope(repo: RepoLayout) -> None:
     write_release(repo, "prod", "a", _model("a"))
     plan = render_plan(repo, ["dev"])
     assert not [p for p in plan.expected if p.startswith("environments/prod/")]
-    assert plan.owned_dirs == ["environments/dev/manifests"]
+    assert plan.owned_dirs == ["environments/dev/manifests", "environments/dev/routes"]
 
 
 def test_parallel_render_gives_the_same_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,7 +167,7 @@ def test_parallel_render_gives_the_same_plan(tmp_path: Path, monkeypatch: pytest
     write_release(layout, "prod", "m0-canary", _model("m0-canary"))
     write_release(layout, "prod", "m0", _model("m0") + (
         "  rollout:\n    strategy: canary\n    canaryPercent: 5\n    stable:\n      version: 0.1.0\n"
-        f"      artifact: {{uri: s3://m/old.pt2, sha256: \"{'b' * 64}\", format: torch-export}}\n"))
+        f"      artifact: {{uri: s3://m/old.pt2, sha256: \"{'b' * 64}\", format: torch-export, sizeBytes: 1048576}}\n"))
     monkeypatch.setattr(parallel, "PARALLEL_MIN", 10**9)
     serial = render_plan(layout)
     monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)

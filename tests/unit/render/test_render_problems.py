@@ -20,23 +20,30 @@ spec:
     artifact:
       uri: {uri}
 {sha}      format: torch-export
-  runtime:
+{size}  runtime:
     kind: {kind}
 {runtime}{rollout}"""
 SHA = '      sha256: "' + "ab" * 32 + '"\n'
 
 
+SIZE = "      sizeBytes: 1048576\n"
+
+
 def release(name: str = "model-a", uri: str = "s3://m/a.pt2", sha: str = SHA, kind: str = "builtin",
-            runtime: str = "", rollout: str = "") -> str:
-    return BASE.format(name=name, uri=uri, sha=sha, kind=kind, runtime=runtime, rollout=rollout)
+            runtime: str = "", rollout: str = "", size: str = SIZE) -> str:
+    return BASE.format(name=name, uri=uri, sha=sha, kind=kind, runtime=runtime, rollout=rollout, size=size)
 
 
 CANARY = "  rollout: {strategy: canary, canaryPercent: 10}\n"
 STABLE = ("  rollout:\n    strategy: canary\n    canaryPercent: 10\n    stable:\n      version: 0.9.0\n"
-          "      artifact: {uri: s3://m/old.pt2, sha256: \"" + "cd" * 32 + "\", format: torch-export}\n")
+          "      artifact: {uri: s3://m/old.pt2, sha256: \"" + "cd" * 32 + "\", format: torch-export, sizeBytes: 1048576}\n")
 KSERVE = "    kserve: {{deploymentMode: {mode}, modelFormat: pytorch}}\n"
 
 CASES = {
+    "fetched-artifact-needs-its-size": (release(size=""), "$.spec.model.artifact.sizeBytes", "render.required",
+                                        "emptyDir sizeLimit"),
+    "node-local-artifact-under-restricted": (release(uri="file:///models/a.pt2"), "$.spec.model.artifact.uri",
+                                             "render.builtin", "podSecurity: privileged"),
     "builtin-needs-sha256": (release(sha=""), "$.spec.model.artifact.sha256", "render.required", "sha256"),
     "quantity-16Gb": (release(runtime="    resources: {memory: 16Gb}\n"), "$.spec.runtime.resources.memory",
                       "render.quantity", "16Gi"),

@@ -60,7 +60,7 @@ def test_every_rendered_kind_is_validated() -> None:
     assert not unchecked, f"rendered kinds that no test validates: {sorted(unchecked)}"
 
 
-@pytest.mark.parametrize("folder", [f"environments/{e}/manifests" for e in ENVS] + ["deploy/flux"] + [
+@pytest.mark.parametrize("folder", [f"environments/{e}/manifests" for e in ENVS] + ["deploy/flux", "deploy/argocd/applications"] + [
     p.relative_to(REPO_ROOT).as_posix() for p in GOLDEN_FOLDERS])
 def test_kubectl_kustomize_builds(folder: str, tmp_path: Path) -> None:
     kubectl = find_kubectl()

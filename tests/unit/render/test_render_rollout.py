@@ -22,11 +22,13 @@ BEFORE = CANARY.replace("""    version: 1.5.0
       uri: gs://models/sentiment/1.5.0/model.pt2
       sha256: "a107c3a819383d170e59fbbb3b4959e280ff60ea989c64630e22ca41fae8565f"
       format: torch-export
+      sizeBytes: 438029377
 """, """    version: 1.4.0
     artifact:
       uri: gs://models/sentiment/1.4.0/model.pt2
       sha256: "e30f36948b55a0018d7a78c18e3340ade33a76a461e2ebf0013f6bbe3dd37b65"
       format: torch-export
+      sizeBytes: 438012416
     lineage: {dataset: reviews-2026-09}
 """).split("    canaryPercent: 50\n")[0]
 
@@ -35,7 +37,8 @@ def rendered(repo: RepoLayout, text: str, name: str = "sentiment") -> bytes:
     write_release(repo, "prod", name, text)
     plan = render_plan(repo)
     assert plan.problems == [], plan.problems
-    return plan.expected[f"environments/prod/manifests/{name}.yaml"] or b""
+    routes = plan.expected[f"environments/prod/routes/{name}.yaml"]
+    return (plan.expected[f"environments/prod/manifests/{name}.yaml"] or b"") + (b"---\n" + routes if routes else b"")
 
 
 def documents(manifest: bytes) -> dict[tuple[str, str], str]:
@@ -55,8 +58,8 @@ def test_abort_keeps_the_stable_deployment_byte_for_byte(repo: RepoLayout) -> No
     after = documents(rendered(repo, aborted_text))
     assert after[("Deployment", "sentiment")] == during[("Deployment", "sentiment")]
     assert "1.4.0" in after[("Deployment", "sentiment")] and "1.5.0" not in after[("Deployment", "sentiment")]
-    assert sorted(after) == [("Deployment", "sentiment"), ("HTTPRoute", "sentiment"), ("PodDisruptionBudget", "sentiment"),
-                             ("Service", "sentiment")]  # the canary's objects go (the controller prunes them)
+    assert sorted(after) == [("Deployment", "sentiment"), ("HTTPRoute", "sentiment"), ("NetworkPolicy", "sentiment"),
+                             ("PodDisruptionBudget", "sentiment"), ("Service", "sentiment")]  # the canary's objects go (the controller prunes them)
 
 
 def test_complete_runs_the_new_version_on_the_stable_deployment(repo: RepoLayout) -> None:
