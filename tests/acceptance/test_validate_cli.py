@@ -51,7 +51,7 @@ def test_json_format_is_stable(capsys: pytest.CaptureFixture[str]) -> None:
     assert result.code == 1
     assert payload["schemaVersion"] == "releasegate/validate-result/v1" and payload["ok"] is False
     assert payload["violations"] == [{
-        "file": PROD, "line": 27, "column": 5, "path": "$.spec.runtime.replica", "rule": "unknown-field",
+        "file": PROD, "line": 28, "column": 5, "path": "$.spec.runtime.replica", "rule": "unknown-field",
         "message": "unknown field 'replica'", "hint": "did you mean 'replicas'?"}]
     assert payload["summary"] == {"files": 1, "violations": 1, "filesWithViolations": 1}
 
@@ -60,7 +60,7 @@ def test_github_format_prints_escaped_annotations(capsys: pytest.CaptureFixture[
     edit(PROD, "replicas: 3", "replica: 3")
     result = run_cli(capsys, "validate", PROD, "--format", "github")
     line = result.out.splitlines()[0]
-    assert line.startswith(f"::error file={PROD},line=27,col=5,title=unknown-field::")
+    assert line.startswith(f"::error file={PROD},line=28,col=5,title=unknown-field::")
     assert "%0Ahint: did you mean 'replicas'?" in line
 
 
@@ -206,13 +206,13 @@ def test_non_finite_number_fails_validate_all_with_its_position(capsys: pytest.C
     edit(PROD, "maxDelayMs: 2\n", "maxDelayMs: .nan\n")
     result = run_cli(capsys, "validate", "--all")
     assert result.code == 1
-    assert f"{PROD}:30:19: error [yaml]" in result.out
+    assert f"{PROD}:31:19: error [yaml]" in result.out
     assert ".nan is not a finite number" in result.out
 
 
 @pytest.mark.parametrize(("old", "new", "line", "fragment"), [
     ('b65"', 'b65\\n"', 13, "[digest-format]"),
-    ("gpuType: nvidia-h100", 'gpuType: "nvidia-h100\\n"', 24, "[release-schema]"),
+    ("gpuType: nvidia-h100", 'gpuType: "nvidia-h100\\n"', 25, "[release-schema]"),
 ])
 def test_schema_patterns_do_not_match_before_a_trailing_newline(
         capsys: pytest.CaptureFixture[str], old: str, new: str, line: int, fragment: str) -> None:

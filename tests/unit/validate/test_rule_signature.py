@@ -31,8 +31,7 @@ def release_with(repo: Path, uri: str, digest: str, signature: str | None) -> Pa
     path = repo / PROD
     text = path.read_text().replace(OLD_URI, uri).replace(OLD_SHA, digest).replace("version: 1.4.0", "version: 1.9.0")
     if signature is not None:
-        text = text.replace("      format: torch-export\n    lineage:",
-                            f"      format: torch-export\n      signature:\n{signature}    lineage:", 1)
+        text = text.replace("\n    lineage:", f"\n      signature:\n{signature}    lineage:", 1)
     path.write_text(text)
     return path
 
@@ -63,7 +62,7 @@ def test_a_flipped_byte_in_the_model_is_located_at_the_signature(signed: tuple[P
     repo, _, digest = signed
     s.flip_byte(repo / "models/sentiment.pt2")
     [v] = validate(repo)
-    assert (v.rule, v.file, v.line, v.path) == ("model-signature", PROD, 16, "$.spec.model.artifact.signature")
+    assert (v.rule, v.file, v.line, v.path) == ("model-signature", PROD, 17, "$.spec.model.artifact.signature")
     assert v.message.startswith(f"models/sentiment.pt2: does not match its signature models/sentiment.sig: signed sha256 {digest}")
 
 
