@@ -60,10 +60,11 @@ def test_render_then_check_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     result = run_cli(capsys, "render")
     assert result.code == 0
     assert f"wrote {PROD_MANIFEST}" in result.out
-    assert "rendered 8 release file(s): 35 written, 0 removed" in result.out
+    assert "rendered 8 release file(s): 37 written, 0 removed" in result.out
+    assert "warning: " in result.err and "kubernetes.podspec-tolerations" in result.err
     again = run_cli(capsys, "render", "--check")
     assert again.code == 0
-    assert "up to date: 38 rendered file(s)" in again.out
+    assert "up to date: 40 rendered file(s)" in again.out
 
 
 def test_rendered_example_equals_the_committed_one(capsys: pytest.CaptureFixture[str]) -> None:

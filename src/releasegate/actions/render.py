@@ -26,6 +26,8 @@ def _run(env: Mapping[str, str], out: TextIO) -> int:
     if not is_true(i["allow-placeholders"]):
         refuse_placeholders(cfg, layout.environment_names())
     plan = render_plan(layout, i["envs"].split() or None, cfg)
+    for w in plan.warnings:
+        print(problem_annotation(w, "warning"), file=out)
     if plan.problems:
         for p in plan.problems:
             print(problem_annotation(p), file=out)

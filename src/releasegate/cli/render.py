@@ -70,6 +70,14 @@ def _emit_problems(problems: list[Problem], fmt: str) -> None:
     click.echo(f"{len(problems)} problem(s); nothing was written.")
 
 
+def _emit_warnings(warnings: list[Problem], fmt: str) -> None:
+    """On stderr, so that the JSON and text results on stdout stay as they are."""
+    for w in warnings:
+        if fmt == "github":
+            click.echo(problem_annotation(w, "warning"))
+        click.echo(f"warning: {w}", err=True)
+
+
 def _emit_drift(drifts: list[Drift], fmt: str, checked: int) -> None:
     if fmt == "json":
         click.echo(drift_json(drifts, checked))
@@ -123,6 +131,7 @@ def render(files: tuple[str, ...], envs: tuple[str, ...], check: bool, since: st
     """
     layout = find_root(root)
     plan = _plan(layout, envs, files, since, allow_placeholders)
+    _emit_warnings(plan.warnings, output_format)
     if plan.problems:
         _emit_problems(plan.problems, output_format)
         return EXIT_INPUT

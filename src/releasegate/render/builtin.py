@@ -29,7 +29,7 @@ def check(w: Workload, cfg: RenderConfig) -> list[Problem]:
     problems = _artifact_problems(w, w.artifact, ("spec", "model", "artifact"), cfg)
     if w.stable is not None:
         problems += _artifact_problems(w, w.stable.artifact, ("spec", "rollout", "stable", "artifact"), cfg)
-    problems += _signature_problems(w)
+    problems += signature_problems(w)
     problems += _pod_security_problems(w, cfg)
     if w.kserve:
         problems.append(_problem(w, ("spec", "runtime", "kserve"), "runtime.kserve is only read by runtime.kind kserve",
@@ -67,7 +67,7 @@ def _pod_security_problems(w: Workload, cfg: RenderConfig) -> list[Problem]:
         f"environments.{w.env}.podSecurity: privileged in policies/render.yaml")]
 
 
-def _signature_problems(w: Workload) -> list[Problem]:
+def signature_problems(w: Workload) -> list[Problem]:
     """The server takes each input's shape without the batch dimension, all fixed."""
     problems = []
     base: tuple[PathPart, ...] = ("spec", "model", "signature", "inputs")

@@ -41,6 +41,7 @@ class RenderedModel:
     note: str | None = None
     routes: bytes | None = None  # the model's HTTPRoute, applied once its pods are ready (routes/)
     release: Release | None = field(default=None, repr=False, compare=False)
+    warnings: tuple[Problem, ...] = ()  # rendered, but worth the reader's attention
 
 
 @dataclass
@@ -57,6 +58,11 @@ class Plan:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """What rendered but needs attention (a legacy name, a cluster prerequisite)."""
+        return [w for m in self.models for w in m.warnings]
 
 
 def manifest_path(env: str, stem: str) -> str:
@@ -90,6 +96,8 @@ def render_file(layout: RepoLayout, cfg: RenderConfig, path: Path) -> tuple[Rend
 def render_source(release: Release, cfg: RenderConfig) -> tuple[RenderedModel | None, list[Problem]]:
     """Render one release file to the bytes of its manifest file."""
     model, problems = _render_release(release, cfg)
+    if model is not None and model.warnings:
+        model = replace(model, warnings=tuple(positioned(list(model.warnings), release.document)))
     return model, positioned(problems, release.document)
 
 
@@ -114,7 +122,8 @@ def _render_release(source: Release, cfg: RenderConfig) -> tuple[RenderedModel |
     content = yamlout.dump_documents(workloads, kustomize.header(source.source))
     route_bytes = yamlout.dump_documents(routes, kustomize.header(source.source)) if routes else None
     names = tuple((o["kind"], o["metadata"]["name"]) for o in objects)
-    return RenderedModel(source.source, source.env, stem, content, names, None, route_bytes, source), []
+    warnings = tuple(kserve.warnings(workload, cfg)) if workload.kind == "kserve" else ()
+    return RenderedModel(source.source, source.env, stem, content, names, None, route_bytes, source, warnings), []
 
 
 def collisions(layout: RepoLayout, models: list[RenderedModel]) -> list[Problem]:
@@ -169,7 +178,14 @@ def _env_files(env: str, cfg: RenderConfig, files: list[str], route_files: list[
 def _add_wiring(plan: Plan, layout: RepoLayout, cfg: RenderConfig) -> None:
     order = wiring.order_environments(layout.environment_names(), _promotion(layout))
     plan.expected.update(wiring.wiring_files(order, cfg))
-    plan.owned_marked_dirs += ["deploy/argocd", wiring.FLUX_DIR]
+    plan.expected[kserve.RUNTIME_FILE] = yamlout.dump_documents([kserve.serving_runtime(cfg)],
+                                                                kustomize.header("policies/render.yaml"))
+    plan.expected[f"{kserve.RUNTIME_DIR}/{kustomize.KUSTOMIZATION}"] = yamlout.dump_documents([{
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [kserve.RUNTIME_FILE.rsplit("/", 1)[1]],
+    }], kustomize.header())
+    plan.owned_marked_dirs += ["deploy/argocd", wiring.FLUX_DIR, kserve.RUNTIME_DIR]
 
 
 def _add_models(plan: Plan, rendered: Iterable[tuple[RenderedModel | None, list[Problem]]]) -> None:

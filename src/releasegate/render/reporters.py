@@ -17,10 +17,10 @@ FIX = "releasegate render"
 SCHEMA_VERSION = "releasegate/render-result/v1"
 
 
-def problem_annotation(p: Problem) -> str:
-    """An ``::error`` at the problem's position in its release file."""
+def problem_annotation(p: Problem, level: str = "error") -> str:
+    """An ``::error`` (or ``::warning``) at the problem's position in its release file."""
     message = f"{p.json_path}: {p.message}" + (f"\nhint: {p.hint}" if p.hint else "")
-    return annotation("error", message, file=p.file, line=p.line or 1, col=p.column or 1, title=p.rule)
+    return annotation(level, message, file=p.file, line=p.line or 1, col=p.column or 1, title=p.rule)
 
 
 def drift_annotation(d: Drift) -> str:

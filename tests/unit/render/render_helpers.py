@@ -22,6 +22,10 @@ KUSTOMIZE_CONFIG = ("kustomize.config.k8s.io/v1beta1", "Kustomization")
 SHARED_CRDS = os.environ.get("RELEASEGATE_SHARED_CRDS")
 CORE_KINDS = {"Namespace", "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"}
 # The custom resources releasegate renders, with the file of each in shared/crds (an optional extra).
+# Custom resources whose only contract is hand-written (tests/support/), no upstream CRD schema here.
+HAND_WRITTEN_KINDS = {
+    ("serving.kserve.io/v1alpha1", "ClusterServingRuntime"): "kserve-clusterservingruntime-v1alpha1.schema.json",
+}
 CUSTOM_KINDS = {
     ("serving.kserve.io/v1beta1", "InferenceService"): "serving.kserve.io_v1beta1_inferenceservice.schema.json",
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): "gateway.networking.k8s.io_v1_httproute.schema.json",

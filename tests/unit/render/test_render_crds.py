@@ -19,7 +19,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from render_helpers import CUSTOM_KINDS, kind_of, rendered_documents, shared_crds
+from render_helpers import CUSTOM_KINDS, HAND_WRITTEN_KINDS, kind_of, rendered_documents, shared_crds
 
 from tests.support import k8s_models
 
@@ -28,6 +28,8 @@ KSERVE_SCHEMA = Path(k8s_models.__file__).with_name("kserve-inferenceservice-v1b
 CUSTOM = [d for d in rendered_documents() if kind_of(d[1]) in CUSTOM_KINDS]
 PUBLISHED = [d for d in CUSTOM if kind_of(d[1]) != KSERVE]
 INFERENCE_SERVICES = [d for d in CUSTOM if kind_of(d[1]) == KSERVE]
+RUNTIME = ("serving.kserve.io/v1alpha1", "ClusterServingRuntime")
+RUNTIMES = [d for d in rendered_documents() if kind_of(d[1]) == RUNTIME]
 # Neighbours releasegate may render next: their validators come with the same fixture.
 NEIGHBOURS = {
     ("argoproj.io/v1alpha1", "AppProject"),
@@ -79,6 +81,46 @@ def test_custom_resource_passes_its_published_validator(index: int) -> None:
 @pytest.mark.parametrize("path,doc", INFERENCE_SERVICES, ids=_id)
 def test_inference_service_matches_the_kserve_contract(path: str, doc: dict[str, Any]) -> None:
     assert _kserve_errors(doc) == [], path
+
+
+@cache
+def _runtime_contract() -> jsonschema.Draft202012Validator:
+    schema = json.loads(Path(k8s_models.__file__).with_name(HAND_WRITTEN_KINDS[RUNTIME]).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _runtime_errors(doc: dict[str, Any]) -> list[str]:
+    return sorted(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _runtime_contract().iter_errors(doc))
+
+
+@pytest.mark.parametrize("path,doc", RUNTIMES, ids=_id)
+def test_serving_runtime_matches_the_kserve_contract(path: str, doc: dict[str, Any]) -> None:
+    assert RUNTIMES and RUNTIME not in k8s_models.known_kinds()
+    assert _runtime_errors(doc) == [], path
+
+
+def test_serving_runtime_serves_what_the_inference_services_select() -> None:
+    """Every InferenceService that names releasegate's runtime asks for a format it supports."""
+    runtimes = {d["metadata"]["name"]: d["spec"] for _, d in RUNTIMES}
+    selecting = [(p, d["spec"]["predictor"]["model"]) for p, d in INFERENCE_SERVICES
+                 if "runtime" in d["spec"]["predictor"]["model"]]
+    assert selecting
+    for path, model in selecting:
+        spec = runtimes[model["runtime"]]
+        assert model["modelFormat"]["name"] in {f["name"] for f in spec["supportedModelFormats"]}, path
+        assert model.get("protocolVersion", "v2") in spec["protocolVersions"], path
+        assert model["args"][0].startswith("/mnt/models/") and "--sha256" in model["args"], path
+
+
+def test_serving_runtime_contract_catches_misspelt_fields() -> None:
+    doc = copy.deepcopy(RUNTIMES[0][1])
+    doc["spec"]["supportedModelFormats"][0]["autoselect"] = True
+    doc["spec"]["containers"][0]["name"] = "server"
+    doc["spec"]["containers"][0]["securityContext"]["runAsUser"] = "65532"
+    errors = "\n".join(_runtime_errors(doc))
+    for fragment in ("'autoselect' was unexpected", "'kserve-container' was expected", "'65532' is not of type"):
+        assert fragment in errors
 
 
 def test_published_validators_catch_wrong_types_and_unknown_fields() -> None:

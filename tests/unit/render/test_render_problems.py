@@ -54,12 +54,16 @@ CASES = {
     "stable-with-rolling": (release(rollout=STABLE.replace("canary\n    canaryPercent: 10", "rolling")),
                             "$.spec.rollout.stable", "render.rollout", "remove spec.rollout.stable"),
     "kserve-raw-canary": (release(kind="kserve", runtime=KSERVE.format(mode="RawDeployment"), rollout=CANARY),
-                          "$.spec.rollout.strategy", "render.kserve", "Serverless"),
+                          "$.spec.rollout.strategy", "render.kserve", "Knative"),
+    "kserve-standard-canary": (release(kind="kserve", runtime="    kserve: {deploymentMode: Standard}\n",
+                                       rollout=CANARY), "$.spec.rollout.strategy", "render.kserve", "Knative"),
     "kserve-canary-mode-unstated": (release(kind="kserve", runtime="    kserve: {modelFormat: pytorch}\n",
                                             rollout=CANARY),
-                                    "$.spec.runtime.kserve.deploymentMode", "render.kserve", "Serverless"),
-    "kserve-needs-model-format": (release(kind="kserve"), "$.spec.runtime.kserve.modelFormat", "render.required",
-                                  "modelFormat"),
+                                    "$.spec.runtime.kserve.deploymentMode", "render.kserve", "Knative"),
+    "kserve-runtime-needs-sha256": (release(kind="kserve", sha=""), "$.spec.model.artifact.sha256", "render.required",
+                                    "sha256"),
+    "kserve-runtime-image-ignored": (release(kind="kserve", runtime="    image: my/server:1\n"),
+                                     "$.spec.runtime.image", "render.kserve", "ClusterServingRuntime"),
     "kserve-local-file": (release(kind="kserve", uri="models/a.pt2", runtime=KSERVE.format(mode="Serverless")),
                           "$.spec.model.artifact.uri", "render.kserve", "s3://"),
     "kserve-stable-ignored": (release(kind="kserve", runtime=KSERVE.format(mode="Serverless"), rollout=STABLE),
@@ -129,7 +133,7 @@ def test_unreadable_yaml(repo: RepoLayout) -> None:
 
 def test_all_problems_reported_at_once(repo: RepoLayout) -> None:
     write_release(repo, "dev", "model-a", release(sha="", runtime="    resources: {memory: 16Gb, cpu: x}\n"))
-    write_release(repo, "staging", "model-a", release(kind="kserve"))
+    write_release(repo, "staging", "model-a", release(kind="kserve", sha=""))
     rules = sorted(p.rule for p in render_plan(repo).problems)
     assert rules == ["render.quantity", "render.quantity", "render.required", "render.required"]
 
@@ -162,3 +166,23 @@ def test_write_failure_leaves_no_partial_output(repo: RepoLayout, monkeypatch: p
     with pytest.raises(InputError, match="nothing was written"):
         apply_plan(repo, render_plan(repo))
     assert {p.name: p.read_bytes() for p in manifests.iterdir()} == before
+
+
+def test_kserve_legacy_mode_and_knative_gpu_placement_render_with_warnings(repo: RepoLayout) -> None:
+    write_release(repo, "dev", "model-a", release(kind="kserve", runtime="    kserve: {deploymentMode: Serverless}\n"
+                                                  "    resources: {gpu: 1}\n"))
+    plan = render_plan(repo)
+    assert plan.problems == []
+    found = {(w.json_path, w.rule): w for w in plan.warnings}
+    assert "'Knative'" in found["$.spec.runtime.kserve.deploymentMode", "render.kserve"].message
+    gpu = found["$.spec.runtime.resources.gpu", "render.kserve"]
+    assert "kubernetes.podspec-tolerations" in gpu.message and gpu.line is not None
+    content = plan.models[0].content or b""
+    assert b"serving.kserve.io/deploymentMode: Knative" in content and b"runtime: releasegate-serve" in content
+
+
+def test_kserve_standard_mode_with_gpu_renders_without_warnings(repo: RepoLayout) -> None:
+    write_release(repo, "dev", "model-a", release(kind="kserve", runtime="    kserve: {deploymentMode: Standard}\n"
+                                                  "    resources: {gpu: 1}\n"))
+    plan = render_plan(repo)
+    assert plan.problems == [] and plan.warnings == []
