@@ -4,7 +4,10 @@
 #   actions/requirements.lock           the light core (render, permit)
 #   actions/requirements-sign.lock      the core with the [sign] extra (validate: model signatures)
 #   actions/requirements-loadtest.lock  the [loadtest] and [sign] extras (torch, locust, model-signing ...) for the GPU runner
-# Run it after changing the dependencies in pyproject.toml, and commit the four files.
+#   deploy/image/requirements-cpu.lock  the [serve] extra with torch +cpu (PyTorch CPU index), for the server image
+#   deploy/image/requirements-cuda.lock the [serve] extra with PyPI's CUDA torch, for the server image
+#     (torch's version: deploy/image/torch-<variant>.in; the image's Python is 3.11, see its Containerfile)
+# Run it after changing the dependencies in pyproject.toml, and commit the six files.
 # Needs pip-tools (pip install pip-tools); takes a few minutes (the loadtest lock resolves torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +23,9 @@ compile -o actions/requirements-build.lock "$tmp/build.in"
 compile -o actions/requirements.lock pyproject.toml
 compile --extra sign -o actions/requirements-sign.lock pyproject.toml
 compile --extra loadtest --extra sign -o actions/requirements-loadtest.lock pyproject.toml
+compile --extra serve --extra-index-url https://download.pytorch.org/whl/cpu \
+  -o deploy/image/requirements-cpu.lock pyproject.toml deploy/image/torch-cpu.in
+compile --extra serve -o deploy/image/requirements-cuda.lock pyproject.toml deploy/image/torch-cuda.in
 # The loadtest extra names releasegate[serve]: pip-compile then lists releasegate itself as a local
 # path, which cannot be hashed; the action installs releasegate from its own source anyway.
 python3 - actions/requirements-loadtest.lock <<'PY'
