@@ -97,7 +97,10 @@ def _base_image() -> str:
 
 
 def _pip_mounts(tmp: Path) -> list[str]:
-    """This machine's pip trust store and wheel folder (`pip config list`), for pip inside the build."""
+    """This machine's pip trust store and wheel folders (`pip config list`), for pip inside the build.
+
+    Where a wheel folder is named, the lock's torch is taken from there (the PyTorch CPU index may be out of
+    reach): TORCH_INDEX_URL then names PyPI, already the default index, instead."""
     listed = _run("python3", "-m", "pip", "config", "list") if shutil.which("python3") else ""
     conf = dict(line.split("=", 1) for line in listed.splitlines() if "=" in line)
     settings = {k.split(".", 1)[1]: v.strip("'\"") for k, v in conf.items()}
@@ -112,7 +115,8 @@ def _pip_mounts(tmp: Path) -> list[str]:
     if len(lines) == 1:
         return []
     (tmp / "pip.conf").write_text("\n".join(lines) + "\n")
-    return ["-v", f"{tmp / 'pip.conf'}:/etc/pip.conf:ro", *mounts]
+    torch_index = ["--build-arg", "TORCH_INDEX_URL=https://pypi.org/simple"] if "find-links" in "".join(lines) else []
+    return ["-v", f"{tmp / 'pip.conf'}:/etc/pip.conf:ro", *mounts, *torch_index]
 
 
 def _server_image(tmp: Path) -> str:
@@ -123,8 +127,6 @@ def _server_image(tmp: Path) -> str:
         _podman(
             "build", "--isolation", "chroot", "--layers=false", "-f", "deploy/image/Containerfile",
             "--build-arg", f"BASE_IMAGE={base}", "--build-arg", "VARIANT=cpu",
-            # The lock's torch is found in a local wheel folder where pip config names one (else the PyTorch CPU index).
-            *(["--build-arg", "TORCH_INDEX_URL=https://pypi.org/simple"] if Path("/opt/wheels").is_dir() else []),
             *_pip_mounts(tmp), "-t", ref, str(REPO_ROOT),
         )  # fmt: skip
         _podman("image", "prune", "--force")
