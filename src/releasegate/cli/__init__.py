@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "releasegate.cli.doctor:doctor",
     "history": "releasegate.cli.status:history",
     "loadtest": "releasegate.cli.loadtest:loadtest",
+    "on-alert": "releasegate.cli.alerts:on_alert",
     "promote": "releasegate.cli.promote:promote",
     "render": "releasegate.cli.render:render",
     "rollback": "releasegate.cli.promote:rollback",

@@ -17,12 +17,11 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from releasegate.alerts import ACTION_LABEL, ROLLBACK
 from releasegate.render import meta, promql, yamlout
 from releasegate.render.config import CanaryComparison, RenderConfig
 from releasegate.render.workload import Workload
 
-ACTION_LABEL = "releasegate_action"  # on alerts that open a rollback (or a canary's abort)
-ROLLBACK = "rollback"
 _WHO = "{{ $labels.model }} {{ $labels.version }} ({{ $labels.track }}) in {{ $labels.environment }}"
 # The specs of the two objects differ between models only by the model's name: each is emitted once per
 # environment, objectives and settings with this stand-in, a DNS label like every model name (so YAML

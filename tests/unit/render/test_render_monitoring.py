@@ -17,8 +17,8 @@ import pytest
 import yaml
 from render_helpers import REPO_ROOT, kind_of, make_repo, rendered_documents, write_release
 
+from releasegate.alerts import ACTION_LABEL
 from releasegate.render import render_plan
-from releasegate.render.monitoring import ACTION_LABEL
 from releasegate.serve.metric_names import LATENCY_BUCKETS, REQUEST_SECONDS, REQUESTS, le
 from tests.support.prometheus import run_tool
 
