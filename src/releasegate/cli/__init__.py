@@ -22,6 +22,7 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 # name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
     "action": "releasegate.cli.action:action",
+    "alert-relay": "releasegate.cli.alerts:alert_relay",
     "approvals": "releasegate.cli.approvals:approvals",
     "demo": "releasegate.cli.demo:demo",
     "doctor": "releasegate.cli.doctor:doctor",
