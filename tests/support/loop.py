@@ -19,6 +19,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ FACTORY = textwrap.dedent(
     linear.input_spec = [{"name": "x", "datatype": "FP32", "shape": [4]}]
     '''
 )
+ENVS = ("prod", "staging")
 RENDER_SETTINGS = """monitoring:
   canary: {for: 2s, minRequests: 20, minLatencyIncreaseMs: 5, maxLatencyRatio: 1.2}
 """
@@ -127,19 +129,25 @@ class Traffic:
         conn.close()
 
 
-def gitops_repo(root: Path, when: str = "2026-01-10T00:00:00Z") -> Path:
+def _release(version: str, stable: str | None = None) -> str:
+    # maxErrorRate 0.05: the analysis tells "no worse" from a few hundred requests (0.001 needs thousands).
+    return release("sentiment", version, env="prod", stable=stable).replace("maxErrorRate: 0.001", "maxErrorRate: 0.05")
+
+
+def gitops_repo(root: Path, when: datetime | None = None) -> Path:
     """This project's policies (monitoring settings for fast tests) and sentiment in prod and staging:
-    idle at 1.0.0, then a canary of 1.1.0 at its first step beside 1.0.0, with a bare origin."""
+    idle at 1.0.0, then a canary of 1.1.0 at its first step (10 %, held 60 min) beside 1.0.0, landed
+    at ``when`` (default: 61 minutes ago, so that its hold has passed now), with a bare origin."""
     from tests.gitrepo import init_repo
 
+    landed = when or datetime.now(timezone.utc) - timedelta(minutes=61)
+    before = (landed - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     repo = root / "gitops"
-    files = {path(env, "sentiment"): release("sentiment", "1.0.0", env="prod") for env in ("prod", "staging")}
-    git = init_repo(repo, files, when="2026-01-09T00:00:00Z")
+    git = init_repo(repo, {path(env, "sentiment"): _release("1.0.0") for env in ENVS}, when=before)
     config = (repo / "policies" / "render.yaml").read_text() + RENDER_SETTINGS
-    git.commit("Monitoring settings for fast tests", "2026-01-09T00:00:00Z", {"policies/render.yaml": config})
-    canary = {path(env, "sentiment"): release("sentiment", "1.1.0", env="prod", stable="1.0.0")
-              for env in ("prod", "staging")}
-    git.commit("Promote sentiment 1.1.0 to prod and staging (#7)", when, canary)
+    git.commit("Monitoring settings for fast tests", before, {"policies/render.yaml": config})
+    git.commit("Promote sentiment 1.1.0 to prod and staging (#7)", landed.strftime("%Y-%m-%dT%H:%M:%SZ"),
+               {path(env, "sentiment"): _release("1.1.0", stable="1.0.0") for env in ENVS})
     origin = root / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
     git.git("remote", "add", "origin", str(origin))
