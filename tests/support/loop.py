@@ -215,11 +215,11 @@ class Capture:
 
 
 @contextlib.contextmanager
-def relay(root: Path, secret: str, repo: str = "org/gitops") -> Iterator[int]:
+def relay(root: Path, secret: str, repo: str = "org/gitops", *more: str) -> Iterator[int]:
     """``releasegate alert-relay`` as a process; yields its port."""
     port = free_port()
     env = {**os.environ, "RELEASEGATE_RELAY_TOKEN": secret, "PYTHONPATH": str(PROJECT / "src")}
-    argv = [sys.executable, "-m", "releasegate", "alert-relay", "--repo", repo, "--port", str(port)]
+    argv = [sys.executable, "-m", "releasegate", "alert-relay", "--repo", repo, "--port", str(port), *more]
     with started("alert-relay", argv, port, root / "relay.log", "/healthz", env=env):
         yield port
 
