@@ -74,13 +74,23 @@ class Process:
         return self.log.read_text(errors="replace")[-4000:]
 
 
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM when the process that started it dies, even killed (Linux
+    PR_SET_PDEATHSIG), so that a test or benchmark killed midway leaves no server behind."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @contextlib.contextmanager
 def started(name: str, argv: Sequence[str], port: int, log: Path, ready_path: str,
             env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[Process]:
     """Start ``argv``, wait until ``GET ready_path`` answers 200, and stop it on exit."""
     with log.open("wb") as out:
         proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_die_with_parent)  # noqa: PLW1509
     process = Process(name, proc, port, log)
     try:
         wait_ready(process, ready_path, timeout)
