@@ -1,4 +1,4 @@
-"""``rollout advance --prometheus-url``: the canary analysis decides with the hold, and its evidence goes
+"""``rollout advance --prometheus-url``: the canary analysis decides with the hold, and its numbers go
 into the pull request. Prometheus is a loopback stand-in with canned answers here (the real one:
 tests/acceptance/test_closed_loop.py). The story repository: see test_rollout_cli.py."""
 from __future__ import annotations

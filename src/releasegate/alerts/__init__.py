@@ -5,7 +5,7 @@
   abort, against the release files on the branch;
 - :mod:`~releasegate.alerts.on_alert` opens those pull requests (one per model and environment,
   none while one is open) through the machinery of ``rollback`` and ``rollout abort``;
-- :mod:`~releasegate.alerts.evidence` writes the alert into the pull request, escaped;
+- :mod:`~releasegate.alerts.pr_markdown` writes the alert into the pull request, escaped;
 - :mod:`~releasegate.alerts.relay` receives Alertmanager's webhook on loopback and dispatches it to
   GitHub (``repository_dispatch``), for Alertmanagers that cannot template their webhook body.
 

@@ -2,7 +2,7 @@
 
 One pull request per model and environment, however many alerts name it. Before planning one,
 the open pull requests are read from GitHub: one that carries the marker of that model and
-environment (:func:`releasegate.alerts.evidence.marker`), or whose branch is the one this change
+environment (:func:`releasegate.alerts.pr_markdown.marker`), or whose branch is the one this change
 would create, means it is already open, and nothing more is done (Git holds no state of its own
 for this: the open pull request is the state). The change itself is what ``releasegate rollback``
 and ``releasegate rollout abort`` write, with the rollback fast path where it restores a file.
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from releasegate.alerts import PR_LABEL
-from releasegate.alerts.evidence import marker, section
 from releasegate.alerts.payload import Alert, Notification
+from releasegate.alerts.pr_markdown import marker, section
 from releasegate.alerts.triage import Verdict, triage
 from releasegate.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, GitError, InputError, RefusedError, ReleasegateError
 from releasegate.layout import release_source
@@ -144,7 +144,7 @@ def _one(ws: Workspace, note: Notification, key: tuple[str, str], action: str, a
         change = _plan(ws, env, model, action, deepen)
     except (RefusedError, InputError, GitError) as e:
         return dataclasses.replace(result, detail=str(e))
-    change = dataclasses.replace(change, evidence=section(note, alerts, env, model),
+    change = dataclasses.replace(change, rationale=section(note, alerts, env, model),
                                  labels=tuple(sorted({*change.labels, PR_LABEL})), command="on-alert")
     try:
         outcome = carry_out(ws, change, open_pr=open_pr, remote=remote)

@@ -82,7 +82,7 @@ def advance(model: str, env: str, no_pr: bool, branch: str | None, remote: str, 
     Refused (exit 1) until the current step has held for its holdMinutes since it landed
     on the branch, with the time it may run. With --prometheus-url the canary is compared
     with its stable side over the step's window: fail refuses (abort it), hold refuses until
-    there is enough data, pass goes, and the evidence goes into the pull request. Without it,
+    there is enough data, pass goes, and its numbers go into the pull request. Without it,
     refused where the policy requires an analysis (rollout.requireAnalysis).
     """
     from releasegate.promote.proposal import carry_out, workspace

@@ -40,7 +40,7 @@ class ReleaseChange:
     title: str | None = None  # the subject, where the action's default does not say enough
     notes: tuple[tuple[str, str], ...] = ()  # more Releasegate-* trailers (name without prefix, value)
     labels: tuple[str, ...] = ()  # pull request labels
-    evidence: str = ""  # Markdown for the pull request: what led to it (an alert, a canary analysis), escaped
+    rationale: str = ""  # Markdown for the pull request: why it is opened (an alert, a canary analysis), escaped
     command: str | None = None  # the command named at the end of the pull request (default: the action's)
 
     @property
@@ -99,8 +99,8 @@ class ReleaseChange:
                  f"File: {link(self.branch, self.path)}", f"Content: {self.source} (at {commit}).", ""]
         if self.reverts is not None:
             lines += [f"Reverts {self.reverts} ({self.reverts_subject}).", ""]
-        if self.evidence:
-            lines += [self.evidence.rstrip("\n"), ""]
+        if self.rationale:
+            lines += [self.rationale.rstrip("\n"), ""]
         command = self.command or COMMANDS.get(self.action, self.action)
         lines += ["<details><summary>Diff</summary>", "", "```diff", self.diff().rstrip("\n"), "```", "",
                   "</details>", "", f"Opened by `releasegate {command}`."]

@@ -30,7 +30,7 @@ from releasegate.rollout.analysis import Analysis, Subject
 from releasegate.rollout.clock import FileState, file_state, last_canary_end, step_landed
 from releasegate.rollout.decision import NO_ANALYSIS, AnalysisVerdict, StepClock, decide
 from releasegate.rollout.edit import at_rest, with_weight
-from releasegate.rollout.evidence import section
+from releasegate.rollout.pr_markdown import section
 from releasegate.rollout.state import ABORTED, rollout_problems
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -144,12 +144,12 @@ def _analyse(canary: Canary, clock: StepClock, now: datetime,
     return analysis, analysis.verdict
 
 
-def _evidence(analysis: Analysis | None) -> dict[str, Any]:
+def _rationale(analysis: Analysis | None) -> dict[str, Any]:
     """What an analysis adds to the change: the section of the pull request and a trailer."""
     if analysis is None:
         return {}
     verdict = analysis.verdict
-    return {"evidence": section(analysis), "notes": (("Analysis", f"{verdict.outcome}: {verdict.summary}"),)}
+    return {"rationale": section(analysis), "notes": (("Analysis", f"{verdict.outcome}: {verdict.summary}"),)}
 
 
 def plan_advance(ws: Workspace, model: str, env: str, *, now: datetime, analyst: Analyst | None = None,
@@ -169,7 +169,7 @@ def plan_advance(ws: Workspace, model: str, env: str, *, now: datetime, analyst:
     if following is None:
         raise InputError(f"{canary.what} is the last step: there is no next one",
                          f"complete the canary: {canary.command('complete')}")
-    extra = _evidence(_go(canary, step.hold_minutes, now, analyst))
+    extra = _rationale(_go(canary, step.hold_minutes, now, analyst))
     number = f"{(rollout.step_index or 0) + 2}/{len(rollout.steps)}"
     new = with_weight(canary.text.decode(), canary.path, following.weight).encode()
     change = canary.change("advance", new, branch, suffix=f"-{following.weight}",
@@ -178,7 +178,7 @@ def plan_advance(ws: Workspace, model: str, env: str, *, now: datetime, analyst:
                            how=f"{canary.path} as on {ws.branch}, at the next step",
                            notes=(("Canary-Step", number), ("Canary-Weight", str(following.weight)),
                                   *extra.get("notes", ())))
-    return dataclasses.replace(change, evidence=extra.get("evidence", ""))
+    return dataclasses.replace(change, rationale=extra.get("rationale", ""))
 
 
 def plan_complete(ws: Workspace, model: str, env: str, *, now: datetime, analyst: Analyst | None = None,
@@ -189,13 +189,13 @@ def plan_complete(ws: Workspace, model: str, env: str, *, now: datetime, analyst
     if rollout.steps and not rollout.at_last_step:
         raise RefusedError(f"{canary.what} is not the last step: a canary completes from its last step "
                            f"({rollout.steps[-1].weight} %)", f"advance it first: {canary.command('advance')}")
-    extra = _evidence(_go(canary, rollout.step.hold_minutes if rollout.step is not None else 0.0, now, analyst))
+    extra = _rationale(_go(canary, rollout.step.hold_minutes if rollout.step is not None else 0.0, now, analyst))
     new = at_rest(canary.text.decode(), canary.path).encode()
     change = canary.change("complete", new, branch,
                            title=f"Complete the canary of {model} {canary.state.version} in {env}",
                            how=f"{canary.path} as on {ws.branch}, at rest with the canary's model",
                            notes=tuple(extra.get("notes", ())))
-    return dataclasses.replace(change, evidence=extra.get("evidence", ""))
+    return dataclasses.replace(change, rationale=extra.get("rationale", ""))
 
 
 def plan_abort(ws: Workspace, model: str, env: str, *, to_version: str | None = None, branch: str | None = None,

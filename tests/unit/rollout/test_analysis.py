@@ -13,7 +13,7 @@ import yaml
 from releasegate.errors import InputError
 from releasegate.render.config import CanaryComparison
 from releasegate.rollout.analysis import Side, Subject, agresti_caffo, analyse, judge
-from releasegate.rollout.evidence import section
+from releasegate.rollout.pr_markdown import section
 from releasegate.rollout.prometheus import Prometheus, check_url
 from releasegate.serve.metric_names import LATENCY_BUCKETS
 from tests.support.fake_prometheus import FakePrometheus, side
@@ -123,7 +123,7 @@ def test_a_prometheus_url_must_be_one(url: str) -> None:
         check_url(url)
 
 
-def test_the_evidence_is_escaped(fake: FakePrometheus) -> None:
+def test_the_pull_request_section_is_escaped(fake: FakePrometheus) -> None:
     import cmarkgfm
 
     fake.sides = [side("canary", "1.1.0", 2000, 0, 0.007), side("stable", "1.0.0", 18000, 0, 0.007)]
