@@ -7,7 +7,8 @@ PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 # torch is pinned for the test set-up only (constraints-test.txt): users pick their own build.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-test.txt -e '.[test]'
-for fetch in scripts/fixtures/fetch-*.sh; do
+# Pinned fixtures (fetch-*.sh), and Prometheus and Alertmanager from the distribution (install-*.sh).
+for fetch in scripts/fixtures/fetch-*.sh scripts/fixtures/install-*.sh; do
   [ -e "$fetch" ] && bash "$fetch"
 done
 export PATH="$PWD/.cache/fixtures/bin:$PATH"

@@ -9,6 +9,13 @@ Times whole CLI invocations (wall clock, interpreter start included):
 - `render --check --changed-since main` a PR touching 5 release files (incremental mode);
 - `render --changed-since main` the same PR, rendered.
 Prints medians; writes nothing outside a temporary directory.
+
+    python benchmarks/render/bench.py --monitoring-cost [--models 1000] [--runs 5]
+
+instead times what the monitoring objects (a PodMonitor and a PrometheusRule per builtin model,
+docs/monitoring.md) add: the same repository twice, once with `monitoring: {enabled: false}` in
+policies/render.yaml, full `render` into an empty tree and `render --check`, alternating between
+the two in one run so that machine noise hits both alike.
 """
 from __future__ import annotations
 
@@ -66,7 +73,8 @@ spec:
   runtime:
 {runtime}    resources: {{gpu: 1, gpuType: nvidia-h100, memory: 16Gi, cpu: 4}}
     replicas: 2
-{rollout}"""
+{rollout}  slo: {{p95LatencyMs: 50, maxErrorRate: 0.001, minThroughputRps: 100}}
+"""
 
 
 def git(repo: Path, *args: str) -> None:
@@ -113,15 +121,50 @@ def touch_five(repo: Path, run: int) -> None:
         path.write_text(release_text(model, i, f"1.{run + 1}.{k}"))
 
 
+def monitoring_cost(models: int, runs: int) -> int:
+    """Full render and check with and without the monitoring objects, alternating."""
+    load = os.getloadavg()
+    labels = ("full-on", "full-off", "check-on", "check-off")
+    times: dict[str, list[float]] = {k: [] for k in labels}
+    with tempfile.TemporaryDirectory(prefix="rg-render-bench-") as tmp:
+        on, off = Path(tmp) / "on", Path(tmp) / "off"
+        make_repo(on, models)
+        shutil.copytree(on, off)
+        config = off / "policies" / "render.yaml"
+        config.write_text(config.read_text() + "monitoring:\n  enabled: false\n")
+        for run in range(runs):
+            for repo, side in ((on, "on"), (off, "off")) if run % 2 == 0 else ((off, "off"), (on, "on")):
+                for env in ENVS:
+                    shutil.rmtree(repo / "environments" / env / "manifests", ignore_errors=True)
+                times[f"full-{side}"].append(cli(repo, label=f"full-{side}"))
+                times[f"check-{side}"].append(cli(repo, "--check", label=f"check-{side}"))
+        sizes = {side: sum(p.stat().st_size for p in repo.rglob("manifests/*.yaml")) for side, repo in
+                 (("on", on), ("off", off))}
+    print(f"models: {models} x {len(ENVS)} environments, runs: {runs}, "
+          f"load average before: {load[0]:.2f}, after: {os.getloadavg()[0]:.2f}; "
+          f"rendered bytes with monitoring {sizes['on']:,}, without {sizes['off']:,}")
+    for name in ("full", "check"):
+        on_wall, off_wall = statistics.median(times[f"{name}-on"]), statistics.median(times[f"{name}-off"])
+        on_cpu, off_cpu = statistics.median(CPU[f"{name}-on"]), statistics.median(CPU[f"{name}-off"])
+        print(f"render {'(empty tree)' if name == 'full' else '--check'}: with monitoring wall {on_wall:.3f} s, "
+              f"cpu {on_cpu:.3f} s; without wall {off_wall:.3f} s, cpu {off_cpu:.3f} s; "
+              f"added: wall {100 * (on_wall / off_wall - 1):+.1f} %, cpu {100 * (on_cpu / off_cpu - 1):+.1f} %")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workers", type=int, default=0,
                         help="RELEASEGATE_RENDER_WORKERS for the runs (0: one per core, 1: serial)")
+    parser.add_argument("--monitoring-cost", action="store_true",
+                        help="time full renders with and without the monitoring objects instead")
     args = parser.parse_args()
     if args.workers:
         os.environ["RELEASEGATE_RENDER_WORKERS"] = str(args.workers)
+    if args.monitoring_cost:
+        return monitoring_cost(args.models, args.runs)
     times: dict[str, list[float]] = {"full": [], "check": [], "again": [], "changed": [], "check-changed": []}
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="rg-render-bench-") as tmp:

@@ -67,7 +67,7 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--help"]) == 0
     out = capsys.readouterr().out
     for flag in ("--sha256", "--format", "--factory", "--device", "--dtype", "--max-batch", "--max-delay-ms",
-                 "--max-queue", "--host", "--port", "--model-name", "--input-spec", "--max-request-bytes",
+                 "--max-queue", "--host", "--port", "--model-name", "--model-version", "--track", "--input-spec", "--max-request-bytes",
                  "--compile", "--graceful-timeout", "--access-log"):
         assert flag in out
 
@@ -112,6 +112,10 @@ def test_missing_file_and_bad_input_spec(tmp_path: Path, weights: Path, capsys: 
     assert "--input-spec 'ids': expected NAME:DATATYPE:DIMS" in capsys.readouterr().err
     assert main(["serve", str(weights), "--sha256", _sha(weights), "--model-name", "a/b"]) == 2
     assert "--model-name 'a/b': not usable in a URL path" in capsys.readouterr().err
+    assert main(["serve", str(weights), "--sha256", _sha(weights), "--model-version", "1.0.0 2"]) == 2
+    assert "--model-version '1.0.0 2': not a version" in capsys.readouterr().err
+    assert main(["serve", str(weights), "--sha256", _sha(weights), "--track", "blue"]) == 2
+    assert "'blue' is not one of 'stable', 'canary'" in capsys.readouterr().err
     assert main(["serve", str(weights), "--sha256", _sha(weights), "--device", "tpu"]) == 2
     assert "--device tpu: not a device" in capsys.readouterr().err
 

@@ -210,3 +210,26 @@ def test_ci_passes_on_a_github_hosted_runner() -> None:
                 # Root beyond sysctl/apt only for tests/image: debootstrap, podman image mount and chroot need it.
                 root_ok = "sysctl" in line or "apt-get" in line or line.rstrip().endswith("-m pytest -q tests/image")
                 assert not line.strip().startswith("sudo ") or root_ok, line
+
+
+def test_the_alert_workflow_runs_on_alert_on_the_dispatched_event_only() -> None:
+    """repository_dispatch runs the default branch's workflow: it checks that out, installs releasegate
+    from the hash-pinned locks, and hands on-alert the event file, the token only through env:."""
+    path = ROOT / ".github/workflows/alert.yml"
+    workflow = _load(path)
+    assert workflow["on"] == {"repository_dispatch": {"types": ["releasegate-alert"]}}
+    assert workflow["concurrency"]["cancel-in-progress"] == "false"
+    assert "client_payload.model" in workflow["concurrency"]["group"]
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert job["environment"] == "releasegate-alert"
+    steps = job["steps"]
+    assert steps[0]["uses"].startswith("actions/checkout@") and steps[0]["with"]["fetch-depth"] == "0"
+    run = steps[-1]
+    assert run["run"] == '"$RELEASEGATE_PYTHON_BIN" -m releasegate on-alert "$GITHUB_EVENT_PATH" --format github'
+    assert run["env"]["GITHUB_TOKEN"] == "${{ secrets.RELEASEGATE_ALERT_TOKEN || github.token }}"
+    assert "GITHUB_TOKEN" in run["env"]["GIT_CONFIG_VALUE_0"] and "${{" not in run["env"]["GIT_CONFIG_VALUE_0"]
+    assert all("GITHUB_TOKEN" not in step.get("env", {}) for step in steps[:-1])
+    from releasegate.alerts import EVENT_TYPE
+
+    assert workflow["on"]["repository_dispatch"]["types"] == [EVENT_TYPE]

@@ -91,6 +91,9 @@ class Pull:
     head_ref: str = "release/sentiment-1.5.0"
     files: list[str] = field(default_factory=list)
     changed_files: int | None = None  # defaults to len(files); GitHub lists at most 3000
+    body: str | None = None
+    state: str = "open"
+    base_ref: str = "main"
 
 
 @dataclass
@@ -129,6 +132,7 @@ class FakeGitHub:
         self.workflow_permissions: dict[str, Any] = {"default_workflow_permissions": "read",
                                                      "can_approve_pull_request_reviews": False}
         self.fork_pr_approval = "first_time_contributors"
+        self.dispatches: list[dict[str, Any]] = []  # bodies of POST /dispatches (repository_dispatch)
         self.on_request: Callable[[str, str], None] | None = None
         self._ids = itertools.count(1000)
         self._lock = threading.RLock()
@@ -266,6 +270,8 @@ class FakeGitHub:
         r = re.escape(self.repo)
         return [
             ("POST", rf"/repos/{r}/pulls", self._create_pull),
+            ("GET", rf"/repos/{r}/pulls", self._list_pulls),
+            ("POST", rf"/repos/{r}/dispatches", self._dispatch_event),
             ("GET", rf"/repos/{r}/pulls/(\d+)", self._get_pull),
             ("GET", rf"/repos/{r}/pulls/(\d+)/files", self._list_files),
             ("GET", rf"/repos/{r}/pulls/(\d+)/reviews", self._list_reviews),
@@ -331,12 +337,41 @@ class FakeGitHub:
     def _create_pull(self, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
         """``POST /pulls`` (promote/rollback): a new open pull request numbered after the known ones."""
         number = max([*self.pulls, 41]) + 1
-        self.pulls[number] = Pull(number, title=body["title"], head_ref=body["head"])
+        self.pulls[number] = Pull(number, title=body["title"], head_ref=body["head"], body=body.get("body"),
+                                  base_ref=body["base"])
         self.pull_bodies[number] = dict(body)
         status, data, headers = self._get_pull(query, None, str(number))
         data.update(body=body.get("body"), html_url=f"https://github.com/{self.repo}/pull/{number}")
         data["base"].update(ref=body["base"])
         return 201, data, headers
+
+    def _list_pulls(self, query: dict[str, list[str]], body: Any) -> tuple[int, Any, dict[str, str]]:
+        """``GET /pulls`` (state, base and head filters), as pull-request-simple items."""
+        state = query.get("state", ["open"])[-1]
+        base = query.get("base", [None])[-1]
+        head = query.get("head", [None])[-1]
+        owner = self.repo.split("/")[0]
+        items = []
+        for pull in sorted(self.pulls.values(), key=lambda p: -p.number):
+            if (state != "all" and pull.state != state) or (base and pull.base_ref != base) or \
+                    (head and head not in (pull.head_ref, f"{owner}:{pull.head_ref}")):
+                continue
+            item = self._example("pull-request-simple-items")[0]
+            base_url = self._repo_url()
+            item.update(number=pull.number, title=pull.title, body=pull.body, state=pull.state,
+                        url=f"{base_url}/pulls/{pull.number}", html_url=f"https://github.com/{self.repo}/pull/{pull.number}",
+                        user=self._user(pull.author), labels=self._label_list(pull.number), requested_teams=[])
+            item["head"].update(sha=pull.head_sha, ref=pull.head_ref, label=f"{owner}:{pull.head_ref}")
+            item["base"].update(sha=pull.base_sha, ref=pull.base_ref)
+            for side in ("head", "base"):
+                item[side]["repo"].update(full_name=self.repo, url=base_url)
+            items.append(item)
+        return self._page(items, query, f"/repos/{self.repo}/pulls")
+
+    def _dispatch_event(self, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+        """``POST /dispatches``: a repository_dispatch event, recorded for the test to run the workflow's part."""
+        self.dispatches.append(body)
+        return 204, None, {}
 
     def _page(self, items: list[Any], query: dict[str, list[str]], path: str) -> tuple[int, Any, dict[str, str]]:
         per_page = min(int(query.get("per_page", ["30"])[-1]), 100)

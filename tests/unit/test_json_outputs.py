@@ -19,6 +19,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import releasegate
+from releasegate.alerts import report as on_alert_report
 from releasegate.cli import approvals as approvals_cli
 from releasegate.evidence import audit as evidence_audit
 from releasegate.evidence import dora as evidence_dora
@@ -50,6 +51,7 @@ OUTPUTS = {
     "verify-result": (evidence_verify.SCHEMA_VERSION, "docs/evidence.md"),
     "audit-row": (evidence_audit.SCHEMA_VERSION, "docs/evidence.md"),
     "dora-row": (evidence_dora.SCHEMA_VERSION, "docs/evidence.md"),
+    "on-alert-result": (on_alert_report.SCHEMA_VERSION, "docs/monitoring.md"),
 }
 PROD = "environments/prod/releases/sentiment.yaml"
 
@@ -162,6 +164,21 @@ def test_status_and_history_json_show_a_canarys_step_and_weight(story: Repo, cap
     assert history["environments"]["prod"][1]["rollout"]["phase"] == "idle"
     assert history["environments"]["dev"][0]["rollout"] == {"phase": "rolling", "strategy": "rolling", "step": None,
                                                            "steps": 0, "weight": None, "stableVersion": None}
+
+
+# --- on-alert --------------------------------------------------------------------------------------
+
+def test_on_alert_json(story: Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.alerts import alert, body
+
+    story.commit("Promote sentiment 1.1.0 to prod (#9)", "2026-01-09T00:00:00Z",
+                 {"environments/prod/releases/sentiment.yaml": release("sentiment", "1.1.0", env="prod", stable="1.0.0")})
+    payload = tmp_path / "alert.json"
+    payload.write_bytes(body(alert(), alert(version="0.9.0"), alert(status="resolved")))
+    result = run_cli(capsys, "on-alert", str(payload), "--no-pr", "--format", "json")
+    doc = check_output("on-alert-result", result.out)
+    assert result.code == 0 and [a["outcome"] for a in doc["alerts"]] == ["committed", "not-live", "resolved"]
+    assert doc["targets"][0]["action"] == "abort" and doc["targets"][0]["branch"] == "releasegate/abort-sentiment-prod-1.1.0"
 
 
 # --- loadtest (the decisions taken before any server starts: no torch, no load) ------------------

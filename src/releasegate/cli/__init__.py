@@ -22,6 +22,7 @@ from releasegate.errors import EXIT_INTERNAL, ReleasegateError
 # name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
     "action": "releasegate.cli.action:action",
+    "alert-relay": "releasegate.cli.alerts:alert_relay",
     "approvals": "releasegate.cli.approvals:approvals",
     "audit": "releasegate.cli.audit:audit",
     "demo": "releasegate.cli.demo:demo",
@@ -29,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "evidence": "releasegate.cli.evidence:evidence",
     "history": "releasegate.cli.status:history",
     "loadtest": "releasegate.cli.loadtest:loadtest",
+    "on-alert": "releasegate.cli.alerts:on_alert",
     "promote": "releasegate.cli.promote:promote",
     "render": "releasegate.cli.render:render",
     "rollback": "releasegate.cli.promote:rollback",

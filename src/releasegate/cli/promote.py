@@ -27,6 +27,9 @@ def report(outcome: Outcome) -> None:
         from releasegate.rollout.clock import file_state
 
         click.echo(f"  rollout: {file_state(change.old).rollout.describe()} -> {file_state(change.new).rollout.describe()}")
+    for name, value in change.notes:
+        if name == "Analysis":
+            click.echo(f"  analysis: {value}")
     click.echo(f"  committed {outcome.commit[:10]} on new branch {change.branch} (from {change.base_branch})")
     if outcome.pull_request is not None:
         click.echo(f"  pushed and opened pull request #{outcome.pull_request.number}: {outcome.pull_request.url}")

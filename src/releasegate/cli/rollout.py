@@ -11,9 +11,12 @@ from releasegate.cli import root_option
 from releasegate.cli.promote import BRANCH_HELP, DEEPEN_HELP, NO_PR_HELP, REMOTE_HELP, report
 from releasegate.errors import EXIT_OK
 from releasegate.history.timestamps import parse_moment
-from releasegate.layout import find_root
+from releasegate.layout import RepoLayout, find_root
 
 NOW_HELP = "Judge the hold as of TIME (ISO 8601 with zone) instead of now."
+PROMETHEUS_HELP = ("Prometheus to compare the canary with its stable side in, over the step's window "
+                   "(http(s) base URL); pass, hold or fail decide with the hold (docs/rollout.md). Without it no "
+                   "analysis runs.")
 
 
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -35,8 +38,24 @@ def _now_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--now", "now_text", envvar="RELEASEGATE_NOW", metavar="TIME", help=NOW_HELP)(command)
 
 
+def _prometheus_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--prometheus-url", envvar="RELEASEGATE_PROMETHEUS_URL", metavar="URL",
+                        help=PROMETHEUS_HELP)(command)
+
+
 def _now(text: str | None) -> datetime:
     return parse_moment(text, "--now") or datetime.now(timezone.utc)
+
+
+def _analyst(layout: RepoLayout, url: str | None) -> Any:
+    """The Prometheus analysis for ``url`` (None: no analysis), with monitoring.canary of policies/render.yaml."""
+    if not url:
+        return None
+    from releasegate.render.config import load_config
+    from releasegate.rollout.analysis import PrometheusAnalyst
+    from releasegate.rollout.prometheus import Prometheus, check_url
+
+    return PrometheusAnalyst(Prometheus(check_url(url)), load_config(layout).monitoring.canary)
 
 
 @click.group()
@@ -55,19 +74,23 @@ def rollout() -> None:
 @rollout.command()
 @_common
 @_now_option
+@_prometheus_option
 def advance(model: str, env: str, no_pr: bool, branch: str | None, remote: str, deepen: bool, root: str | None,
-            now_text: str | None) -> int:
+            now_text: str | None, prometheus_url: str | None) -> int:
     """Open the pull request that moves MODEL's canary in ENV to its next step.
 
     Refused (exit 1) until the current step has held for its holdMinutes since it landed
-    on the branch, with the time it may run; refused where the policy requires an analysis
-    (rollout.requireAnalysis), since none is configured yet.
+    on the branch, with the time it may run. With --prometheus-url the canary is compared
+    with its stable side over the step's window: fail refuses (abort it), hold refuses until
+    there is enough data, pass goes, and its numbers go into the pull request. Without it,
+    refused where the policy requires an analysis (rollout.requireAnalysis).
     """
     from releasegate.promote.proposal import carry_out, workspace
     from releasegate.rollout.plan import plan_advance
 
     ws = workspace(find_root(root))
-    change = plan_advance(ws, model, env, now=_now(now_text), branch=branch, deepen=deepen)
+    change = plan_advance(ws, model, env, now=_now(now_text), analyst=_analyst(ws.layout, prometheus_url),
+                          branch=branch, deepen=deepen)
     report(carry_out(ws, change, open_pr=not no_pr, remote=remote))
     return EXIT_OK
 
@@ -75,19 +98,21 @@ def advance(model: str, env: str, no_pr: bool, branch: str | None, remote: str, 
 @rollout.command()
 @_common
 @_now_option
+@_prometheus_option
 def complete(model: str, env: str, no_pr: bool, branch: str | None, remote: str, deepen: bool, root: str | None,
-             now_text: str | None) -> int:
+             now_text: str | None, prometheus_url: str | None) -> int:
     """Open the pull request that ends MODEL's canary in ENV at the new version.
 
     The canary's model stays spec.model; canaryPercent and rollout.stable go (a canary
     without steps becomes strategy: rolling; KServe loses canaryTrafficPercent). Only from
-    the last step (100 %), after its hold.
+    the last step (100 %), after its hold, and with --prometheus-url after an analysis as for advance.
     """
     from releasegate.promote.proposal import carry_out, workspace
     from releasegate.rollout.plan import plan_complete
 
     ws = workspace(find_root(root))
-    change = plan_complete(ws, model, env, now=_now(now_text), branch=branch, deepen=deepen)
+    change = plan_complete(ws, model, env, now=_now(now_text), analyst=_analyst(ws.layout, prometheus_url),
+                           branch=branch, deepen=deepen)
     report(carry_out(ws, change, open_pr=not no_pr, remote=remote))
     return EXIT_OK
 

@@ -13,6 +13,7 @@ from releasegate.signing.trust import CERTIFICATE, KEY, SIGSTORE, SignerSpec
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\-]{0,127}")
 
 
 @click.command()
@@ -33,6 +34,10 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--model-name", default="model", show_default=True, help="Name of the model in the v2 URLs (/v2/models/NAME).")
+@click.option("--model-version", default="1", show_default=True,
+              help="Version of the model: named in the v2 metadata and responses, and the `version` label of every metric.")
+@click.option("--track", type=click.Choice(["stable", "canary"]), default="stable", show_default=True,
+              help="Which side of a canary this server is: the `track` label of every metric (docs/monitoring.md).")
 @click.option("--input-spec", "input_specs", multiple=True, metavar="NAME:DATATYPE:DIMS",
               help="An input's v2 datatype and shape without the batch dimension (repeat per input), e.g. input_ids:INT64:128. Required for TorchScript.")
 @click.option("--max-request-bytes", type=click.IntRange(1, 2**40), default=64 * 1024 * 1024, show_default=True,
@@ -73,7 +78,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 def serve(
     ctx: click.Context, artifact: Path, sha256: str, fmt: str, factory: str | None, device: str, dtype: str,
     max_batch: int, max_delay_ms: float, max_queue: int, host: str, port: int, model_name: str,
-    input_specs: tuple[str, ...], max_request_bytes: int, compile_mode: str, graceful_timeout: float,
+    model_version: str, track: str, input_specs: tuple[str, ...], max_request_bytes: int, compile_mode: str, graceful_timeout: float,
     request_timeout: float, max_url_bytes: int, max_header_bytes: int, max_headers: int, max_connections: int,
     access_log: bool, signature: Path | None, trusted_keys: tuple[Path, ...], certificate_identity: str | None,
     ca_bundle: Path | None, sigstore_identity: str | None, sigstore_issuer: str | None,
@@ -94,10 +99,12 @@ def serve(
         raise InputError(f"--device {device}: not a device", "use cpu, cuda, cuda:N or auto")
     if not _NAME.fullmatch(model_name):
         raise InputError(f"--model-name {model_name!r}: not usable in a URL path", "use letters, digits, _ . -")
+    if not _VERSION.fullmatch(model_version):
+        raise InputError(f"--model-version {model_version!r}: not a version", "use letters, digits, _ . + - (at most 128)")
     config = ServeConfig(
         artifact=artifact, sha256=sha256, format=fmt, factory=factory, device=device, dtype=dtype,
         max_batch=max_batch, max_delay_ms=max_delay_ms, max_queue=max_queue, host=host, port=port,
-        model_name=model_name, input_spec=tuple(parse_input_spec(s) for s in input_specs),
+        model_name=model_name, model_version=model_version, track=track, input_spec=tuple(parse_input_spec(s) for s in input_specs),
         max_request_bytes=max_request_bytes, compile=compile_mode, graceful_timeout_s=graceful_timeout,
         http=HttpLimits(request_timeout_s=request_timeout, max_url_bytes=max_url_bytes,
                         max_header_bytes=max_header_bytes, max_headers=max_headers, max_connections=max_connections),

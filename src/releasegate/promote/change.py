@@ -40,6 +40,8 @@ class ReleaseChange:
     title: str | None = None  # the subject, where the action's default does not say enough
     notes: tuple[tuple[str, str], ...] = ()  # more Releasegate-* trailers (name without prefix, value)
     labels: tuple[str, ...] = ()  # pull request labels
+    rationale: str = ""  # Markdown for the pull request: why it is opened (an alert, a canary analysis), escaped
+    command: str | None = None  # the command named at the end of the pull request (default: the action's)
 
     @property
     def old_version(self) -> str | None:
@@ -97,8 +99,11 @@ class ReleaseChange:
                  f"File: {link(self.branch, self.path)}", f"Content: {self.source} (at {commit}).", ""]
         if self.reverts is not None:
             lines += [f"Reverts {self.reverts} ({self.reverts_subject}).", ""]
+        if self.rationale:
+            lines += [self.rationale.rstrip("\n"), ""]
+        command = self.command or COMMANDS.get(self.action, self.action)
         lines += ["<details><summary>Diff</summary>", "", "```diff", self.diff().rstrip("\n"), "```", "",
-                  "</details>", "", f"Opened by `releasegate {COMMANDS.get(self.action, self.action)}`."]
+                  "</details>", "", f"Opened by `releasegate {command}`."]
         return "\n".join(lines) + "\n"
 
     def _rollout_row(self) -> list[str]:

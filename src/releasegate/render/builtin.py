@@ -12,7 +12,7 @@ import math
 from typing import Any
 from urllib.parse import urlsplit
 
-from releasegate.render import k8s, meta
+from releasegate.render import k8s, meta, monitoring
 from releasegate.render.config import Gateway, RenderConfig
 from releasegate.render.problems import PathPart, Problem
 from releasegate.render.workload import Artifact, Workload
@@ -122,6 +122,7 @@ def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
             pdb(w, w.name, "stable"),
             network_policy(w, cfg),
             *([route(w, cfg.gateway, [(w.name, 1)])] if cfg.gateway else []),
+            *monitoring.render(w, cfg),
         ]
     canary_replicas = max(1, math.ceil(w.replicas * w.canary_percent / 100))
     canary = f"{w.name}-canary"
@@ -135,6 +136,7 @@ def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
         _prune_last(pdb(w, canary, "canary")),
         network_policy(w, cfg),
         route(w, cfg.gateway, [(f"{w.name}-stable", 100 - w.canary_percent), (canary, w.canary_percent)]),
+        *monitoring.render(w, cfg),
     ]
 
 
@@ -159,7 +161,7 @@ def deployment(w: Workload, cfg: RenderConfig, name: str, track: str, version: s
             "strategy": _strategy(w, cfg),
             "template": {
                 "metadata": {"labels": labels, "annotations": annos},
-                "spec": pod_spec(w, cfg, a),
+                "spec": pod_spec(w, cfg, a, version, track),
             },
         },
     }
@@ -171,12 +173,12 @@ def _strategy(w: Workload, cfg: RenderConfig) -> dict[str, Any]:
     return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": env.max_surge, "maxUnavailable": env.max_unavailable}}
 
 
-def pod_spec(w: Workload, cfg: RenderConfig, a: Artifact) -> dict[str, Any]:
+def pod_spec(w: Workload, cfg: RenderConfig, a: Artifact, version: str, track: str) -> dict[str, Any]:
     path = f"{cfg.model_dir.rstrip('/')}/{_FILE_NAMES[a.format]}"
     volume, init = _artifact_source(a, path, cfg)
     spec: dict[str, Any] = {
         "automountServiceAccountToken": False,
-        "containers": [_server(w, cfg, a, path)],
+        "containers": [_server(w, cfg, a, path, version, track)],
         "enableServiceLinks": False,
         "securityContext": {
             "fsGroup": cfg.user,
@@ -246,9 +248,10 @@ def _artifact_source(a: Artifact, path: str, cfg: RenderConfig) -> tuple[dict[st
     return {"name": "model", "emptyDir": {"sizeLimit": volume_size(a)}}, init
 
 
-def _server_args(w: Workload, cfg: RenderConfig, a: Artifact, path: str) -> list[str]:
+def _server_args(w: Workload, cfg: RenderConfig, a: Artifact, path: str, version: str, track: str) -> list[str]:
     """``releasegate serve`` arguments. Batching and dtype defaults are the load test's
-    (releasegate.loadtest), so what is deployed is what was measured."""
+    (releasegate.loadtest), so what is deployed is what was measured. Version and track label
+    every metric, which the rendered monitoring rules compare (render/monitoring.py)."""
     delay = float(w.max_delay_ms if w.max_delay_ms is not None else DEFAULT_MAX_DELAY_MS)
     args = [path, "--sha256", a.sha256 or "", "--format", a.format]
     if a.factory:
@@ -256,13 +259,14 @@ def _server_args(w: Workload, cfg: RenderConfig, a: Artifact, path: str) -> list
     args += ["--device", "cuda" if w.gpu else "cpu", "--dtype", w.dtype or DEFAULT_DTYPE,
              "--max-batch", str(w.max_batch or DEFAULT_MAX_BATCH),
              "--max-delay-ms", str(int(delay)) if delay.is_integer() else repr(delay),
-             "--host", "0.0.0.0", "--port", str(cfg.port), "--model-name", w.name]
+             "--host", "0.0.0.0", "--port", str(cfg.port), "--model-name", w.name,
+             "--model-version", version, "--track", track]
     for name, datatype, shape in w.inputs:
         args += ["--input-spec", f"{name}:{datatype}:{','.join(str(d) for d in shape[1:])}"]
     return args
 
 
-def _server(w: Workload, cfg: RenderConfig, a: Artifact, path: str) -> dict[str, Any]:
+def _server(w: Workload, cfg: RenderConfig, a: Artifact, path: str, version: str, track: str) -> dict[str, Any]:
     mount = {"name": "model", "mountPath": path if _is_local(a) else cfg.model_dir, "readOnly": True}
     resources = meta.resources(w, cfg)
     resources.setdefault("requests", {})["ephemeral-storage"] = _ephemeral(a, cfg)
@@ -270,7 +274,7 @@ def _server(w: Workload, cfg: RenderConfig, a: Artifact, path: str) -> dict[str,
         "name": "server",
         "image": w.image or cfg.image,
         "command": ["releasegate", "serve"],
-        "args": _server_args(w, cfg, a, path),
+        "args": _server_args(w, cfg, a, path, version, track),
         # torch and triton write caches under HOME; the root file system is read-only.
         "env": [{"name": "HOME", "value": "/tmp"}],
         "ports": [{"name": "http", "containerPort": cfg.port, "protocol": "TCP"}],

@@ -53,6 +53,13 @@ DEFAULTS: dict[str, Any] = {
     "ordering": "independent",
     "argocd": {"namespace": "argocd", "project": "default", "server": "https://kubernetes.default.svc"},
     "flux": {"namespace": "flux-system", "interval": "1m"},
+    "monitoring": {
+        "enabled": True,
+        "interval": "30s",
+        "labels": {},
+        "canary": {"maxLatencyRatio": 1.2, "minLatencyIncreaseMs": 5, "errorRatioMargin": 0.01,
+                   "minRequests": 100, "for": "5m"},
+    },
 }
 # How GPU nodes are labelled and tainted, per platform: the label that names the GPU model, its
 # value for each gpuType, the resource name and the tolerations. Every field can be overridden
@@ -99,6 +106,28 @@ class Gateway:
     name: str
     namespace: str | None
     hostnames: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CanaryComparison:
+    """When a canary counts as worse than its stable side (docs/monitoring.md): the rendered
+    canary alerts and the analysis of ``rollout advance`` both read it."""
+
+    max_latency_ratio: float = 1.2  # canary p95 above stable p95 times this ...
+    min_latency_increase_ms: float = 5.0  # ... and by at least this much
+    error_ratio_margin: float = 0.01  # canary error ratio above stable's plus this (slo.maxErrorRate when set)
+    min_requests: int = 100  # requests of each side in the window before anything is compared
+    for_: str = "5m"  # how long a canary alert's condition must hold
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """``monitoring`` of policies/render.yaml: a PodMonitor and a PrometheusRule per builtin model."""
+
+    enabled: bool = True
+    interval: str = "30s"
+    labels: tuple[tuple[str, str], ...] = ()
+    canary: CanaryComparison = CanaryComparison()
 
 
 @dataclass(frozen=True)
@@ -158,6 +187,7 @@ class RenderConfig:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     argocd: dict[str, str] = field(default_factory=dict)
     flux: dict[str, str] = field(default_factory=dict)
+    monitoring: Monitoring = Monitoring()
 
     def env(self, env: str) -> EnvSettings:
         """The resolved settings of ``env``."""
@@ -279,4 +309,21 @@ def config_from_dict(raw: dict[str, Any]) -> RenderConfig:
         raw=raw,
         argocd=dict(raw["argocd"]),
         flux=dict(raw["flux"]),
+        monitoring=_monitoring(raw["monitoring"]),
+    )
+
+
+def _monitoring(raw: dict[str, Any]) -> Monitoring:
+    canary = raw["canary"]
+    return Monitoring(
+        enabled=bool(raw["enabled"]),
+        interval=str(raw["interval"]),
+        labels=tuple(sorted((str(k), str(v)) for k, v in (raw.get("labels") or {}).items())),
+        canary=CanaryComparison(
+            max_latency_ratio=float(canary["maxLatencyRatio"]),
+            min_latency_increase_ms=float(canary["minLatencyIncreaseMs"]),
+            error_ratio_margin=float(canary["errorRatioMargin"]),
+            min_requests=int(canary["minRequests"]),
+            for_=str(canary["for"]),
+        ),
     )

@@ -62,6 +62,8 @@ class Workload:
     stable: Stable | None
     labels: tuple[tuple[str, str], ...]
     inputs: tuple[tuple[str, str, tuple[int, ...]], ...] = ()  # spec.model.signature: name, datatype, shape
+    slo_p95_ms: float | None = None  # spec.slo.p95LatencyMs
+    slo_max_error_rate: float | None = None  # spec.slo.maxErrorRate
 
 
 class _Reader:
@@ -241,6 +243,8 @@ def read_workload(source: str, env: str, data: Any) -> tuple[Workload | None, li
         stable=stable,
         labels=_labels(r),
         inputs=_inputs(r),
+        slo_p95_ms=_slo(r, "p95LatencyMs", 0.0, None),
+        slo_max_error_rate=_slo(r, "maxErrorRate", 0.0, 1.0),
     )
     _check_gpu(r, workload)
     return workload, r.problems
@@ -261,6 +265,20 @@ def _inputs(r: _Reader) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
             else:
                 out.append((name, datatype, tuple(shape)))
     return tuple(out)
+
+
+def _slo(r: _Reader, key: str, above: float, at_most: float | None) -> float | None:
+    """``spec.slo.<key>``, a number above ``above`` (and at most ``at_most``); None when absent or wrong."""
+    path: tuple[PathPart, ...] = ("spec", "slo", key)
+    value = r.get(path, (int, float))
+    if value is None:
+        return None
+    if value <= above or (at_most is not None and value > at_most):
+        bounds = f"above {above:g}" + (f" and at most {at_most:g}" if at_most is not None else "")
+        r.problem(path, "render.slo", f"slo.{key} {value!r} must be {bounds}",
+                  "fix the objective: the rendered alerts are computed from it (docs/monitoring.md)")
+        return None
+    return float(value)
 
 
 def _replicas(r: _Reader) -> int:

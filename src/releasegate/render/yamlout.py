@@ -32,6 +32,26 @@ _RESERVED = frozenset(
 _YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
 
+class Emitted:
+    """A mapping already written by this emitter (at indent 0, lines joined by newlines), placed as a
+    value as is, indented where it goes.
+
+    For large parts that repeat with little change (the monitoring rules of every model differ only
+    by the model's name): emit once with :func:`emitted`, substitute, wrap."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def emitted(value: Mapping[str, Any]) -> str:
+    """The text :class:`Emitted` takes: a non-empty mapping at indent 0, no final newline."""
+    out: list[str] = []
+    _emit_map(value, "", out)
+    return "\n".join(out)
+
+
 def _escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
@@ -102,6 +122,9 @@ def _emit_map(mapping: Mapping[Any, Any], indent: str, out: list[str]) -> None:
                 _emit_seq(value, indent, out)  # kubectl style: items at the key's indent
             else:
                 append(f"{indent}{name}: []")
+        elif kind is Emitted:
+            append(f"{indent}{name}:")
+            append(nested + value.text.replace("\n", "\n" + nested))  # one entry of several lines
         else:
             append(f"{indent}{name}: {_scalar(value)}")
 

@@ -7,6 +7,8 @@ commits on a new branch, pushes and proposes, as for ``promote`` and ``rollback`
 """
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -24,12 +26,17 @@ from releasegate.policy import RolloutPolicy
 from releasegate.promote.branch import check_branch_name
 from releasegate.promote.change import ReleaseChange
 from releasegate.promote.proposal import Workspace, check_environment, check_model
+from releasegate.rollout.analysis import Analysis, Subject
 from releasegate.rollout.clock import FileState, file_state, last_canary_end, step_landed
 from releasegate.rollout.decision import NO_ANALYSIS, AnalysisVerdict, StepClock, decide
 from releasegate.rollout.edit import at_rest, with_weight
+from releasegate.rollout.pr_markdown import section
 from releasegate.rollout.state import ABORTED, rollout_problems
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+Analyst = Callable[[Subject], Analysis]  # e.g. releasegate.rollout.analysis.PrometheusAnalyst
+KSERVE_NOT_ANALYSED = AnalysisVerdict("none", "a KServe canary is not analysed: its metrics are KServe's, not "
+                                              "releasegate serve's (docs/monitoring.md)")
 
 
 @dataclass(frozen=True)
@@ -108,17 +115,44 @@ def _clock(canary: Canary, hold_minutes: float) -> StepClock:
     return StepClock(datetime.fromtimestamp(landed.time, timezone.utc), landed.oid, hold_minutes)
 
 
-def _go(canary: Canary, hold_minutes: float, now: datetime, analysis: AnalysisVerdict) -> None:
-    """RefusedError (exit 1) unless the hold has passed and the analysis and the policy allow it."""
+def _go(canary: Canary, hold_minutes: float, now: datetime, analyst: Analyst | None) -> Analysis | None:
+    """RefusedError (exit 1) unless the hold has passed and the analysis and the policy allow it;
+    the analysis it rests on (None without an analyst)."""
     env_policy = canary.ws.policy.environment(canary.env)
     policy = env_policy.rollout if env_policy is not None else RolloutPolicy()
-    decision = decide(canary.what, _clock(canary, hold_minutes), now, policy,
-                      analysis=analysis, abort=canary.command("abort"))
+    clock = _clock(canary, hold_minutes)
+    analysis, verdict = _analyse(canary, clock, now, analyst)
+    decision = decide(canary.what, clock, now, policy, analysis=verdict, abort=canary.command("abort"))
     if not decision.proceed:
         raise RefusedError(decision.message, decision.hint)
+    return analysis
 
 
-def plan_advance(ws: Workspace, model: str, env: str, *, now: datetime, analysis: AnalysisVerdict = NO_ANALYSIS,
+def _analyse(canary: Canary, clock: StepClock, now: datetime,
+             analyst: Analyst | None) -> tuple[Analysis | None, AnalysisVerdict]:
+    """Canary against stable since the step landed (builtin runtime only)."""
+    if analyst is None:
+        return None, NO_ANALYSIS
+    data = _data(canary.text)
+    if _runtime_kind(canary.text) == "kserve" or canary.state.rollout.stable_version is None:
+        return None, KSERVE_NOT_ANALYSED
+    slo = data.get("spec", {}).get("slo") if isinstance(data, dict) and isinstance(data.get("spec"), dict) else None
+    rate = slo.get("maxErrorRate") if isinstance(slo, dict) else None
+    subject = Subject(canary.model, canary.env, str(canary.state.version), canary.state.rollout.stable_version,
+                      clock.landed, now, float(rate) if isinstance(rate, (int, float)) else None)
+    analysis = analyst(subject)
+    return analysis, analysis.verdict
+
+
+def _rationale(analysis: Analysis | None) -> dict[str, Any]:
+    """What an analysis adds to the change: the section of the pull request and a trailer."""
+    if analysis is None:
+        return {}
+    verdict = analysis.verdict
+    return {"rationale": section(analysis), "notes": (("Analysis", f"{verdict.outcome}: {verdict.summary}"),)}
+
+
+def plan_advance(ws: Workspace, model: str, env: str, *, now: datetime, analyst: Analyst | None = None,
                  branch: str | None = None, deepen: bool = False) -> ReleaseChange:
     """The change that moves the canary of ``model`` in ``env`` to its next step."""
     canary = running_canary(ws, model, env, "advance", deepen)
@@ -135,17 +169,19 @@ def plan_advance(ws: Workspace, model: str, env: str, *, now: datetime, analysis
     if following is None:
         raise InputError(f"{canary.what} is the last step: there is no next one",
                          f"complete the canary: {canary.command('complete')}")
-    _go(canary, step.hold_minutes, now, analysis)
+    extra = _rationale(_go(canary, step.hold_minutes, now, analyst))
     number = f"{(rollout.step_index or 0) + 2}/{len(rollout.steps)}"
     new = with_weight(canary.text.decode(), canary.path, following.weight).encode()
-    return canary.change("advance", new, branch, suffix=f"-{following.weight}",
-                         title=f"Advance the canary of {model} {canary.state.version} in {env} to step {number} "
-                               f"({following.weight} %)",
-                         how=f"{canary.path} as on {ws.branch}, at the next step",
-                         notes=(("Canary-Step", number), ("Canary-Weight", str(following.weight))))
+    change = canary.change("advance", new, branch, suffix=f"-{following.weight}",
+                           title=f"Advance the canary of {model} {canary.state.version} in {env} to step {number} "
+                                 f"({following.weight} %)",
+                           how=f"{canary.path} as on {ws.branch}, at the next step",
+                           notes=(("Canary-Step", number), ("Canary-Weight", str(following.weight)),
+                                  *extra.get("notes", ())))
+    return dataclasses.replace(change, rationale=extra.get("rationale", ""))
 
 
-def plan_complete(ws: Workspace, model: str, env: str, *, now: datetime, analysis: AnalysisVerdict = NO_ANALYSIS,
+def plan_complete(ws: Workspace, model: str, env: str, *, now: datetime, analyst: Analyst | None = None,
                   branch: str | None = None, deepen: bool = False) -> ReleaseChange:
     """The change that ends the canary of ``model`` in ``env`` with its version taking all traffic."""
     canary = running_canary(ws, model, env, "complete", deepen)
@@ -153,11 +189,13 @@ def plan_complete(ws: Workspace, model: str, env: str, *, now: datetime, analysi
     if rollout.steps and not rollout.at_last_step:
         raise RefusedError(f"{canary.what} is not the last step: a canary completes from its last step "
                            f"({rollout.steps[-1].weight} %)", f"advance it first: {canary.command('advance')}")
-    _go(canary, rollout.step.hold_minutes if rollout.step is not None else 0.0, now, analysis)
+    extra = _rationale(_go(canary, rollout.step.hold_minutes if rollout.step is not None else 0.0, now, analyst))
     new = at_rest(canary.text.decode(), canary.path).encode()
-    return canary.change("complete", new, branch,
-                         title=f"Complete the canary of {model} {canary.state.version} in {env}",
-                         how=f"{canary.path} as on {ws.branch}, at rest with the canary's model")
+    change = canary.change("complete", new, branch,
+                           title=f"Complete the canary of {model} {canary.state.version} in {env}",
+                           how=f"{canary.path} as on {ws.branch}, at rest with the canary's model",
+                           notes=tuple(extra.get("notes", ())))
+    return dataclasses.replace(change, rationale=extra.get("rationale", ""))
 
 
 def plan_abort(ws: Workspace, model: str, env: str, *, to_version: str | None = None, branch: str | None = None,

@@ -17,7 +17,7 @@ def build_app(cfg: ServeConfig, device: str, port: int) -> tuple[ServeApp, Serve
     request = LoadRequest(cfg.artifact, cfg.format, cfg.factory, device, cfg.dtype, cfg.input_spec)
     model = load_model(request)
     runner = TorchRunner(model, cfg.max_batch, cfg.compile)
-    metrics = ServeMetrics(cfg.model_name)
+    metrics = ServeMetrics(cfg.model_name, cfg.model_version, cfg.track)
     apps: list[ServeApp] = []
 
     def deliver(results: list[tuple[Job, Any]]) -> None:

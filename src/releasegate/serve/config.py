@@ -36,7 +36,8 @@ class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     model_name: str = "model"
-    model_version: str = "1"
+    model_version: str = "1"  # in the v2 metadata and responses, and the `version` label of every metric
+    track: str = "stable"  # the `track` label of every metric: stable, or canary beside a stable version
     input_spec: tuple[TensorSpec, ...] = ()
     max_request_bytes: int = 64 * 1024 * 1024
     compile: str = "off"

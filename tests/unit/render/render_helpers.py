@@ -21,18 +21,21 @@ KUSTOMIZE_CONFIG = ("kustomize.config.k8s.io/v1beta1", "Kustomization")
 # Read at import: the autouse isolated_env fixture removes RELEASEGATE_* variables during tests.
 SHARED_CRDS = os.environ.get("RELEASEGATE_SHARED_CRDS")
 CORE_KINDS = {"Namespace", "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"}
-# The custom resources releasegate renders, with the file of each in shared/crds (an optional extra).
 # Custom resources whose only contract is hand-written (tests/support/), no upstream CRD schema here.
 HAND_WRITTEN_KINDS = {
     ("serving.kserve.io/v1alpha1", "ClusterServingRuntime"): "kserve-clusterservingruntime-v1alpha1.schema.json",
 }
-CUSTOM_KINDS = {
+# The custom resources releasegate renders, with the file of each in shared/crds (an optional extra;
+# None: shared/crds has no schema of the kind, whose @kubernetes-models validator is then the only check).
+CUSTOM_KINDS: dict[tuple[str, str], str | None] = {
     ("serving.kserve.io/v1beta1", "InferenceService"): "serving.kserve.io_v1beta1_inferenceservice.schema.json",
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): "gateway.networking.k8s.io_v1_httproute.schema.json",
     ("argoproj.io/v1alpha1", "ApplicationSet"): "argoproj.io_v1alpha1_applicationset.schema.json",
     ("argoproj.io/v1alpha1", "Application"): "argoproj.io_v1alpha1_application.schema.json",
     ("source.toolkit.fluxcd.io/v1", "GitRepository"): "source.toolkit.fluxcd.io_v1_gitrepository.schema.json",
     ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"): "kustomize.toolkit.fluxcd.io_v1_kustomization.schema.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): None,
+    ("monitoring.coreos.com/v1", "PrometheusRule"): None,
 }
 
 

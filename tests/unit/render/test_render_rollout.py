@@ -59,7 +59,11 @@ def test_abort_keeps_the_stable_deployment_byte_for_byte(repo: RepoLayout) -> No
     assert after[("Deployment", "sentiment")] == during[("Deployment", "sentiment")]
     assert "1.4.0" in after[("Deployment", "sentiment")] and "1.5.0" not in after[("Deployment", "sentiment")]
     assert sorted(after) == [("Deployment", "sentiment"), ("HTTPRoute", "sentiment"), ("NetworkPolicy", "sentiment"),
-                             ("PodDisruptionBudget", "sentiment"), ("Service", "sentiment")]  # the canary's objects go (the controller prunes them)
+                             ("PodDisruptionBudget", "sentiment"), ("PodMonitor", "sentiment"), ("PrometheusRule", "sentiment"),
+                             ("Service", "sentiment")]  # the canary's objects go (the controller prunes them)
+    # The rules do not depend on the phase (they tell the sides apart by the track label): no churn.
+    for kind in ("PodMonitor", "PrometheusRule"):
+        assert yaml.safe_load(after[(kind, "sentiment")])["spec"] == yaml.safe_load(during[(kind, "sentiment")])["spec"]
 
 
 def test_complete_runs_the_new_version_on_the_stable_deployment(repo: RepoLayout) -> None:

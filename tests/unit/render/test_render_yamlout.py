@@ -111,3 +111,16 @@ def test_every_code_point_round_trips() -> None:
     assert yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) == doc  # libyaml, when built in
     alone = {"each": _non_surrogates(0, 0x10000)}
     assert yaml.safe_load(yamlout.dump_documents([alone])) == alone
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_an_emitted_part_writes_the_same_bytes(seed: int) -> None:
+    """A part emitted once and placed as an Emitted value (the monitoring rules) gives the bytes
+    the whole document would have had, at any depth."""
+    rng = random.Random(seed)
+    part = {f"k{i}": _random_value(rng, 2) for i in range(rng.randrange(1, 5))}
+    doc = {"a": {"b": part, "c": [1, {"d": part}]}, "spec": part}
+    placed = {"a": {"b": yamlout.Emitted(yamlout.emitted(part)),
+                    "c": [1, {"d": yamlout.Emitted(yamlout.emitted(part))}]},
+              "spec": yamlout.Emitted(yamlout.emitted(part))}
+    assert yamlout.dump_document(placed) == yamlout.dump_document(doc)

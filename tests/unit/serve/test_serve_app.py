@@ -127,10 +127,10 @@ def test_a_1gb_request_is_refused_by_content_length_before_reading(tiny_server: 
 
 def test_client_that_disconnects_mid_body_does_not_hurt_others(tiny_server: Any) -> None:
     port = _port(tiny_server)
-    before = metric(port, 'releasegate_serve_requests_total{model="model",status="499"}')
+    before = metric(port, 'releasegate_serve_requests_total{model="model",status="499",track="stable",version="1"}')
     head = b"POST /v2/models/model/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"
     _raw(port, head + b'{"inputs": [').close()
-    wait_until(lambda: metric(port, 'releasegate_serve_requests_total{model="model",status="499"}') > before)
+    wait_until(lambda: metric(port, 'releasegate_serve_requests_total{model="model",status="499",track="stable",version="1"}') > before)
     assert infer_json(port, "input_ids", "INT64", [[1] * SEQ])[0] == 200
 
 
@@ -156,7 +156,7 @@ def test_metrics_expose_requests_batches_queue_and_inference_time(tiny_server: A
                    "releasegate_serve_queue_seconds_bucket", "releasegate_serve_inference_seconds_bucket",
                    "releasegate_serve_request_seconds_bucket"):
         assert family in text
-    assert metric(port, 'releasegate_serve_requests_total{model="model",status="200"}') >= 1
+    assert metric(port, 'releasegate_serve_requests_total{model="model",status="200",track="stable",version="1"}') >= 1
 
 
 def test_overload_is_503_with_retry_after_and_no_request_is_lost(slow_weights: Path, gate: Any,
@@ -179,8 +179,8 @@ def test_overload_is_503_with_retry_after_and_no_request_is_lost(slow_weights: P
                 assert status == 200
                 want = lin(torch.tensor([[9.0, i, 0, 0]])).numpy()[0]
                 np.testing.assert_allclose(json.loads(body)["outputs"][0]["data"], want, rtol=1e-5)
-        assert metric(port, 'releasegate_serve_requests_total{model="model",status="200"}') == 3
-        assert metric(port, 'releasegate_serve_requests_total{model="model",status="503"}') == 2
+        assert metric(port, 'releasegate_serve_requests_total{model="model",status="200",track="stable",version="1"}') == 3
+        assert metric(port, 'releasegate_serve_requests_total{model="model",status="503",track="stable",version="1"}') == 2
     overloads = [r.getMessage() for r in caplog.records if "answered 503" in r.getMessage()]
     assert overloads == ["model 'model': the request queue is full (2 requests); answered 503"]  # the second is held back
 
@@ -204,3 +204,26 @@ def _refused(port: int) -> bool:
     except OSError:
         return True
     return False
+
+
+def test_metrics_carry_the_version_and_track(slow_weights: Path, factory_dist: Path) -> None:
+    """What the rendered monitoring rules tell the two sides of a canary apart by (docs/monitoring.md)."""
+    config = config_for(slow_weights, factory="slow-linear", model_name="sentiment", model_version="1.4.0",
+                         track="canary")
+    with running(config) as server:
+        port = _port(server)
+        assert infer_json(port, "x", "FP32", [[1, 2, 3, 4]], model="sentiment")[0] == 200
+        labels = 'track="canary",version="1.4.0"'  # prometheus_client writes the labels sorted
+        assert metric(port, f'releasegate_serve_requests_total{{model="sentiment",status="200",{labels}}}') == 1
+        assert metric(port, f'releasegate_serve_request_seconds_count{{model="sentiment",{labels}}}') == 1
+        assert metric(port, f'releasegate_serve_request_seconds_bucket{{le="10.0",model="sentiment",{labels}}}') == 1
+        _, _, body = http(port, "GET", "/v2/models/sentiment")
+        assert json.loads(body)["versions"] == ["1.4.0"]
+
+
+def test_bucket_bounds_are_written_as_the_rules_select_them() -> None:
+    from prometheus_client.utils import floatToGoString
+
+    from releasegate.serve.metric_names import LATENCY_BUCKETS, le
+
+    assert [le(b) for b in LATENCY_BUCKETS] == [floatToGoString(b) for b in LATENCY_BUCKETS]
