@@ -50,15 +50,7 @@ def _policies_tree(git: Git, commit: str, ref: str) -> str:
 
 def _entries(git: Git, tree: str) -> list[tuple[str, str, str]]:
     """(mode, blob id, path) of every entry under the tree, recursively."""
-    out = git.run(["ls-tree", "-r", "-z", "--full-tree", tree])
-    entries = []
-    for record in out.decode("utf-8", "surrogateescape").split("\0"):
-        if not record:
-            continue
-        meta, path = record.split("\t", 1)
-        mode, _kind, oid = meta.split()
-        entries.append((mode, oid, path))
-    return entries
+    return [(e.mode, e.oid, e.path) for e in git.ls_tree(tree)]
 
 
 def _extract(git: Git, tree: str, folder: Path, ref: str) -> None:

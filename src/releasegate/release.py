@@ -26,17 +26,17 @@ class Release:
 
     @property
     def name(self) -> str | None:
-        value = _dig(self.data, "metadata", "name")
+        value = dig(self.data, "metadata", "name")
         return value if isinstance(value, str) else None
 
     @property
     def version(self) -> str | None:
-        value = _dig(self.data, "spec", "model", "version")
+        value = dig(self.data, "spec", "model", "version")
         return value if isinstance(value, str) else None
 
     @property
     def sha256(self) -> str | None:
-        value = _dig(self.data, "spec", "model", "artifact", "sha256")
+        value = dig(self.data, "spec", "model", "artifact", "sha256")
         return value if isinstance(value, str) else None
 
     @property
@@ -47,7 +47,7 @@ class Release:
     @property
     def stable(self) -> dict[str, Any] | None:
         """``spec.rollout.stable``: the version a canary runs beside (None when there is none)."""
-        value = _dig(self.data, "spec", "rollout", "stable")
+        value = dig(self.data, "spec", "rollout", "stable")
         return value if isinstance(value, dict) else None
 
     def pins(self) -> list[Pin]:
@@ -55,7 +55,7 @@ class Release:
         found = [Pin(("spec", "model"), self.version, self.sha256)]
         stable = self.stable
         if stable is not None:
-            version, digest = stable.get("version"), _dig(stable, "artifact", "sha256")
+            version, digest = stable.get("version"), dig(stable, "artifact", "sha256")
             found.append(Pin(("spec", "rollout", "stable"), version if isinstance(version, str) else None,
                              digest if isinstance(digest, str) else None))
         return found
@@ -74,7 +74,8 @@ class Pin:
         return (*self.at, "artifact", "sha256")
 
 
-def _dig(data: Any, *keys: str) -> Any:
+def dig(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]...`` through mappings only; None as soon as a key is missing or a value is not a mapping."""
     for key in keys:
         if not isinstance(data, dict):
             return None

@@ -130,13 +130,6 @@ def policy_digest(git: Git, ref: str) -> tuple[str, str]:
 
 
 def _tree(git: Git, ref: str, paths: list[str]) -> list[tuple[str, str]]:
-    out = git.run(["ls-tree", "-r", "-z", "--full-tree", ref, "--", *paths], check=False)
-    entries = []
-    for record in out.decode("utf-8", "surrogateescape").split("\0"):
-        if not record:
-            continue
-        meta, path = record.split("\t", 1)
-        mode, kind, oid = meta.split()
-        if kind == "blob" and mode in ("100644", "100755"):
-            entries.append((path, oid))
-    return entries
+    """(path, blob id) of the regular files under ``paths`` at ``ref``."""
+    return [(e.path, e.oid) for e in git.ls_tree(ref, paths, check=False)
+            if e.kind == "blob" and e.mode in ("100644", "100755")]

@@ -22,6 +22,16 @@ SHALLOW_HINT = (
 
 
 @dataclass(frozen=True)
+class TreeEntry:
+    """One line of ``git ls-tree``: mode (100644, 120000 for a link, 160000 a submodule), kind, object id, path."""
+
+    mode: str
+    kind: str
+    oid: str
+    path: str
+
+
+@dataclass(frozen=True)
 class Git:
     """A Git work tree rooted at ``root`` (the GitOps repository root)."""
 
@@ -98,6 +108,17 @@ class Git:
             env=_GIT_ENV,
         )
         return proc.stdout if proc.returncode == 0 else None
+
+    def ls_tree(self, tree: str, paths: Sequence[str] = (), *, check: bool = True) -> list[TreeEntry]:
+        """Every entry under ``tree`` (a tree id or a commit), recursively, optionally limited to ``paths``."""
+        out = self.run(["ls-tree", "-r", "-z", "--full-tree", tree, *(["--", *paths] if paths else [])], check=check)
+        entries = []
+        for record in out.decode("utf-8", "surrogateescape").split("\0"):
+            if record:
+                meta, path = record.split("\t", 1)
+                mode, kind, oid = meta.split()
+                entries.append(TreeEntry(mode, kind, oid, path))
+        return entries
 
     def cat_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         """Contents of many blobs in one ``git cat-file --batch`` call."""

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from releasegate.release import dig
+
 ROLLING, IDLE, RUNNING, ABORTED = "rolling", "idle", "running", "aborted"
 ROLLOUT: tuple[str, ...] = ("spec", "rollout")
 PathPart = str | int
@@ -92,14 +94,6 @@ class Rollout:
         return self.phase
 
 
-def _dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -110,10 +104,10 @@ def _number(value: Any) -> float | None:
 
 def read_rollout(data: Any) -> Rollout:
     """The rollout of a parsed release file; missing or mistyped parts read as absent."""
-    raw = _dig(data, *ROLLOUT)
+    raw = dig(data, *ROLLOUT)
     raw = raw if isinstance(raw, dict) else {}
     strategy = raw.get("strategy") if isinstance(raw.get("strategy"), str) else "rolling"
-    stable = _dig(raw, "stable", "version")
+    stable = dig(raw, "stable", "version")
     return Rollout(str(strategy), read_steps(raw.get("steps")), _int(raw.get("canaryPercent")),
                    stable if isinstance(stable, str) else None)
 
@@ -122,8 +116,8 @@ def read_steps(raw: Any) -> tuple[Step, ...]:
     """The well-formed entries of a ``steps`` list, in order."""
     out = []
     for item in raw if isinstance(raw, list) else []:
-        weight = _int(_dig(item, "weight"))
-        hold = _number(_dig(item, "holdMinutes"))
+        weight = _int(dig(item, "weight"))
+        hold = _number(dig(item, "holdMinutes"))
         if weight is not None:
             out.append(Step(weight, hold if hold is not None else 0.0))
     return tuple(out)
@@ -144,7 +138,7 @@ def rollout_problems(data: Any) -> list[RolloutProblem]:
     Steps must be ascending and end at 100; ``canaryPercent`` must be one of their weights (or 0,
     an aborted canary); 0 and 100 need steps; ``stable`` belongs to a running canary.
     """
-    raw = _dig(data, *ROLLOUT)
+    raw = dig(data, *ROLLOUT)
     if not isinstance(raw, dict) or raw.get("strategy") != "canary":
         return []
     problems = list(_steps_problems(raw.get("steps")))
@@ -171,7 +165,7 @@ def _steps_problems(raw: Any) -> Iterator[RolloutProblem]:
     if not isinstance(raw, list) or not raw:
         return
     base: tuple[PathPart, ...] = ("spec", "rollout", "steps")
-    weights = [_int(_dig(item, "weight")) for item in raw]
+    weights = [_int(dig(item, "weight")) for item in raw]
     for i in range(1, len(weights)):
         before, here = weights[i - 1], weights[i]
         if before is not None and here is not None and here <= before:
