@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install releasegate (with the load-test extra) into .venv and run the end-to-end demo:
-# a throw-away GitOps repo, three real torch models, validate / load test / render at every
-# pull request, a slow candidate stopped by the gate, a byte-identical rollback, status and history.
+# a throw-away GitOps repo, four real torch models, validate / load test / render at every
+# pull request, a canary in steps, a slow candidate stopped by the gate, an alert that aborts a
+# canary through a pull request, a byte-identical rollback, status and history.
 # Extra arguments go to `releasegate demo` (e.g. --workdir DIR, --verbose).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,8 +1,9 @@
-"""Three small, real torch models for the demo, exported with ``torch.export``.
+"""Four small, real torch models for the demo, exported with ``torch.export``.
 
-v1 and v2 share an architecture but not weights (v2 answers differently); v3 is
-v2 with extra arithmetic in its forward pass: it works, but slowly, which is
-what the load-test gate exists to catch. Imports torch, so only the demo loads this.
+v1, v2 and v4 share an architecture but not weights (each answers differently); v3 is
+v2 with extra arithmetic in its forward pass: it works, but slowly, which is what the
+load-test gate exists to catch. v4 passes every gate: it is the canary that the
+demo's alert stops. Imports torch, so only the demo loads this.
 """
 from __future__ import annotations
 
@@ -56,11 +57,12 @@ def export_model(path: Path, seed: int, extra_rounds: int = 0) -> str:
 
 
 def build_demo_models(directory: Path) -> list[DemoArtifact]:
-    """v1, v2 (new weights) and v3 (v2 plus extra layers of compute)."""
+    """v1, v2 (new weights), v3 (v2 plus extra layers of compute) and v4 (new weights again)."""
     specs = [
         ("1.0.0", 1, 0, "first model"),
         ("1.1.0", 2, 0, "retrained: new weights, same speed"),
         ("1.2.0", 2, 60, "1.1.0 plus 60 extra layers of arithmetic per request: much slower"),
+        ("1.3.0", 3, 0, "retrained again: same speed, but it will misbehave on live traffic"),
     ]
     artifacts = []
     for version, seed, rounds, note in specs:

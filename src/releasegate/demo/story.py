@@ -110,3 +110,22 @@ def render_for_this_machine(render_config: Path, origin: Path) -> list[str]:
         yaml.dump(data, handle)
     return ["podSecurity: privileged (the models are files on this machine: hostPath volumes, single-node clusters only)",
             f"repository.url: {origin.resolve().as_uri()} (the demo's origin), route hostnames *.models.localhost"]
+
+
+PROD_STEPS = ((10, 30), (50, 60), (100, 60))  # (weight %, hold minutes): the policy asks for at least three
+
+
+def with_canary_steps(release_file: Path) -> str:
+    """Make an environment's release file change by canaries in steps from now on (idle until the next promotion).
+
+    Edited in place with ruamel.yaml so that the file keeps its comments and layout, as a person would edit it.
+    """
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    data = yaml.load(release_file.read_text(encoding="utf-8"))
+    rollout = data["spec"]["rollout"]
+    rollout["strategy"] = "canary"
+    rollout["steps"] = [{"weight": weight, "holdMinutes": hold} for weight, hold in PROD_STEPS]
+    with release_file.open("w", encoding="utf-8") as handle:
+        yaml.dump(data, handle)
+    return " → ".join(f"{weight} % ({hold} min)" for weight, hold in PROD_STEPS)
