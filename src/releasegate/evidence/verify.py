@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -101,8 +102,13 @@ def check_records(git: Git, tip: str, policy: PolicyPack, ref: str, evidence_ref
     files, refused = _read(git, source, evidence_dir)
     result.problems += [Problem("evidence-format", p, "a link or a file over 1 MiB under evidence/: not read",
                                 "records are regular files written by releasegate evidence record") for p in refused]
-    for path, data in sorted(files.items()):
-        _check_record(git, tip, path, data, keys, result)
+    opened = [r for path, data in sorted(files.items()) if (r := _open_record(path, data, keys, result)) is not None]
+    facts = _GitFacts.read(git, tip, opened)
+    for record in opened:
+        problems = _consistency(facts, record)
+        result.problems += problems
+        if not problems:
+            result.records.append(_record_check(record))
     return result
 
 
@@ -143,12 +149,22 @@ def _model_signatures(layout: RepoLayout, tip: str, now: datetime | None, result
                         for v in validation.violations]
 
 
-def _check_record(git: Git, tip: str, path: str, data: bytes, keys: list[PublicKey], result: VerifyResult) -> None:
+@dataclass(frozen=True)
+class _Opened:
+    """A record whose signatures verified, with what it states."""
+
+    path: str
+    name: store.RecordName
+    signer: str
+    statements: list[dict[str, Any]]
+
+
+def _open_record(path: str, data: bytes, keys: list[PublicKey], result: VerifyResult) -> _Opened | None:
     name = store.parse_record_path(path)
     if name is None:
         result.problems.append(Problem("evidence-format", path, "not a record path: evidence/<env>/<model>/<version>-"
                                        "<commit12>.intoto.jsonl", "records are written by releasegate evidence record"))
-        return
+        return None
     statements: list[dict[str, Any]] = []
     signer = ""
     for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
@@ -161,25 +177,25 @@ def _check_record(git: Git, tip: str, path: str, data: bytes, keys: list[PublicK
         except (SignatureError, SignatureInputError) as e:
             check = "evidence-signature" if isinstance(e, SignatureError) else "evidence-format"
             result.problems.append(Problem(check, path, e.message.removeprefix(f"{path}:{number}: "), e.hint or "", number))
-            return
-    problems = _consistency(git, tip, path, name, statements)
-    result.problems += problems
-    if not problems:
-        decision = next(s for s in statements if s["predicateType"] == DECISION)["predicate"]
-        vsa = next(s for s in statements if s["predicateType"] == VSA)["predicate"]
-        result.records.append(_record_check(path, name, signer, statements, decision, vsa))
+            return None
+    return _Opened(path, name, signer, statements)
 
 
-def _record_check(path: str, name: store.RecordName, signer: str, statements: list[dict[str, Any]],
-                  decision: dict[str, Any], vsa: dict[str, Any]) -> RecordCheck:
+def _record_check(record: _Opened) -> RecordCheck:
+    decision = _predicate(record, DECISION)
     approvals = decision.get("approvals")
     signature = decision.get("modelSignature")
+    name = record.name
     return RecordCheck(
-        path, name.env, name.model, name.version, decision["change"]["commit"], signer,
-        tuple(s["predicateType"] for s in statements), str(vsa.get("verificationResult")),
+        record.path, name.env, name.model, name.version, decision["change"]["commit"], record.signer,
+        tuple(s["predicateType"] for s in record.statements), str(_predicate(record, VSA).get("verificationResult")),
         tuple(str(a) for a in decision["change"].get("authors") or ()),
         tuple(str(a) for a in approvals.get("approvers") or ()) if isinstance(approvals, dict) else None,
         str(signature["signer"]) if isinstance(signature, dict) and signature.get("signer") else None)
+
+
+def _predicate(record: _Opened, kind: str) -> dict[str, Any]:
+    return next(s for s in record.statements if s["predicateType"] == kind)["predicate"]
 
 
 def _json(line: str, path: str, number: int) -> Any:
@@ -203,7 +219,37 @@ def _statement(payload: bytes, path: str, number: int) -> dict[str, Any]:
     return statement
 
 
-def _consistency(git: Git, tip: str, path: str, name: store.RecordName, statements: list[dict[str, Any]]) -> list[Problem]:
+@dataclass(frozen=True)
+class _GitFacts:
+    """What the records' commits and release files are in the repository, read in three Git calls
+    for all records together (one process per record made verify of 1,000 records take ~20 s)."""
+
+    tip: str
+    objects: dict[str, bytes | None]  # "<commit>^{commit}" and "<commit>:<release file>"
+    on_history: frozenset[str]  # every commit reachable from tip
+
+    @classmethod
+    def read(cls, git: Git, tip: str, records: list[_Opened]) -> _GitFacts:
+        names = []
+        for record in records:
+            commit, release = _recorded(record)
+            if _HEX.fullmatch(commit):
+                names += [f"{commit}^{{commit}}", f"{commit}:{release}"]
+        reachable = git.text(["rev-list", tip]).split() if records else []
+        return cls(tip, git.objects(names), frozenset(reachable))
+
+
+_HEX = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+
+
+def _recorded(record: _Opened) -> tuple[str, str]:
+    """(commit, release file) the record's decision statement names ("" when it has none)."""
+    decision: dict[str, Any] = next((s["predicate"] for s in record.statements if s["predicateType"] == DECISION), {})
+    return str((decision.get("change") or {}).get("commit", "")), str(decision.get("releaseFile", ""))
+
+
+def _consistency(facts: _GitFacts, record: _Opened) -> list[Problem]:
+    path, name, statements = record.path, record.name, record.statements
     kinds = [s["predicateType"] for s in statements]
     if VSA not in kinds or DECISION not in kinds:
         return [Problem("evidence-format", path, "the record lacks its verification summary or its decision statement",
@@ -211,23 +257,23 @@ def _consistency(git: Git, tip: str, path: str, name: store.RecordName, statemen
     if any(s["subject"] != statements[0]["subject"] for s in statements):
         return [Problem("evidence-mismatch", path, "the record's statements are about different subjects",
                         "record the decision again")]
-    decision = next(s for s in statements if s["predicateType"] == DECISION)["predicate"]
-    commit, release = str((decision.get("change") or {}).get("commit", "")), str(decision.get("releaseFile", ""))
+    decision = _predicate(record, DECISION)
+    commit, release = _recorded(record)
     said = (decision.get("environment"), decision.get("model"), decision.get("version") or "unversioned", commit[:12])
     if said != (name.env, name.model, name.version, name.commit) or parse_release_source(release) != (name.env, name.model):
         return [Problem("evidence-mismatch", path, f"the record's path does not match what it records "
                         f"({release} {decision.get('version')} at {commit[:12]})", "records are not renamed or moved")]
-    return _against_git(git, tip, path, commit, release, statements[0]["subject"])
+    return _against_git(facts, path, commit, release, statements[0]["subject"])
 
 
-def _against_git(git: Git, tip: str, path: str, commit: str, release: str, subjects: list[Any]) -> list[Problem]:
-    if not git.ok(["cat-file", "-e", f"{commit}^{{commit}}"]):
+def _against_git(facts: _GitFacts, path: str, commit: str, release: str, subjects: list[Any]) -> list[Problem]:
+    if facts.objects.get(f"{commit}^{{commit}}") is None:
         return [Problem("evidence-mismatch", path, f"the recorded commit {commit[:12]} is not in this repository",
                         "fetch the full history (git fetch --unshallow); if it is gone, history was rewritten")]
-    if not git.ok(["merge-base", "--is-ancestor", commit, tip]):
-        return [Problem("evidence-mismatch", path, f"the recorded commit {commit[:12]} is not on the history of {tip[:12]}",
+    if commit not in facts.on_history:
+        return [Problem("evidence-mismatch", path, f"the recorded commit {commit[:12]} is not on the history of {facts.tip[:12]}",
                         "a record belongs to a merge of the branch it describes")]
-    data = git.blob_at(commit, release)
+    data = facts.objects.get(f"{commit}:{release}")
     want = next((s.get("digest", {}).get("sha256") for s in subjects if isinstance(s, dict) and s.get("name") == release), None)
     actual = hashlib.sha256(data).hexdigest() if data is not None else None
     if actual != want:

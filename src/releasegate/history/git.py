@@ -128,6 +128,27 @@ class Git:
         out = self.run(["cat-file", "--batch"], input="\n".join(wanted).encode() + b"\n")
         return _parse_batch(out)
 
+    def objects(self, names: Iterable[str]) -> dict[str, bytes | None]:
+        """The contents of many objects named like ``rev:path`` or ``oid^{commit}``, in one
+        ``git cat-file --batch`` call; None for a name that names nothing (or holds a newline)."""
+        wanted = list(dict.fromkeys(names))
+        found: dict[str, bytes | None] = {n: None for n in wanted}
+        asked = [n for n in wanted if "\n" not in n and n.strip() == n and n]
+        if not asked:
+            return found
+        out = self.run(["cat-file", "--batch"], input="\n".join(asked).encode("utf-8", "surrogateescape") + b"\n")
+        pos = 0
+        for name in asked:  # answers come in the order asked: "<oid> <type> <size>\n<content>\n" or "<name> missing"
+            end = out.index(b"\n", pos)
+            header = out[pos:end].rsplit(b" ", 2)
+            if len(header) == 3 and header[2].isdigit() and header[1] in (b"blob", b"commit", b"tree", b"tag"):
+                size = int(header[2])
+                found[name] = out[end + 1 : end + 1 + size]
+                pos = end + 1 + size + 1
+            else:
+                pos = end + 1
+        return found
+
 
 def _parse_status_z(out: str) -> list[str]:
     """The paths of ``git status --porcelain -z`` (v1): ``XY PATH\\0``, or for a rename or copy

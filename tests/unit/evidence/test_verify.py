@@ -113,6 +113,56 @@ def test_a_record_whose_release_file_no_longer_matches(story: Story, capsys: pyt
             f"{story.prod_merge[:12]} had sha256 {'0' * 64}, the repository's has sha256 {change.file.sha256}") in result.out
 
 
+def _forged_record(story: Story, commit: str) -> str:
+    """A validly signed record of PR #3's decision that names ``commit`` as the merge; returns its path."""
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from releasegate.evidence import store
+    from releasegate.evidence.facts import policy_digest, read_merge, release_changes
+    from releasegate.evidence.statement import Decision, statements
+    from releasegate.history.git import open_repo
+    from releasegate.signing.dsse import load_private_key, sign_envelope
+
+    git = open_repo(story.root)
+    merge = read_merge(git, story.prod_merge)
+    [change] = release_changes(git, merge)
+    moved = dataclasses.replace(merge, commit=merge.commit._replace(oid=commit))
+    decision = Decision(moved, change, *policy_digest(git, merge.parent), (), (), None, None, datetime.now(timezone.utc))
+    key = load_private_key(story.key.read_bytes(), "key")
+    path = RECORD.format(commit=commit[:12])
+    store.write_to_branch(git, BRANCH, {path: store.encode([sign_envelope(json.dumps(s).encode(), key)
+                                                            for s in statements(decision)])}, "forged")
+    return path
+
+
+def test_a_record_of_a_commit_the_repository_lacks(story: Story, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _forged_record(story, "ab" * 20)
+    result = verify(capsys, story)
+    assert result.code == 1
+    assert f"{path}: error [evidence-mismatch] the recorded commit abababababab is not in this repository" in result.out
+
+
+def test_a_record_of_a_merge_force_pushed_away(recorded: Story, capsys: pytest.CaptureFixture[str]) -> None:
+    """The record stays on the evidence branch; main no longer has the merge (its object is still there)."""
+    recorded.repo.git("reset", "-q", "--hard", f"{recorded.prod_merge}^1")
+    result = verify(capsys, recorded)
+    path = RECORD.format(commit=recorded.prod_merge[:12])
+    assert result.code == 1
+    assert (f"{path}: error [evidence-mismatch] the recorded commit {recorded.prod_merge[:12]} is not on the "
+            "history of") in result.out
+
+
+def test_many_records_are_checked_each_on_its_own(recorded: Story, capsys: pytest.CaptureFixture[str]) -> None:
+    """Git facts are read for all records at once: a bad record beside good ones is named alone."""
+    bad = _forged_record(recorded, "cd" * 20)
+    result = verify(capsys, recorded, "--format", "json")
+    doc = json.loads(result.out)
+    assert result.code == 1
+    assert [p["file"] for p in doc["problems"]] == [bad]
+    assert len(doc["records"]) == 1
+
+
 def test_a_record_moved_to_another_path(recorded: Story, capsys: pytest.CaptureFixture[str]) -> None:
     repo = recorded.repo
     path = RECORD.format(commit=recorded.prod_merge[:12])

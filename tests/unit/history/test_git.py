@@ -48,3 +48,16 @@ def test_staged_copy_names_the_new_path_only(repo: Repo) -> None:
     repo.git("add", STAGING, copy)
     assert any(line.startswith("C  ") for line in repo.git("status", "--porcelain").splitlines())
     assert sorted(Git(repo.root).dirty_paths()) == sorted([copy, STAGING])
+
+
+def test_objects_answers_each_name_in_order(repo: Repo) -> None:
+    """One cat-file call for many names; a name that names nothing (or could not be asked) is None."""
+    git = Git(repo.root)
+    head = repo.git("rev-parse", "HEAD").strip()
+    file = path("prod", "sentiment")
+    names = [f"{head}:{file}", f"{'ab' * 20}^{{commit}}", f"{head}^{{commit}}", f"{head}:no such file",
+             f"{head}:a\nb", " x", f"{head}:{file}"]
+    found = git.objects(names)
+    assert found[f"{head}:{file}"] == (repo.root / file).read_bytes()
+    assert found[f"{head}^{{commit}}"] is not None and found[f"{head}^{{commit}}"].startswith(b"tree ")
+    assert [found[n] for n in names[1:2] + names[3:6]] == [None, None, None, None]
