@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -87,8 +88,9 @@ def test_a_record_signed_by_an_untrusted_key(story: Story, tmp_path: Path, capsy
     assert result.code == 1 and f"{path}:1: error [evidence-signature] signed by an untrusted key (keyid " in result.out
 
 
-def test_a_record_whose_release_file_no_longer_matches(story: Story, capsys: pytest.CaptureFixture[str]) -> None:
-    """A validly signed record that claims another release file than the commit has (e.g. history was rewritten)."""
+def _forged_record(story: Story, commit: str | None = None, release_sha256: str | None = None) -> str:
+    """A validly signed record of PR #3's decision that names another merge ``commit`` or another digest of
+    the release file (as a rewritten history or a confused recorder would); returns its path."""
     import dataclasses
     from datetime import datetime, timezone
 
@@ -101,39 +103,27 @@ def test_a_record_whose_release_file_no_longer_matches(story: Story, capsys: pyt
     git = open_repo(story.root)
     merge = read_merge(git, story.prod_merge)
     [change] = release_changes(git, merge)
-    forged = dataclasses.replace(change, file=Digest(change.file.name, "0" * 64, change.file.blob))
-    decision = Decision(merge, forged, *policy_digest(git, merge.parent), (), (), None, None, datetime.now(timezone.utc))
+    if commit is not None:
+        merge = dataclasses.replace(merge, commit=merge.commit._replace(oid=commit))
+    if release_sha256 is not None:
+        change = dataclasses.replace(change, file=Digest(change.file.name, release_sha256, change.file.blob))
+    decision = Decision(merge, change, *policy_digest(git, story.prod_merge + "^1"), (), (), None, None,
+                        datetime.now(timezone.utc))
     key = load_private_key(story.key.read_bytes(), "key")
-    data = store.encode([sign_envelope(json.dumps(s).encode(), key) for s in statements(decision)])
-    path = RECORD.format(commit=story.prod_merge[:12])
-    store.write_to_branch(git, BRANCH, {path: data}, "forged")
-    result = verify(capsys, story)
-    assert result.code == 1
-    assert (f"{path}: error [evidence-mismatch] the release file no longer matches: the record says {PROD} at "
-            f"{story.prod_merge[:12]} had sha256 {'0' * 64}, the repository's has sha256 {change.file.sha256}") in result.out
-
-
-def _forged_record(story: Story, commit: str) -> str:
-    """A validly signed record of PR #3's decision that names ``commit`` as the merge; returns its path."""
-    import dataclasses
-    from datetime import datetime, timezone
-
-    from releasegate.evidence import store
-    from releasegate.evidence.facts import policy_digest, read_merge, release_changes
-    from releasegate.evidence.statement import Decision, statements
-    from releasegate.history.git import open_repo
-    from releasegate.signing.dsse import load_private_key, sign_envelope
-
-    git = open_repo(story.root)
-    merge = read_merge(git, story.prod_merge)
-    [change] = release_changes(git, merge)
-    moved = dataclasses.replace(merge, commit=merge.commit._replace(oid=commit))
-    decision = Decision(moved, change, *policy_digest(git, merge.parent), (), (), None, None, datetime.now(timezone.utc))
-    key = load_private_key(story.key.read_bytes(), "key")
-    path = RECORD.format(commit=commit[:12])
+    path = RECORD.format(commit=merge.oid[:12])
     store.write_to_branch(git, BRANCH, {path: store.encode([sign_envelope(json.dumps(s).encode(), key)
                                                             for s in statements(decision)])}, "forged")
     return path
+
+
+def test_a_record_whose_release_file_no_longer_matches(story: Story, capsys: pytest.CaptureFixture[str]) -> None:
+    """A validly signed record that claims another release file than the commit has (e.g. history was rewritten)."""
+    path = _forged_record(story, release_sha256="0" * 64)
+    actual = hashlib.sha256((story.root / PROD).read_bytes()).hexdigest()  # PR #3 is main's last merge
+    result = verify(capsys, story)
+    assert result.code == 1
+    assert (f"{path}: error [evidence-mismatch] the release file no longer matches: the record says {PROD} at "
+            f"{story.prod_merge[:12]} had sha256 {'0' * 64}, the repository's has sha256 {actual}") in result.out
 
 
 def test_a_record_of_a_commit_the_repository_lacks(story: Story, capsys: pytest.CaptureFixture[str]) -> None:
