@@ -243,17 +243,20 @@ def _isvc(repo: Repo, ref: str) -> dict[str, object]:
     repo.git("checkout", "-q", "main")
     assert plan.ok, plan.problems
     data = plan.expected["environments/prod/manifests/fraud-score.yaml"] or b""
-    [doc] = [d for d in yaml.safe_load_all(data) if d]
+    [doc] = [d for d in yaml.safe_load_all(data) if d and d["kind"] == "InferenceService"]
     return doc["spec"]["predictor"]  # type: ignore[no-any-return]
 
 
 def test_kserve_abort_sets_the_canary_traffic_to_0(kserve: Repo, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _isvc(kserve, "main")["canaryTrafficPercent"] == 20
+    running = _isvc(kserve, "main")
+    assert running["canaryTrafficPercent"] == 20
     result = run_cli(capsys, "rollout", "abort", "fraud-score", "--env", "prod", "--no-pr")
     assert result.code == 0, result.err
     branch = "releasegate/abort-fraud-score-prod-2.1.0"
     assert "    canaryPercent: 0   # the current step;" in kserve.git("show", f"{branch}:{FRAUD}")  # comment column kept
-    assert _isvc(kserve, branch)["canaryTrafficPercent"] == 0
+    aborted = _isvc(kserve, branch)
+    assert aborted["canaryTrafficPercent"] == 0
+    assert aborted["model"] == running["model"]  # same pod template (track canary kept): KServe starts no revision
     kserve.git("switch", "-q", branch)
     assert run_cli(capsys, "validate", "--base", "main", "--now", "2026-01-14T12:00Z").code == 0  # canary-step allows it
     kserve.git("switch", "-q", "main")

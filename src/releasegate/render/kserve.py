@@ -20,7 +20,7 @@ import posixpath
 from typing import Any
 from urllib.parse import urlsplit
 
-from releasegate.render import builtin, meta
+from releasegate.render import builtin, meta, monitoring
 from releasegate.render.config import RenderConfig
 from releasegate.render.problems import PathPart, Problem
 from releasegate.render.workload import Workload
@@ -35,6 +35,8 @@ RUNTIME_FILE = "deploy/kserve/clusterservingruntime.yaml"
 RUNTIME_DIR = "deploy/kserve"
 FORMATS = ("torch-export", "torchscript", "safetensors")
 MODEL_DIR = "/mnt/models"  # where the storage initializer puts the artifact
+# The server's port in a predictor pod: Knative (its name for the user container's port) or Standard mode.
+MONITORED_PORTS = ("user-port", "http1")
 KNATIVE_FLAGS = "kubernetes.podspec-nodeselector and kubernetes.podspec-tolerations"
 _KS: tuple[PathPart, ...] = ("spec", "runtime", "kserve")
 
@@ -160,7 +162,7 @@ def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
         "kind": "InferenceService",
         "metadata": meta.metadata(w.name, labels, annos),
         "spec": {"predictor": _predictor(w, cfg, labels, meta.trace_annotations(w))},
-    }]
+    }, *(monitoring.render(w, cfg, ports=MONITORED_PORTS) if ours(w) else [])]
 
 
 def _model(w: Workload, cfg: RenderConfig) -> dict[str, Any]:
@@ -179,11 +181,20 @@ def _model(w: Workload, cfg: RenderConfig) -> dict[str, Any]:
     return model
 
 
+def track(w: Workload) -> str:
+    """The side of a canary the InferenceService's latest revision is: ``canary`` from the promotion to
+    ``complete`` or ``abort`` (an aborted canary keeps its arguments, so no revision starts), else ``stable``.
+    KServe keeps the other side, the last rolled-out revision, with the arguments it had."""
+    return "canary" if w.canary_percent is not None else "stable"
+
+
 def server_args(w: Workload) -> list[str]:
-    """The release's own ``releasegate serve`` arguments, appended by KServe to the runtime's."""
+    """The release's own ``releasegate serve`` arguments, appended by KServe to the runtime's.
+    Version and track label the server's metrics (docs/monitoring.md)."""
     a = w.artifact
     name = posixpath.basename(urlsplit(a.uri).path)
-    args = [f"{MODEL_DIR}/{name}", "--sha256", a.sha256 or "", "--format", a.format]
+    args = [f"{MODEL_DIR}/{name}", "--sha256", a.sha256 or "", "--format", a.format,
+            "--model-version", w.version, "--track", track(w)]
     if a.factory:
         args += ["--factory", a.factory]
     delay = float(w.max_delay_ms if w.max_delay_ms is not None else builtin.DEFAULT_MAX_DELAY_MS)
@@ -240,7 +251,8 @@ def serving_runtime(cfg: RenderConfig) -> dict[str, Any]:
                 "args": ["--host", "0.0.0.0", "--port", str(cfg.port), "--model-name", "{{.Name}}"],
                 # torch and triton write caches under HOME; the root file system is read-only.
                 "env": [{"name": "HOME", "value": "/tmp"}],
-                "ports": [{"containerPort": cfg.port, "protocol": "TCP"}],
+                # Knative allows only the names http1 and h2c, and renames the port user-port in its pods.
+                "ports": [{"name": "http1", "containerPort": cfg.port, "protocol": "TCP"}],
                 "readinessProbe": {"httpGet": {"path": "/v2/health/ready", "port": cfg.port},
                                    "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 3},
                 "securityContext": security,

@@ -1,4 +1,5 @@
-"""Monitoring of a builtin model, rendered from its release file's SLOs (docs/monitoring.md).
+"""Monitoring of a model served by ``releasegate serve`` (builtin, or KServe with releasegate's runtime),
+rendered from its release file's SLOs (docs/monitoring.md).
 
 - a ``PodMonitor`` (Prometheus Operator) that scrapes ``/metrics`` of every pod of the model, both
   tracks, and copies the pod's ``releasegate.dev/environment`` label onto the series as ``environment``;
@@ -40,11 +41,12 @@ class Subject:
     canary: CanaryComparison
 
 
-def render(w: Workload, cfg: RenderConfig) -> list[dict[str, Any]]:
-    """The PodMonitor and PrometheusRule of one builtin workload (none when monitoring is off)."""
+def render(w: Workload, cfg: RenderConfig, ports: tuple[str, ...] = ("http",)) -> list[dict[str, Any]]:
+    """The PodMonitor and PrometheusRule of one workload served by ``releasegate serve`` (none when
+    monitoring is off); ``ports``: the names the server's port has in its pods."""
     if not cfg.monitoring.enabled:
         return []
-    return [pod_monitor(w, cfg), prometheus_rule(w, cfg)]
+    return [pod_monitor(w, cfg, ports), prometheus_rule(w, cfg)]
 
 
 def _metadata(w: Workload, cfg: RenderConfig) -> dict[str, Any]:
@@ -57,22 +59,24 @@ def _emitted(text: str, w: Workload) -> yamlout.Emitted:
     return yamlout.Emitted(text.replace(_MODEL, w.name))
 
 
-def pod_monitor(w: Workload, cfg: RenderConfig) -> dict[str, Any]:
+def pod_monitor(w: Workload, cfg: RenderConfig, ports: tuple[str, ...] = ("http",)) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
         "metadata": _metadata(w, cfg),
-        "spec": _emitted(_pod_monitor_spec(w.env, cfg.monitoring.interval), w),
+        "spec": _emitted(_pod_monitor_spec(w.env, cfg.monitoring.interval, ports), w),
     }
 
 
 @functools.lru_cache(maxsize=256)
-def _pod_monitor_spec(env: str, interval: str) -> str:
+def _pod_monitor_spec(env: str, interval: str, ports: tuple[str, ...]) -> str:
+    """One endpoint per port name: a pod without that port name gives no target for it."""
     relabel = {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_label_releasegate_dev_environment"],
                "targetLabel": "environment"}
     return yamlout.emitted({
         "selector": {"matchLabels": {"app.kubernetes.io/name": _MODEL, "releasegate.dev/environment": env}},
-        "podMetricsEndpoints": [{"port": "http", "path": "/metrics", "interval": interval, "relabelings": [relabel]}],
+        "podMetricsEndpoints": [{"port": port, "path": "/metrics", "interval": interval, "relabelings": [relabel]}
+                                for port in ports],
     })
 
 

@@ -96,14 +96,24 @@ KSERVE = (CASES / "kserve-canary-aborted/environments/prod/releases/fraud-score.
 
 
 def predictor(repo: RepoLayout, text: str) -> dict[str, Any]:
-    [doc] = [d for d in yaml.safe_load_all(rendered(repo, text, "fraud-score")) if d]
+    [doc] = [d for d in yaml.safe_load_all(rendered(repo, text, "fraud-score")) if d and d["kind"] == "InferenceService"]
     return doc["spec"]["predictor"]  # type: ignore[no-any-return]
 
 
+def track(predictor: dict[str, Any]) -> str:
+    args = predictor["model"]["args"]
+    return str(args[args.index("--track") + 1])
+
+
 def test_kserve_abort_is_0_and_complete_removes_the_field(repo: RepoLayout) -> None:
-    assert predictor(repo, KSERVE)["canaryTrafficPercent"] == 0
-    assert predictor(repo, with_weight(KSERVE, "f", 20))["canaryTrafficPercent"] == 20
-    assert "canaryTrafficPercent" not in predictor(repo, at_rest(with_weight(KSERVE, "f", 100), "f"))
+    aborted, running = predictor(repo, KSERVE), predictor(repo, with_weight(KSERVE, "f", 20))
+    completed = predictor(repo, at_rest(with_weight(KSERVE, "f", 100), "f"))
+    assert aborted["canaryTrafficPercent"] == 0 and running["canaryTrafficPercent"] == 20
+    assert "canaryTrafficPercent" not in completed
+    # The metrics' track: an abort keeps the canary's pod template (no new revision starts); complete
+    # makes the version the stable side.
+    assert track(aborted) == track(running) == "canary" and aborted["model"] == running["model"]
+    assert track(completed) == "stable"
 
 
 def problems(repo: RepoLayout, text: str) -> list[tuple[str, str, str]]:
