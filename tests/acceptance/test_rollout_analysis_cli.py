@@ -9,7 +9,7 @@ import pytest
 
 from tests.acceptance.cli import run_cli
 from tests.acceptance.test_promote_cli import merge, snapshot
-from tests.acceptance.test_rollout_cli import T, start_canary
+from tests.acceptance.test_rollout_cli import FRAUD, T, start_canary
 from tests.gitrepo import Repo
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_prometheus import FakePrometheus, side
@@ -124,3 +124,37 @@ def test_complete_is_analysed_too(story: Repo, prometheus: FakePrometheus, capsy
     result = run_cli(capsys, "rollout", "complete", "sentiment", "--env", "prod", "--no-pr", "--now", T.format("03:00"),
                      "--prometheus-url", prometheus.url)
     assert result.code == 1 and "the analysis of step 3/3 (100 %) of sentiment 1.1.0 in prod failed" in result.err
+
+
+# --- KServe with releasegate's runtime: the stable side is the stable track, whatever its version ------------
+
+def test_a_kserve_canary_is_compared_with_the_stable_track(kserve: Repo, prometheus: FakePrometheus,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped fraud-score: a KServe canary of 2.1.0 at 20 %; KServe keeps the rolled-out revision (2.0.x)."""
+    def advance_fraud(*more: str) -> tuple[int, str, str]:
+        result = run_cli(capsys, "rollout", "advance", "fraud-score", "--env", "prod", "--now", T.format("01:00"),
+                         "--prometheus-url", prometheus.url, "--no-pr", *more)
+        return result.code, result.out, result.err
+
+    prometheus.sides = [side("canary", "2.1.0", 20_000, 0, 0.2), side("stable", "2.0.3", 180_000, 0, 0.007)]
+    code, _, err = advance_fraud()
+    assert code == 1 and "latency: canary p95 195.0 ms vs stable 9.8 ms" in err
+    prometheus.sides = [side("canary", "2.1.0", 20_000, 0, 0.007), side("stable", "2.0.3", 180_000, 0, 0.007),
+                        side("canary", "2.0.9", 5_000, 4_000, 0.007)]  # an older, aborted canary: not counted
+    code, out, err = advance_fraud("--branch", "advance-fraud")
+    assert code == 0, err
+    assert "analysis: pass" in out
+    assert "Releasegate-Analysis: pass" in kserve.git("log", "-1", "--format=%B", "advance-fraud")
+
+
+def test_a_kserve_canary_on_the_clusters_own_runtime_is_not_analysed(kserve: Repo, prometheus: FakePrometheus,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    text = (kserve.root / FRAUD).read_text().replace("    kserve:\n", "    kserve:\n      modelFormat: pytorch\n", 1)
+    (kserve.root / FRAUD).write_text(text)
+    kserve.git("commit", "-qam", "the cluster's runtime", "--date", T.format("00:00"))
+    prometheus.sides = [side("canary", "2.1.0", 20_000, 0, 0.2), side("stable", "2.0.3", 180_000, 0, 0.007)]
+    result = run_cli(capsys, "rollout", "advance", "fraud-score", "--env", "prod", "--now", T.format("01:00"),
+                     "--prometheus-url", prometheus.url, "--no-pr", "--branch", "advance-fraud")
+    assert result.code == 0, result.err  # no analysis: the hold alone decides (policy without requireAnalysis)
+    assert prometheus.queries == []
+    assert "Releasegate-Analysis" not in kserve.git("log", "-1", "--format=%B", "advance-fraud")

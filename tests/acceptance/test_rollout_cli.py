@@ -225,16 +225,7 @@ def test_rollback_to_an_older_version_during_a_canary_is_refused(story: Repo,
 
 # --- KServe: abort is canaryTrafficPercent 0, complete removes it -------------------------------------
 
-FRAUD = path("prod", "fraud-score")
-
-
-@pytest.fixture
-def kserve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
-    shipped = (PROJECT / FRAUD).read_text()  # a canary of 2.1.0 at step 1/3 (20 %)
-    repo = init_repo(tmp_path / "kserve", {FRAUD: shipped}, when=T.format("00:00"))
-    shutil.copy(PROJECT / "policies/render.yaml", repo.root / "policies/render.yaml")
-    monkeypatch.chdir(repo.root)
-    return repo
+FRAUD = path("prod", "fraud-score")  # the kserve fixture (conftest.py): a canary of 2.1.0 at step 1/3 (20 %)
 
 
 def _isvc(repo: Repo, ref: str) -> dict[str, object]:

@@ -37,12 +37,13 @@ SOURCE = "prometheus"
 
 @dataclass(frozen=True)
 class Subject:
-    """What is compared: ``model`` in ``env``, the canary's and the stable side's versions, since when."""
+    """What is compared: ``model`` in ``env``, the canary's and the stable side's versions, since when.
+    ``stable`` None: whatever version runs on the stable track (KServe keeps that revision itself)."""
 
     model: str
     env: str
     canary: str
-    stable: str
+    stable: str | None
     since: datetime
     now: datetime
     max_error_rate: float | None = None
@@ -113,11 +114,13 @@ def analyse(prometheus: Prometheus, s: Subject, settings: CanaryComparison) -> A
     return dataclasses.replace(judge(s, canary, stable, settings, texts), source=prometheus.url)
 
 
-def _side(answers: list[list[Sample]], track: str, version: str) -> Side:
+def _side(answers: list[list[Sample]], track: str, version: str | None) -> Side:
     def mine(samples: list[Sample]) -> list[Sample]:
-        return [x for x in samples if x.label("track") == track and x.label("version") == version]
+        return [x for x in samples if x.label("track") == track and version in (None, x.label("version"))]
 
     requests, errors, buckets = (mine(a) for a in answers)
+    if version is None:  # named by the versions that answered on that track
+        version = ", ".join(sorted({str(x.label("version")) for x in requests if x.value > 0})) or "none"
     counts: dict[float, float] = {}
     for x in buckets:
         bound = _bound(x.label("le"))

@@ -35,8 +35,9 @@ from releasegate.rollout.state import ABORTED, rollout_problems
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Analyst = Callable[[Subject], Analysis]  # e.g. releasegate.rollout.analysis.PrometheusAnalyst
-KSERVE_NOT_ANALYSED = AnalysisVerdict("none", "a KServe canary is not analysed: its metrics are KServe's, not "
-                                              "releasegate serve's (docs/monitoring.md)")
+KSERVE_NOT_ANALYSED = AnalysisVerdict("none", "a KServe canary with runtime.kserve.modelFormat is not analysed: "
+                                              "the cluster's model server's metrics are not releasegate serve's "
+                                              "(docs/monitoring.md)")
 
 
 @dataclass(frozen=True)
@@ -130,12 +131,17 @@ def _go(canary: Canary, hold_minutes: float, now: datetime, analyst: Analyst | N
 
 def _analyse(canary: Canary, clock: StepClock, now: datetime,
              analyst: Analyst | None) -> tuple[Analysis | None, AnalysisVerdict]:
-    """Canary against stable since the step landed (builtin runtime only)."""
+    """Canary against stable since the step landed, wherever ``releasegate serve`` serves both sides: the
+    builtin runtime (stable: ``rollout.stable``'s version) and KServe with releasegate's runtime (stable:
+    the stable track, the revision KServe rolled out last, whatever its version)."""
     if analyst is None:
         return None, NO_ANALYSIS
     data = _data(canary.text)
-    if _runtime_kind(canary.text) == "kserve" or canary.state.rollout.stable_version is None:
+    kserve = _runtime_kind(canary.text) == "kserve"
+    if kserve and _kserve_model_format(data):
         return None, KSERVE_NOT_ANALYSED
+    if not kserve and canary.state.rollout.stable_version is None:
+        return None, AnalysisVerdict("none", "no spec.rollout.stable beside the canary: nothing to compare with")
     slo = data.get("spec", {}).get("slo") if isinstance(data, dict) and isinstance(data.get("spec"), dict) else None
     rate = slo.get("maxErrorRate") if isinstance(slo, dict) else None
     subject = Subject(canary.model, canary.env, str(canary.state.version), canary.state.rollout.stable_version,
@@ -233,6 +239,14 @@ def _runtime_kind(text: bytes) -> str | None:
         else None
     kind = runtime.get("kind") if isinstance(runtime, dict) else None
     return kind if isinstance(kind, str) else None
+
+
+def _kserve_model_format(data: Any) -> bool:
+    """Whether the release names the cluster's own KServe runtime (``runtime.kserve.modelFormat``)."""
+    runtime = data.get("spec", {}).get("runtime") if isinstance(data, dict) and isinstance(data.get("spec"), dict) \
+        else None
+    kserve = runtime.get("kserve") if isinstance(runtime, dict) else None
+    return isinstance(kserve, dict) and bool(kserve.get("modelFormat"))
 
 
 def _data(text: bytes | None) -> Any:

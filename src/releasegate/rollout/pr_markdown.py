@@ -5,9 +5,9 @@ from releasegate.github.markdown import code, details, escape, table
 from releasegate.rollout.analysis import Analysis, Side, window_text
 
 
-def _row(side: Side | None, name: str, version: str) -> list[str]:
+def _row(side: Side | None, name: str, version: str | None) -> list[str]:
     if side is None:
-        return [name, code(version), "-", "-", "-", "-", "-"]
+        return [name, code(version) if version else "the last rolled-out revision", "-", "-", "-", "-", "-"]
     p95 = side.quantile(0.95)
     return [name, code(side.version), f"{side.requests:.0f}", f"{side.errors:.0f}", f"{side.error_ratio * 100:.2f} %",
             f"{p95 * 1000:.1f} ms" if p95 is not None else "-", f"{side.samples:.0f}"]
