@@ -208,3 +208,17 @@ def test_stdin_and_unreadable_files(story: Repo, tmp_path: Path, capsys: pytest.
     assert result.code == 0 and "resolved" in result.out
     result = run_cli(capsys, "on-alert", str(tmp_path / "missing.json"))
     assert result.code == 2 and "missing.json: cannot read the payload" in result.err
+
+
+def test_a_kserve_canary_alert_sets_its_traffic_to_0(kserve: Repo, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """KServe models on releasegate's runtime are labelled by version and track too (docs/monitoring.md#kserve)."""
+    payload = body(alert(model="fraud-score", version="2.1.0"))
+    code, out, err = on_alert(capsys, tmp_path, payload, "--no-pr")
+    assert code == 0, err
+    branch = "releasegate/abort-fraud-score-prod-2.1.0"
+    assert branch in out
+    assert "    canaryPercent: 0" in kserve.git("show", f"{branch}:environments/prod/releases/fraud-score.yaml")
+    # The rolled-out revision's own alert (track stable) opens nothing: a person decides.
+    code, out, _ = on_alert(capsys, tmp_path, body(alert(model="fraud-score", version="2.0.3", track="stable")), "--no-pr")
+    assert code == 0 and "is the stable side of the running canary of 2.1.0" in out and "committed" not in out

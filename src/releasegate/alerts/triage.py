@@ -70,7 +70,8 @@ def _against(alert: Alert, state: FileState) -> Verdict:
     if rollout.running:
         if track == "canary" and version == state.version:
             return Verdict(alert, "act", f"{_who(alert)}: the running canary; abort it", "abort")
-        if track == "stable" and version == rollout.stable_version:
+        # KServe keeps the stable side itself (no rollout.stable): any stable-track version is it.
+        if track == "stable" and rollout.stable_version in (None, version):
             return Verdict(alert, STABLE_SIDE, f"{_who(alert)} is the stable side of the running canary of "
                            f"{state.version}: aborting would move all traffic onto it; a person decides")
         return Verdict(alert, NOT_LIVE, f"{_who(alert)} is not live: the canary of {state.version} runs beside "
