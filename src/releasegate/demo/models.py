@@ -61,7 +61,7 @@ def build_demo_models(directory: Path) -> list[DemoArtifact]:
     specs = [
         ("1.0.0", 1, 0, "first model"),
         ("1.1.0", 2, 0, "retrained: new weights, same speed"),
-        ("1.2.0", 2, 60, "1.1.0 plus 60 extra layers of arithmetic per request: much slower"),
+        ("1.2.0", 2, 160, "1.1.0 plus 160 extra layers of arithmetic per request: about twice as slow"),
         ("1.3.0", 3, 0, "retrained again: same speed, but it will misbehave on live traffic"),
     ]
     artifacts = []
