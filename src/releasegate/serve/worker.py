@@ -69,7 +69,7 @@ class ModelLink(asyncio.Protocol):
         if self.lost.is_set():
             raise Overloaded(_GONE)
         if len(self._pending) >= self.max_pending:
-            raise Overloaded(f"{len(self._pending)} requests wait for the model process (--max-queue)")
+            raise Overloaded(f"{len(self._pending)} requests wait for the model process (--max-queue and two batches)")
         ident = self._next_id()
         self._pending[ident] = job
         self._transport.write(frame(INFER, ident, ROWS.pack(job.rows), encode_tensors(job.inputs)))
@@ -162,7 +162,7 @@ async def serve(config: dict[str, Any]) -> int:
 
     loop = asyncio.get_running_loop()
     sig = signature(config["signature"])
-    link = ModelLink(sig, config["max_queue"], config["frame_limit"])
+    link = ModelLink(sig, config["max_pending"], config["frame_limit"])
     app = WorkerApp(sig, link, ServeMetrics(*config["metrics"]), Limits(**config["limits"]))
     app.link = link
     app.loop = loop

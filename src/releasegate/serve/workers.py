@@ -305,7 +305,9 @@ def worker_config(core: ModelCore, cfg: ServeConfig, limit: int) -> dict[str, An
         "http": asdict(cfg.http),
         "access_log": cfg.access_log,
         "log_level": logging.getLevelName(logging.getLogger("releasegate").getEffectiveLevel()),
-        "max_queue": cfg.max_queue,
+        # The model process's queue decides overload; this only bounds what one worker holds when it
+        # does not answer: the whole queue plus the rows of the two batches in flight.
+        "max_pending": cfg.max_queue + 2 * sig.max_batch,
         "graceful_timeout_s": cfg.graceful_timeout_s,
         "frame_limit": limit,
     }
