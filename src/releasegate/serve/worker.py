@@ -60,6 +60,7 @@ class ModelLink(asyncio.Protocol):
         self._asks: dict[int, Connection] = {}
         self._ids = itertools.count(1)
         self._transport: Any = None
+        self._out: list[bytes] = []  # frames written once per loop iteration: fewer system calls on both sides
 
     @property
     def queued(self) -> int:
@@ -72,7 +73,7 @@ class ModelLink(asyncio.Protocol):
             raise Overloaded(f"{len(self._pending)} requests wait for the model process (--max-queue and two batches)")
         ident = self._next_id()
         self._pending[ident] = job
-        self._transport.write(frame(INFER, ident, ROWS.pack(job.rows), encode_tensors(job.inputs)))
+        self._send(frame(INFER, ident, ROWS.pack(job.rows), encode_tensors(job.inputs)))
 
     def ask_metrics(self, conn: Connection, samples: list[Any]) -> None:
         """Send this worker's counts and ask for the whole server's exposition, answered on ``conn``."""
@@ -81,14 +82,25 @@ class ModelLink(asyncio.Protocol):
             return
         ident = self._next_id()
         self._asks[ident] = conn
-        self._transport.write(frame(METRICS, ident, json.dumps(samples).encode()))
+        self._send(frame(METRICS, ident, json.dumps(samples).encode()))
 
     def push_stats(self, samples: list[Any]) -> None:
         if not self.lost.is_set() and self._transport is not None:
-            self._transport.write(frame(STATS, 0, json.dumps(samples).encode()))
+            self._send(frame(STATS, 0, json.dumps(samples).encode()))
 
     def hello(self, index: int) -> None:
-        self._transport.write(frame(HELLO, index))
+        self._send(frame(HELLO, index))
+
+    def flush(self) -> None:
+        """Write the frames of this loop iteration in one go."""
+        out, self._out = self._out, []
+        if out and not self.lost.is_set():
+            self._transport.write(b"".join(out))
+
+    def _send(self, data: bytes) -> None:
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._out.append(data)
 
     def _next_id(self) -> int:
         return next(self._ids) & 0xFFFFFFFF
@@ -181,6 +193,7 @@ async def serve(config: dict[str, Any]) -> int:
     drained = await http.shutdown(config["graceful_timeout_s"])
     pusher.cancel()
     link.push_stats(app.metrics.http_samples())
+    link.flush()
     return 0 if drained and not link.lost.is_set() else 1
 
 
