@@ -109,6 +109,8 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
     run.stopped = True
     for transport in transports:
         transport.close()
+    if args.dump:
+        Path(args.dump).write_text(json.dumps([round(x, 6) for x in run.latencies]))
     return _summary(run, elapsed, cpu, args.connections)
 
 
@@ -138,6 +140,7 @@ def main() -> int:
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--warmup", type=float, default=1.0)
+    p.add_argument("--dump", default=None, help="write every measured latency (s) to this JSON file")
     args = p.parse_args()
     with contextlib.suppress(ImportError):
         import uvloop
