@@ -151,6 +151,23 @@ def test_requests_across_workers_get_their_own_rows_and_metrics_add_up(tmp_path:
         assert _metric(server.base, "releasegate_serve_request_seconds_count") == 60.0
 
 
+def test_client_limits_hold_in_the_workers(tmp_path: Path, sleeper_weights: tuple[Path, Path]) -> None:
+    """A body over --max-request-bytes, a slow client, and the worker keeps serving the others."""
+    with serving(tmp_path, sleeper_weights, "--workers", "1", "--max-request-bytes", "2048", "--request-timeout", "1") as server:
+        status, body = _infer(server.base, [[1.0, 2.0, 3.0, 4.0]] * 8)
+        assert status == 200
+        big = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}],
+                          "id": "x" * 4096}).encode()
+        req = urllib.request.Request(f"{server.base}/v2/models/model/infer", big)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=10)  # noqa: S310 - loopback only
+        assert refused.value.code == 413
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
+            slow.sendall(b"POST /v2/models/model/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            assert _read_all(slow).startswith(b"HTTP/1.1 408")
+        assert _infer(server.base, [[1.0, 2.0, 3.0, 4.0]])[0] == 200
+
+
 def test_full_queue_answers_503_with_retry_after(tmp_path: Path, sleeper_weights: tuple[Path, Path]) -> None:
     with serving(tmp_path, sleeper_weights, "--workers", "2", "--max-queue", "1") as server:
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
