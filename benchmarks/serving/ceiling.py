@@ -157,11 +157,16 @@ def markdown(report: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in report["rows"]:
         lines.append(f"| {r['setup']} | {r['connections']} | {r['rps']:,.0f} | {', '.join(f'{x:,.0f}' for x in r['rps_runs'])} | "
-                     f"{r['p50_ms']} | {r['p99_ms']} | {r['server_cpu_us_per_request']} | {r['main_cpu_us_per_request']} | "
+                     f"{r['p50_ms']} | {r['p99_ms']} | {r['server_cpu_us_per_request']} | {_first(r)} | "
                      f"{r['generator_cpu_us_per_request']} | {r['generator_cpu_share']} | {r['non_200']} |")
     if not report["litserve"]:
         lines += ["", "LitServe was not importable by the --litserve-python given: its rows are missing."]
     return "\n".join(lines) + "\n"
+
+
+def _first(row: dict[str, Any]) -> object:
+    """The first process's share: the model process with --workers; LitServe's first process only supervises."""
+    return "-" if row["setup"].startswith("LitServe") else row["main_cpu_us_per_request"]
 
 
 def main() -> int:

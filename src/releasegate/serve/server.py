@@ -104,8 +104,8 @@ class ModelServer:
 
     def run(self) -> None:
         """Serve until SIGTERM/SIGINT or :meth:`stop`, then drain (uvloop when installed)."""
-        if self.pool is not None:
-            self._run_workers(signals=True)
+        if self.pool is not None:  # signal handlers can only be set from the main thread
+            self._run_workers(signals=threading.current_thread() is threading.main_thread())
             return
         _event_loop_policy()
         asyncio.run(self.serve(signals=True))
@@ -138,6 +138,8 @@ class ModelServer:
 
         if self.app is None or self._socket is None:
             raise RuntimeError("ModelServer.prepare() must run first")
+        if self.pool is not None:
+            raise RuntimeError("with workers (ServeConfig.workers > 0) the server runs through run()")
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._stopping = asyncio.Event()
