@@ -168,6 +168,22 @@ def test_client_limits_hold_in_the_workers(tmp_path: Path, sleeper_weights: tupl
         assert _infer(server.base, [[1.0, 2.0, 3.0, 4.0]])[0] == 200
 
 
+def test_a_port_held_by_a_server_with_workers_is_refused(
+    tmp_path: Path, sleeper_weights: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The workers' sockets share the port (SO_REUSEPORT); a second server must still not join them."""
+    from releasegate.cli import main
+
+    _, weights = sleeper_weights
+    with serving(tmp_path, sleeper_weights, "--workers", "2") as server:
+        for workers in ("2", "0"):
+            code = main(["serve", str(weights), "--sha256", hashlib.sha256(weights.read_bytes()).hexdigest(),
+                         "--format", "safetensors", "--factory", "nonexistent", "--port", str(server.port),
+                         "--workers", workers])
+            assert code == 2
+            assert f"--port {server.port}: cannot listen there" in capsys.readouterr().err
+
+
 def test_full_queue_answers_503_with_retry_after(tmp_path: Path, sleeper_weights: tuple[Path, Path]) -> None:
     with serving(tmp_path, sleeper_weights, "--workers", "2", "--max-queue", "1") as server:
         with concurrent.futures.ThreadPoolExecutor(6) as pool:

@@ -83,8 +83,9 @@ class ModelServer:
             signer = verify_signature(cfg)
             log.info("%s: signature %s verified (signed by %s)", cfg.artifact, cfg.signature, signer)
         from releasegate.serve.assembly import build_core
+        from releasegate.serve.listener import bind
 
-        self._socket = _bind(cfg.host, cfg.port)
+        self._socket = bind(cfg.host, cfg.port, shared=cfg.workers > 0)
         started = time.monotonic()
         try:
             core = build_core(cfg, resolve_device(cfg.device), self._socket.getsockname()[1])
@@ -193,21 +194,6 @@ def _log_ready(info: ServerInfo, seconds: float) -> None:
         info.model, seconds, info.format, info.device, info.dtype, info.max_batch, info.extra.get("compile", "off"),
         inputs, outputs,
     )
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise InputError(f"--host {host} --port {port}: cannot listen there ({e.strerror})",
-                         "pick a free port (or 0 for any free port)") from e
-    sock.listen(4096)
-    sock.setblocking(False)
-    return sock
 
 
 def _event_loop_policy() -> None:

@@ -1,8 +1,8 @@
 """One HTTP worker process of ``releasegate serve --workers N`` (``python -m releasegate.serve.worker``).
 
-Started by the model process (:mod:`releasegate.serve.workers`) with the listening socket and
-its end of a Unix socket pair as inherited file descriptors, and its configuration as JSON on
-stdin. It runs the same HTTP server and v2 app as the one-process mode; only the queue differs:
+Started by the model process (:mod:`releasegate.serve.workers`) with its end of a Unix socket
+pair as an inherited file descriptor and its configuration as JSON on stdin; it listens on the
+server's port with a socket of its own (SO_REUSEPORT). It runs the same HTTP server and v2 app as the one-process mode; only the queue differs:
 :class:`ModelLink` frames each checked request to the model process and hands the results
 back to the app on this event loop. It never imports torch. When the link closes (the model
 process died) it answers 503 to what it holds, reports not-ready, stops accepting and exits.
@@ -19,6 +19,7 @@ import socket
 import sys
 from typing import Any
 
+from releasegate.errors import ReleasegateError
 from releasegate.serve.app import METRICS_HEADERS, Limits, ServeApp
 from releasegate.serve.batching import Job, Overloaded, RemoteFailure
 from releasegate.serve.config import HttpLimits
@@ -170,7 +171,7 @@ def signature(doc: dict[str, Any]) -> Signature:
 
 async def serve(config: dict[str, Any]) -> int:
     """Serve until SIGTERM/SIGINT or the model process goes; then drain. The exit code."""
-    from releasegate.serve.listener import HttpServer
+    from releasegate.serve.listener import HttpServer, bind_worker
 
     loop = asyncio.get_running_loop()
     sig = signature(config["signature"])
@@ -184,7 +185,7 @@ async def serve(config: dict[str, Any]) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     http = HttpServer(app, loop, HttpLimits(**config["http"]), access_log=config["access_log"])
-    await http.start(socket.socket(fileno=config["listen_fd"]))
+    await http.start(bind_worker(config["host"], config["port"]))
     link.hello(config["index"])
     pusher = loop.create_task(_push_stats(link, app))
     await asyncio.wait([loop.create_task(stopping.wait()), loop.create_task(link.lost.wait())],
@@ -215,7 +216,11 @@ def main() -> int:
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    return asyncio.run(serve(config))
+    try:
+        return asyncio.run(serve(config))
+    except ReleasegateError as e:
+        log.error("HTTP worker %s: %s", config.get("index"), e)
+        return e.exit_code
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """``--workers N``: N HTTP worker processes in front of this, the model process.
 
-This process binds the port, loads the model and runs the batcher; each worker
-(:mod:`releasegate.serve.worker`) inherits the listening socket, accepts connections,
-parses and checks requests, and sends each infer job over its own Unix socket pair as
+This process reserves the port, loads the model and runs the batcher; each worker
+(:mod:`releasegate.serve.worker`) listens on the same port (SO_REUSEPORT: the kernel
+spreads the connections evenly), parses and checks requests, and sends each infer job over its own Unix socket pair as
 raw tensor bytes (:mod:`releasegate.serve.ipc`). One reader thread per worker turns the
 frames into :class:`~releasegate.serve.batching.Job` s for the one batcher, so batches
 form here, across all workers; the completion thread sends each finished batch back as
@@ -13,7 +13,7 @@ so scale with the workers while the device is fed from one place.
 - **A worker that dies** is restarted (with a back-off when it keeps dying). The clients it
   held lose their connections (no process is left to answer them); each of its jobs still
   in the batcher is counted as a 503 when it finishes, and one error line says how many
-  were in flight. Other workers keep accepting on the shared socket meanwhile.
+  were in flight. Other workers keep accepting meanwhile.
 - **A worker that stops reading** its results for ``SEND_TIMEOUT_S`` is killed (and restarted)
   rather than stall the batcher's completion thread.
 - **SIGTERM/SIGINT**: each worker is told to drain (stop accepting, finish its requests,
@@ -108,6 +108,7 @@ class WorkerPool:
     """Spawns the workers, feeds their jobs to the batcher, answers them, restarts and drains them."""
 
     def __init__(self, core: ModelCore, cfg: ServeConfig, listener: socket.socket) -> None:
+        """``listener`` reserves the port (SO_REUSEPORT); each worker listens on a socket of its own."""
         self.core = core
         self.cfg = cfg
         self.listener = listener
@@ -177,8 +178,8 @@ class WorkerPool:
     # --- workers
     def _spawn(self, index: int) -> WorkerLink:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fds = (self.listener.fileno(), theirs.fileno())
-        config = {**self._config, "index": index, "listen_fd": fds[0], "link_fd": fds[1]}
+        fds = (theirs.fileno(),)
+        config = {**self._config, "index": index, "link_fd": fds[0]}
         try:
             proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own module, no shell
                 [sys.executable, "-m", "releasegate.serve.worker"], stdin=subprocess.PIPE, pass_fds=fds,
@@ -303,6 +304,8 @@ def worker_config(core: ModelCore, cfg: ServeConfig, limit: int) -> dict[str, An
         "metrics": [cfg.model_name, cfg.model_version, cfg.track],
         "limits": asdict(core.limits),
         "http": asdict(cfg.http),
+        "host": cfg.host,
+        "port": core.info.port,
         "access_log": cfg.access_log,
         "log_level": logging.getLevelName(logging.getLogger("releasegate").getEffectiveLevel()),
         # The model process's queue decides overload; this only bounds what one worker holds when it
