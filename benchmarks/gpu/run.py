@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -117,16 +118,22 @@ def raw_forward(name: str, plan: Plan) -> dict[str, Any]:
     seq = SHAPES[name].seq
     eager = {bs: _time_forward(model, bs, seq, plan) for bs in plan.raw_batches[name]}
     compiled: dict[int, dict[str, float]] = {}
-    if plan.compile_batches[name]:
-        fast = torch.compile(model, mode=plan.compile_mode, dynamic=False)
+    compile_error = None
+    try:
+        if plan.compile_batches[name]:
+            fast = torch.compile(model, mode=plan.compile_mode, dynamic=False)
         for bs in plan.compile_batches[name]:
             started = time.perf_counter()
             compiled[bs] = _time_forward(fast, bs, seq, plan)
             compiled[bs]["with_compile_s"] = round(time.perf_counter() - started, 1)
+    except Exception as e:  # noqa: BLE001 - e.g. no C compiler for Triton: keep the eager figures, say why
+        compile_error = f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
+        print(f"  raw {name}: torch.compile failed ({compile_error}); eager figures only", flush=True)
     best = {bs: max(v["seq_per_s"] for v in (eager.get(bs), compiled.get(bs)) if v) for bs in {*eager, *compiled}}
     bs1 = min(v["ms_per_batch"] for v in (eager.get(1), compiled.get(1)) if v)
     print(f"  raw {name}: max {max(best.values()):,.0f} seq/s, batch 1 {bs1} ms", flush=True)
-    return {"seq": seq, "eager": eager, "compiled": compiled, "max_seq_per_s": max(best.values()), "bs1_ms": bs1}
+    return {"seq": seq, "eager": eager, "compiled": compiled, "compile_error": compile_error,
+            "max_seq_per_s": max(best.values()), "bs1_ms": bs1}
 
 
 def _time_forward(model: Any, bs: int, seq: int, plan: Plan) -> dict[str, float]:
@@ -153,7 +160,10 @@ def stage_served(plan: Plan, work: Path, results: dict[str, Any]) -> list[dict[s
     raw = results.get("raw") or {}
     points = []
     for name, workers in plan.served:
-        point = served_point(name, workers, plan, work)
+        point = guarded(functools.partial(served_point, name, workers, plan, work), model=name, workers=workers)
+        if "error" in point:
+            points.append(point)
+            continue
         ceiling = (raw.get(name) or {}).get("max_seq_per_s")
         point["served_over_raw"] = round(point["rps"] / ceiling, 3) if ceiling else None
         print(f"  served {name} --workers {workers}: {point['rps']:,.0f} req/s, p50 {point['p50_ms']} ms, "
@@ -207,27 +217,42 @@ def drive(port: int, body: Path, connections: int, seconds: float, generators: i
 # ---------------------------------------------------------------- stage 3: one user
 
 def stage_one_user(plan: Plan, work: Path, results: dict[str, Any]) -> list[dict[str, Any]]:
-    from releasegate.serve.models import SHAPES
-
     name = plan.one_user_model
     weights, sha = weights_file(name, work)
     raw_bs1 = ((results.get("raw") or {}).get(name) or {}).get("bs1_ms")
     points = []
     for workers in plan.one_user_workers:
-        port = free_port()
-        cmd = serve_command(weights, sha, name, port, plan, "--max-batch", "1", "--workers", str(workers),
-                            "--compile", plan.compile_mode)
-        with running_server(cmd, f"http://127.0.0.1:{port}/v2/health/ready", work / f"one-user-{workers}.log"):
-            times = one_user(port, request(SHAPES[name].seq), plan.one_user_requests)
-        ms = sorted(1000 * t for t in times[len(times) // 10:])
-        p50 = ms[len(ms) // 2]
-        point = {"model": name, "workers": workers, "compile": plan.compile_mode, "requests": len(times),
-                 "p50_ms": round(p50, 3), "p99_ms": round(ms[int(len(ms) * 0.99)], 3), "raw_bs1_ms": raw_bs1,
-                 "added_p50_ms": round(p50 - raw_bs1, 3) if raw_bs1 else None,
-                 "target_met": bool(raw_bs1) and p50 <= raw_bs1 + 1.0}
-        print(f"  one user {name} --workers {workers}: p50 {point['p50_ms']} ms (raw batch 1 {raw_bs1} ms)", flush=True)
-        points.append(point)
+        points.append(guarded(functools.partial(one_user_point, name, workers, weights, sha, raw_bs1, plan, work),
+                              model=name, workers=workers))
     return points
+
+
+def one_user_point(name: str, workers: int, weights: Path, sha: str, raw_bs1: float | None, plan: Plan,
+                   work: Path) -> dict[str, Any]:
+    from releasegate.serve.models import SHAPES
+
+    port = free_port()
+    cmd = serve_command(weights, sha, name, port, plan, "--max-batch", "1", "--workers", str(workers),
+                        "--compile", plan.compile_mode)
+    with running_server(cmd, f"http://127.0.0.1:{port}/v2/health/ready", work / f"one-user-{workers}.log"):
+        times = one_user(port, request(SHAPES[name].seq), plan.one_user_requests)
+    ms = sorted(1000 * t for t in times[len(times) // 10:])
+    p50 = ms[len(ms) // 2]
+    point = {"model": name, "workers": workers, "compile": plan.compile_mode, "requests": len(times),
+             "p50_ms": round(p50, 3), "p99_ms": round(ms[int(len(ms) * 0.99)], 3), "raw_bs1_ms": raw_bs1,
+             "added_p50_ms": round(p50 - raw_bs1, 3) if raw_bs1 else None,
+             "target_met": bool(raw_bs1) and p50 <= raw_bs1 + 1.0}
+    print(f"  one user {name} --workers {workers}: p50 {point['p50_ms']} ms (raw batch 1 {raw_bs1} ms)", flush=True)
+    return point
+
+
+def guarded(measure: Callable[[], dict[str, Any]], **labels: Any) -> dict[str, Any]:
+    """One point; a point that fails is recorded with its error and the stage goes on."""
+    try:
+        return measure()
+    except Exception as e:  # noqa: BLE001 - one failed point must not cost the others
+        print(f"  {labels} failed: {type(e).__name__}: {e}", flush=True)
+        return {**labels, "error": f"{type(e).__name__}: {' '.join(str(e).split())[:500]}"}
 
 
 # ---------------------------------------------------------------- stage 4: the load gate
@@ -387,6 +412,8 @@ def _raw_md(raw: Any) -> list[str]:
     for name, m in raw.items():
         eager = ", ".join(f"bs {bs}: {v['seq_per_s']:,.0f}" for bs, v in m["eager"].items())
         compiled = ", ".join(f"bs {bs}: {v['seq_per_s']:,.0f}" for bs, v in m["compiled"].items()) or "-"
+        if m.get("compile_error"):
+            compiled = f"failed: {m['compile_error']}"
         lines.append(f"| {name} (seq {m['seq']}) | {m['max_seq_per_s']:,.0f} | {m['bs1_ms']} | {eager} | {compiled} |")
     return [*lines, ""]
 
@@ -398,6 +425,9 @@ def _served_md(served: Any) -> list[str]:
     lines += ["| model | --workers | connections | req/s | served/raw | p50 ms | p99 ms | non-200 | server CPU µs/req | "
               "generator CPU (cores) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for p in served:
+        if "error" in p:
+            lines.append(f"| {p['model']} | {p['workers']} | failed: {p['error']} |")
+            continue
         bad = sum(v for k, v in p["statuses"].items() if k != "200")
         lines.append(f"| {p['model']} | {p['workers']} | {p['connections']} | {p['rps']:,.0f} | {p['served_over_raw']} | "
                      f"{p['p50_ms']} | {p['p99_ms']} | {bad} | {p['server_cpu_us_per_request']} | {p['generator_cpu_cores']} |")
@@ -410,6 +440,9 @@ def _one_user_md(points: Any) -> list[str]:
         return [*lines, problem, ""]
     lines += ["| model | --workers | --compile | p50 ms | p99 ms | raw batch-1 ms | added p50 ms | met |", "|---|---|---|---|---|---|---|---|"]
     for p in points:
+        if "error" in p:
+            lines.append(f"| {p['model']} | {p['workers']} | failed: {p['error']} |")
+            continue
         lines.append(f"| {p['model']} | {p['workers']} | {p['compile']} | {p['p50_ms']} | {p['p99_ms']} | {p['raw_bs1_ms']} | "
                      f"{p['added_p50_ms']} | {'yes' if p['target_met'] else 'no'} |")
     return [*lines, ""]
