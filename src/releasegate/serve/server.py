@@ -22,6 +22,7 @@ from releasegate.errors import InputError
 from releasegate.serve.config import ServeConfig, ServerInfo
 
 if TYPE_CHECKING:
+    from releasegate.serve.assembly import ModelCore
     from releasegate.serve.listener import HttpServer
     from releasegate.serve.workers import WorkerPool
 
@@ -71,7 +72,8 @@ class ModelServer:
         self._started = False
         self.drained = True
         self.http: HttpServer | None = None  # while serving
-        self.pool: WorkerPool | None = None  # with --workers
+        self.pool: WorkerPool | None = None  # with --workers (the HTTP side then lives in the workers)
+        self.core: ModelCore | None = None  # the model side: batcher, signature, metrics
         self._stop = threading.Event()  # with --workers: set by SIGTERM/SIGINT or stop()
 
     def prepare(self) -> ServerInfo:
@@ -92,11 +94,10 @@ class ModelServer:
         except BaseException:
             self._socket.close()
             raise
-        self.info = core.info
+        self.core, self.info = core, core.info
         if cfg.workers:
             from releasegate.serve.workers import WorkerPool
 
-            self.app = core  # the batcher, for close()
             self.pool = WorkerPool(core, cfg, self._socket)
         else:
             self.app = core.app()
@@ -113,8 +114,8 @@ class ModelServer:
 
     def _run_workers(self, signals: bool) -> None:
         """--workers: start the HTTP workers, restart those that die, drain them on a signal or stop()."""
-        pool = self.pool
-        if pool is None or self.app is None:
+        pool, core = self.pool, self.core
+        if pool is None or core is None:
             raise RuntimeError("ModelServer.prepare() must run first")
         previous = {}
         if signals:
@@ -128,7 +129,7 @@ class ModelServer:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            if not self.app.batcher.close(self.config.graceful_timeout_s):
+            if not core.batcher.close(self.config.graceful_timeout_s):
                 log.warning("the batcher did not finish its queue within %g s (--graceful-timeout)",
                             self.config.graceful_timeout_s)
             log.info("stopped%s", "" if self.drained else " (some requests went unanswered)")
@@ -137,10 +138,10 @@ class ModelServer:
         """Serve on the running loop until stopped; then finish in-flight requests and stop the batcher."""
         from releasegate.serve.listener import HttpServer
 
-        if self.app is None or self._socket is None:
-            raise RuntimeError("ModelServer.prepare() must run first")
         if self.pool is not None:
             raise RuntimeError("with workers (ServeConfig.workers > 0) the server runs through run()")
+        if self.app is None or self._socket is None:
+            raise RuntimeError("ModelServer.prepare() must run first")
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._stopping = asyncio.Event()
@@ -180,7 +181,7 @@ class ModelServer:
         self._stop.set()
         if self._stopping is not None and not self._stopping.is_set():
             log.info("shutting down: readiness answers 503; finishing the requests in flight")
-        if self.app is not None and self.pool is None:
+        if self.app is not None:
             self.app.draining = True
         if self._stopping is not None:
             self._stopping.set()
