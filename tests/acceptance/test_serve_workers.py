@@ -1,7 +1,7 @@
 """``releasegate serve --workers N`` as real processes: answers, overload, drain, and processes that die.
 
 Each test starts the CLI in a subprocess with a model that computes ``x @ W.T + b`` and sleeps
-for rows whose first value is 7 (so that a request can be held in flight), and kills what it
+for rows whose first value is 7 (so that a request can be held in flight) and fails for 5, and kills what it
 started, workers included, whatever happens.
 """
 from __future__ import annotations
@@ -46,6 +46,8 @@ SLEEPER = textwrap.dedent(
                 with open(os.environ["RG_TEST_MARKER"], "a") as f:
                     f.write("x")
                 time.sleep(float(os.environ.get("RG_TEST_SLEEP", "1.5")))
+            if bool((x[:, 0] == 5).any()):
+                raise RuntimeError("a row starts with 5")
             return self.lin(x)
 
     def sleeper():
@@ -135,7 +137,7 @@ def serving(tmp_path: Path, sleeper_weights: tuple[Path, Path], *args: str) -> I
 def test_requests_across_workers_get_their_own_rows_and_metrics_add_up(tmp_path: Path, sleeper_weights: tuple[Path, Path]) -> None:
     with serving(tmp_path, sleeper_weights, "--workers", "2") as server:
         assert len(server.workers()) == 2
-        bodies = [[[i, i + 0.5, -i, 1.0]] * (1 + i % 3) for i in range(60)]
+        bodies = [[[10 + i, i + 0.5, -i, 1.0]] * (1 + i % 3) for i in range(60)]  # no row starts with 5 or 7
         with concurrent.futures.ThreadPoolExecutor(12) as pool:
             answers = list(pool.map(lambda rows: _infer(server.base, rows), bodies))
         for rows, (status, answer) in zip(bodies, answers):
@@ -145,7 +147,10 @@ def test_requests_across_workers_get_their_own_rows_and_metrics_add_up(tmp_path:
             assert out["data"] == pytest.approx(server.expected(rows), rel=1e-5)
         bad, body = _infer(server.base, [[1.0, 2.0, 3.0, 4.0]] * 9)  # over --max-batch 8: refused before the link
         assert bad == 400 and "--max-batch 8" in body["error"]
-        metrics = _wait_for(lambda: _metric(server.base, 'status="200"') == 60.0 and _metric(server.base, 'status="400"') == 1.0,
+        failed, body = _infer(server.base, [[5.0, 0, 0, 0]])
+        assert failed == 500 and body["error"] == "inference failed: RuntimeError: a row starts with 5"
+        metrics = _wait_for(lambda: _metric(server.base, 'status="200"') == 60.0 and _metric(server.base, 'status="400"') == 1.0
+                            and _metric(server.base, 'status="500"') == 1.0,
                             lambda: _get(f"{server.base}/metrics")[1].decode())
         assert "releasegate_serve_batch_size_count" in metrics
         assert _metric(server.base, "releasegate_serve_request_seconds_count") == 60.0
