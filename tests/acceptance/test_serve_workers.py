@@ -72,7 +72,7 @@ class Server:
         pids = []
         for child in psutil.Process(self.proc.pid).children():
             with contextlib.suppress(psutil.Error):  # a zombie not yet reaped is no worker
-                if "releasegate.serve.worker" in " ".join(child.cmdline()):
+                if "releasegate.cli.serve_worker" in " ".join(child.cmdline()):
                     pids.append(child.pid)
         return pids
 

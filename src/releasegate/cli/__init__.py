@@ -9,6 +9,7 @@ import importlib
 import logging
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,6 @@ import click
 
 from releasegate import __version__
 from releasegate.errors import EXIT_INTERNAL, ReleasegateError
-from releasegate.logsetup import stderr_handler
 
 # name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMAT = "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s"  # UTC, ISO 8601
 
 
 class LazyGroup(click.Group):
@@ -126,7 +127,10 @@ def configure_logging(level: str) -> Callable[[], None]:
     The only place that configures logging (the library only logs). Undone when the command ends,
     so that running the CLI in-process (tests, other tools) leaves no handler behind.
     """
-    handler = stderr_handler()
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.addHandler(handler)
     undo_level = set_log_level("releasegate", level)

@@ -1,4 +1,4 @@
-"""One HTTP worker process of ``releasegate serve --workers N`` (``python -m releasegate.serve.worker``).
+"""One HTTP worker process of ``releasegate serve --workers N`` (entry: :mod:`releasegate.cli.serve_worker`).
 
 Started by the model process (:mod:`releasegate.serve.workers`) with its end of a Unix socket
 pair as an inherited file descriptor and its configuration as JSON on stdin; it listens on the
@@ -16,7 +16,6 @@ import json
 import logging
 import signal
 import socket
-import sys
 from typing import Any
 
 from releasegate.errors import ReleasegateError
@@ -204,14 +203,8 @@ async def _push_stats(link: ModelLink, app: ServeApp) -> None:
         link.push_stats(app.metrics.http_samples())
 
 
-def main() -> int:
-    from releasegate.logsetup import stderr_handler
-
-    config = json.loads(sys.stdin.buffer.read())
-    logging.getLogger().addHandler(stderr_handler())
-    logging.getLogger("releasegate").setLevel(config["log_level"])
-    if config["access_log"]:
-        logging.getLogger("releasegate.serve.access").setLevel(logging.INFO)
+def run(config: dict[str, Any]) -> int:
+    """Run the worker described by ``config`` (logging is set up by its entry point); the exit code."""
     with contextlib.suppress(ImportError):
         import uvloop
 
@@ -221,7 +214,3 @@ def main() -> int:
     except ReleasegateError as e:
         log.error("HTTP worker %s: %s", config.get("index"), e)
         return e.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -182,7 +182,7 @@ class WorkerPool:
         config = {**self._config, "index": index, "link_fd": fds[0]}
         try:
             proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own module, no shell
-                [sys.executable, "-m", "releasegate.serve.worker"], stdin=subprocess.PIPE, pass_fds=fds,
+                [sys.executable, "-m", "releasegate.cli.serve_worker"], stdin=subprocess.PIPE, pass_fds=fds,
                 env=worker_env(), start_new_session=True,
             )
         finally:
@@ -307,7 +307,7 @@ def worker_config(core: ModelCore, cfg: ServeConfig, limit: int) -> dict[str, An
         "host": cfg.host,
         "port": core.info.port,
         "access_log": cfg.access_log,
-        "log_level": logging.getLevelName(logging.getLogger("releasegate").getEffectiveLevel()),
+        "log_level": logging.getLevelName(log.getEffectiveLevel()),  # what the CLI set on "releasegate"
         # The model process's queue decides overload; this only bounds what one worker holds when it
         # does not answer: the whole queue plus the rows of the two batches in flight.
         "max_pending": cfg.max_queue + 2 * sig.max_batch,
