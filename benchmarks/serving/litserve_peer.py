@@ -2,7 +2,8 @@
 
 Usage: python litserve_peer.py MODEL PORT MAX_BATCH API_SERVERS DEVICE DTYPE
 Mirrors how the GPU anchors ran LitServe (batch timeout 2 ms, one device worker,
-fast_queue), with the model built by releasegate.serve.models.build.
+fast_queue), with the model built by releasegate.serve.models.build (or, for MODEL
+``trivial``, the near-free model of trivial_model.py that ceiling.py uses).
 """
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 class ClassifierAPI(ls.LitAPI):
     def setup(self, device: str) -> None:
         self.device = device
-        self.model = build(sys.argv[1]).to(device=device, dtype=DTYPES[sys.argv[6]])
+        if sys.argv[1] == "trivial":
+            from trivial_model import Trivial
+
+            self.model = Trivial()
+        else:
+            self.model = build(sys.argv[1]).to(device=device, dtype=DTYPES[sys.argv[6]])
 
     def decode_request(self, request: dict) -> list[int]:
         return request["input_ids"]

@@ -108,7 +108,7 @@ def run(n: int, batch: int) -> float:
             conn.data_received(raw)            # parse + check + queue
         jobs = batcher._pop_batch()            # what the launch thread does, minus the wake-up
         outputs = runner.launch(0, jobs, sum(j.rows for j in jobs)).wait()
-        app._finish(list(zip(jobs, split_rows(outputs, jobs))))   # encode + write
+        app.finish(list(zip(jobs, split_rows(outputs, jobs))))   # encode + write
     spent = time.process_time() - start
     for conn in conns:
         conn.connection_lost(None)

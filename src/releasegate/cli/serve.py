@@ -31,6 +31,9 @@ _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\-]{0,127}")
               help="How long an idle worker waits for a batch to fill; 0 runs whatever is queued at once.")
 @click.option("--max-queue", type=click.IntRange(1, 1_000_000), default=1024, show_default=True,
               help="Requests that may wait for a batch; beyond it the server answers 503 with Retry-After.")
+@click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
+              help="HTTP worker processes in front of the model process (parsing scales with cores); "
+                   "0 serves HTTP in the model process itself.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--model-name", default="model", show_default=True, help="Name of the model in the v2 URLs (/v2/models/NAME).")
@@ -77,7 +80,7 @@ _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\-]{0,127}")
 @click.pass_context
 def serve(
     ctx: click.Context, artifact: Path, sha256: str, fmt: str, factory: str | None, device: str, dtype: str,
-    max_batch: int, max_delay_ms: float, max_queue: int, host: str, port: int, model_name: str,
+    max_batch: int, max_delay_ms: float, max_queue: int, workers: int, host: str, port: int, model_name: str,
     model_version: str, track: str, input_specs: tuple[str, ...], max_request_bytes: int, compile_mode: str, graceful_timeout: float,
     request_timeout: float, max_url_bytes: int, max_header_bytes: int, max_headers: int, max_connections: int,
     access_log: bool, signature: Path | None, trusted_keys: tuple[Path, ...], certificate_identity: str | None,
@@ -103,7 +106,7 @@ def serve(
         raise InputError(f"--model-version {model_version!r}: not a version", "use letters, digits, _ . + - (at most 128)")
     config = ServeConfig(
         artifact=artifact, sha256=sha256, format=fmt, factory=factory, device=device, dtype=dtype,
-        max_batch=max_batch, max_delay_ms=max_delay_ms, max_queue=max_queue, host=host, port=port,
+        max_batch=max_batch, max_delay_ms=max_delay_ms, max_queue=max_queue, workers=workers, host=host, port=port,
         model_name=model_name, model_version=model_version, track=track, input_spec=tuple(parse_input_spec(s) for s in input_specs),
         max_request_bytes=max_request_bytes, compile=compile_mode, graceful_timeout_s=graceful_timeout,
         http=HttpLimits(request_timeout_s=request_timeout, max_url_bytes=max_url_bytes,
@@ -121,7 +124,8 @@ def serve(
     inputs = ", ".join(f"{s.name}:{s.datatype}{[-1, *s.shape]}" for s in info.inputs)
     click.echo(
         f"releasegate serve: model {info.model!r} ({info.format}, {info.device}, {info.dtype}, "
-        f"max batch {info.max_batch}; inputs {inputs}) ready on {info.url}",
+        f"max batch {info.max_batch}; inputs {inputs}) ready on {info.url}"
+        + (f" with {workers} HTTP worker processes" if workers else ""),
         err=True,
     )
     server.run()

@@ -14,11 +14,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from releasegate import __version__
 from releasegate.errors import RequestError
-from releasegate.serve.batching import Batcher, Job, Overloaded
+from releasegate.serve.batching import Job, Overloaded, failure_text
 from releasegate.serve.http import Connection, Request
 from releasegate.serve.logs import Throttle
 from releasegate.serve.metrics import CONTENT_TYPE, ServeMetrics
@@ -34,7 +34,19 @@ from releasegate.serve.protocol import (
 log = logging.getLogger(__name__)
 _JSON = ((b"content-type", b"application/json"),)
 _HEADER_LENGTH = b"inference-header-content-length"
+METRICS_HEADERS = ((b"content-type", CONTENT_TYPE.encode()),)
 CLIENT_GONE = 499
+
+
+class Queue(Protocol):
+    """Where infer jobs go: the batcher in one process, the link to the model process in a worker."""
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a batch (the queue-depth gauge)."""
+
+    def submit(self, job: Job) -> None:
+        """Queue ``job`` or raise :class:`Overloaded`."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,7 @@ class Limits:
 class ServeApp:
     """Serves one model: health, metadata, infer, metrics."""
 
-    def __init__(self, sig: Signature, batcher: Batcher, metrics: ServeMetrics, limits: Limits) -> None:
+    def __init__(self, sig: Signature, batcher: Queue, metrics: ServeMetrics, limits: Limits) -> None:
         self.sig = sig
         self.batcher = batcher
         self.metrics = metrics
@@ -80,7 +92,7 @@ class ServeApp:
                 conn.respond(405, error_body(f"{path}: use POST"), _JSON)
             return
         if path == "/metrics" and request.method == "GET":
-            conn.respond(200, self.metrics.render(self.batcher.queued), ((b"content-type", CONTENT_TYPE.encode()),))
+            self.answer_metrics(conn)
             return
         handler = self._get.get(path.rstrip("/") or path)
         if handler is None:
@@ -102,13 +114,18 @@ class ServeApp:
         if path in self._infer_paths:
             self.metrics.count(CLIENT_GONE)
 
+    def answer_metrics(self, conn: Connection) -> None:
+        """``GET /metrics``: this process's metrics (a worker asks the model process for the whole server's)."""
+        conn.respond(200, self.metrics.render(self.batcher.queued), METRICS_HEADERS)
+
     # --- batcher side
     def deliver(self, results: list[tuple[Job, Any]]) -> None:
         """Called by the batcher's completion thread: finish the batch on the event loop."""
         if self.loop is not None:
-            self.loop.call_soon_threadsafe(self._finish, results)
+            self.loop.call_soon_threadsafe(self.finish, results)
 
-    def _finish(self, results: list[tuple[Job, Any]]) -> None:
+    def finish(self, results: list[tuple[Job, Any]]) -> None:
+        """Answer each request of a finished batch (on the event loop)."""
         now = time.perf_counter()
         for job, result in results:
             conn, request, started = job.token
@@ -128,8 +145,11 @@ class ServeApp:
         if conn.closed:
             self.metrics.count(CLIENT_GONE)
             return False
+        if isinstance(result, Overloaded):  # from the model process, or the link to it is gone
+            self._overloaded(conn, result)
+            return False
         if isinstance(result, BaseException):
-            self._answer(conn, 500, error_body(f"inference failed: {type(result).__name__}: {result}"))
+            self._answer(conn, 500, error_body(f"inference failed: {failure_text(result)}"))
             return False
         self._answer_result(conn, request, result)
         return True
@@ -153,9 +173,12 @@ class ServeApp:
         try:
             self.batcher.submit(Job(request.arrays, request.rows, (conn, request, started)))
         except Overloaded as e:
-            self._log.log(logging.WARNING, "overloaded", "model %r: %s; answered 503", self.sig.name, e)
-            retry = ((b"retry-after", b"%d" % self.limits.retry_after_s), *_JSON)
-            self._answer(conn, 503, error_body(f"overloaded: {e}; retry later"), retry)
+            self._overloaded(conn, e)
+
+    def _overloaded(self, conn: Connection, error: Overloaded) -> None:
+        self._log.log(logging.WARNING, "overloaded", "model %r: %s; answered 503", self.sig.name, error)
+        retry = ((b"retry-after", b"%d" % self.limits.retry_after_s), *_JSON)
+        self._answer(conn, 503, error_body(f"overloaded: {error}; retry later"), retry)
 
     def _answer(self, conn: Connection, status: int, body: bytes, headers: tuple[tuple[bytes, bytes], ...] = _JSON) -> None:
         self.metrics.count(status)

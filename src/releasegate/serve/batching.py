@@ -39,6 +39,15 @@ class Overloaded(Exception):
     """The queue is full (or the server is draining): answer 503 with Retry-After."""
 
 
+class RemoteFailure(Exception):
+    """A batch failed in the model process; the message is already ``Type: message`` (a worker's 500)."""
+
+
+def failure_text(error: BaseException) -> str:
+    """How a failed batch is described to its clients."""
+    return str(error) if isinstance(error, RemoteFailure) else f"{type(error).__name__}: {error}"
+
+
 class Pending(Protocol):
     def wait(self) -> list[np.ndarray]:
         """Block until the batch is computed; its outputs, batch dimension first (padding removed)."""

@@ -42,6 +42,7 @@ class ServeConfig:
     max_request_bytes: int = 64 * 1024 * 1024
     compile: str = "off"
     graceful_timeout_s: float = 30.0
+    workers: int = 0  # HTTP worker processes feeding this (model) process; 0: HTTP in this process
     retry_after_s: int = 1
     http: HttpLimits = HttpLimits()
     access_log: bool = False  # one info line per response on the releasegate.serve.access logger

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,9 @@ from releasegate.errors import InputError
 from releasegate.serve.config import ServeConfig, ServerInfo
 
 if TYPE_CHECKING:
+    from releasegate.serve.assembly import ModelCore
     from releasegate.serve.listener import HttpServer
+    from releasegate.serve.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,9 @@ class ModelServer:
         self._started = False
         self.drained = True
         self.http: HttpServer | None = None  # while serving
+        self.pool: WorkerPool | None = None  # with --workers (the HTTP side then lives in the workers)
+        self.core: ModelCore | None = None  # the model side: batcher, signature, metrics
+        self._stop = threading.Event()  # with --workers: set by SIGTERM/SIGINT or stop()
 
     def prepare(self) -> ServerInfo:
         """Verify the digest, load and warm up the model, bind the port. Raises ReleasegateError."""
@@ -78,27 +84,62 @@ class ModelServer:
         if cfg.signature is not None:
             signer = verify_signature(cfg)
             log.info("%s: signature %s verified (signed by %s)", cfg.artifact, cfg.signature, signer)
-        from releasegate.serve.assembly import build_app
+        from releasegate.serve.assembly import build_core
+        from releasegate.serve.listener import bind
 
-        self._socket = _bind(cfg.host, cfg.port)
+        self._socket = bind(cfg.host, cfg.port, shared=cfg.workers > 0)
         started = time.monotonic()
         try:
-            self.app, self.info = build_app(cfg, resolve_device(cfg.device), self._socket.getsockname()[1])
+            core = build_core(cfg, resolve_device(cfg.device), self._socket.getsockname()[1])
         except BaseException:
             self._socket.close()
             raise
+        self.core, self.info = core, core.info
+        if cfg.workers:
+            from releasegate.serve.workers import WorkerPool
+
+            self.pool = WorkerPool(core, cfg, self._socket)
+        else:
+            self.app = core.app()
         _log_ready(self.info, time.monotonic() - started)
         return self.info
 
     def run(self) -> None:
         """Serve until SIGTERM/SIGINT or :meth:`stop`, then drain (uvloop when installed)."""
+        if self.pool is not None:  # signal handlers can only be set from the main thread
+            self._run_workers(signals=threading.current_thread() is threading.main_thread())
+            return
         _event_loop_policy()
         asyncio.run(self.serve(signals=True))
+
+    def _run_workers(self, signals: bool) -> None:
+        """--workers: start the HTTP workers, restart those that die, drain them on a signal or stop()."""
+        pool, core = self.pool, self.core
+        if pool is None or core is None:
+            raise RuntimeError("ModelServer.prepare() must run first")
+        previous = {}
+        if signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, lambda *_: self._begin_stop())
+        try:
+            pool.start()
+            self._started = True
+            log.info("listening on %s (%d worker processes)", self.info.url if self.info else "?", len(pool.links))
+            self.drained = pool.run(self._stop)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if not core.batcher.close(self.config.graceful_timeout_s):
+                log.warning("the batcher did not finish its queue within %g s (--graceful-timeout)",
+                            self.config.graceful_timeout_s)
+            log.info("stopped%s", "" if self.drained else " (some requests went unanswered)")
 
     async def serve(self, signals: bool = False) -> None:
         """Serve on the running loop until stopped; then finish in-flight requests and stop the batcher."""
         from releasegate.serve.listener import HttpServer
 
+        if self.pool is not None:
+            raise RuntimeError("with workers (ServeConfig.workers > 0) the server runs through run()")
         if self.app is None or self._socket is None:
             raise RuntimeError("ModelServer.prepare() must run first")
         loop = asyncio.get_running_loop()
@@ -127,6 +168,7 @@ class ModelServer:
 
     def stop(self) -> None:
         """Begin a graceful shutdown; safe from any thread (SIGTERM/SIGINT do the same)."""
+        self._stop.set()
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._begin_stop)
@@ -136,6 +178,7 @@ class ModelServer:
         return self._started
 
     def _begin_stop(self) -> None:
+        self._stop.set()
         if self._stopping is not None and not self._stopping.is_set():
             log.info("shutting down: readiness answers 503; finishing the requests in flight")
         if self.app is not None:
@@ -152,21 +195,6 @@ def _log_ready(info: ServerInfo, seconds: float) -> None:
         info.model, seconds, info.format, info.device, info.dtype, info.max_batch, info.extra.get("compile", "off"),
         inputs, outputs,
     )
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise InputError(f"--host {host} --port {port}: cannot listen there ({e.strerror})",
-                         "pick a free port (or 0 for any free port)") from e
-    sock.listen(4096)
-    sock.setblocking(False)
-    return sock
 
 
 def _event_loop_policy() -> None:
