@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -14,24 +15,25 @@ import pytest
 from releasegate.errors import InputError
 from releasegate.loadtest import procs
 
-# A parent that forks a grandchild which ignores SIGTERM, then both sleep.
+# A parent that forks a grandchild which ignores SIGTERM, then both sleep. Each says its pid in one
+# write(2): print() may write its pieces separately (unbuffered output), and the two lines would mix.
 FORKER = """
 import os, signal, sys, time
 if os.fork() == 0:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    print("grandchild", os.getpid(), flush=True)
+    os.write(1, b"grandchild %d\\n" % os.getpid())
     time.sleep(600)
 else:
-    print("parent", os.getpid(), flush=True)
+    os.write(1, b"parent %d\\n" % os.getpid())
     time.sleep(600)
 """
 
 
 def _pids(log: Path) -> list[int]:
     for _ in range(600):
-        lines = log.read_text().split() if log.exists() else []
-        if len(lines) >= 4:
-            return [int(lines[1]), int(lines[3])]
+        found = re.findall(r"(?:grandchild|parent) (\d+)", log.read_text()) if log.exists() else []
+        if len(found) >= 2:
+            return [int(pid) for pid in found]
         time.sleep(0.05)
     raise AssertionError(log.read_text())
 
