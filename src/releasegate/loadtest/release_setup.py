@@ -64,6 +64,7 @@ def server_spec(label: str, release: Release, artifact: Artifact, device: str, p
         max_batch=int(batching.get("maxBatch", 64)),
         max_delay_ms=float(batching.get("maxDelayMs", 2.0)),
         device=device,
+        workers=int(runtime.get("workers") or 0),
         startup_timeout=startup,
         input_specs=input_specs(release),
         external=external,

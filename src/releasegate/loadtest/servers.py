@@ -51,6 +51,7 @@ class ServerSpec:
     max_batch: int = 64
     max_delay_ms: float = 2.0
     device: str = "cpu"
+    workers: int = 0  # spec.runtime.workers: HTTP worker processes, as render passes them
     startup_timeout: float = 180.0
     input_specs: tuple[str, ...] = ()  # NAME:DATATYPE:DIMS without the batch dimension
     external: Mapping[str, Any] = field(default_factory=dict)
@@ -110,6 +111,8 @@ def builtin_argv(spec: ServerSpec, port: int) -> list[str]:
     argv += ["--device", spec.device, "--dtype", spec.dtype]
     argv += ["--max-batch", str(spec.max_batch), "--max-delay-ms", f"{spec.max_delay_ms:g}"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--model-name", spec.model]
+    if spec.workers:
+        argv += ["--workers", str(spec.workers)]
     for item in spec.input_specs:
         argv += ["--input-spec", item]
     return argv

@@ -260,10 +260,15 @@ def _server_args(w: Workload, cfg: RenderConfig, a: Artifact, path: str, version
              "--max-batch", str(w.max_batch or DEFAULT_MAX_BATCH),
              "--max-delay-ms", str(int(delay)) if delay.is_integer() else repr(delay),
              "--host", "0.0.0.0", "--port", str(cfg.port), "--model-name", w.name,
-             "--model-version", version, "--track", track]
+             "--model-version", version, "--track", track, *worker_args(w)]
     for name, datatype, shape in w.inputs:
         args += ["--input-spec", f"{name}:{datatype}:{','.join(str(d) for d in shape[1:])}"]
     return args
+
+
+def worker_args(w: Workload) -> list[str]:
+    """``--workers N`` when the release asks for HTTP worker processes (the load test starts the same)."""
+    return ["--workers", str(w.workers)] if w.workers else []
 
 
 def _server(w: Workload, cfg: RenderConfig, a: Artifact, path: str, version: str, track: str) -> dict[str, Any]:

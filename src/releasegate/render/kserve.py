@@ -101,7 +101,8 @@ def _ours_problems(w: Workload) -> list[Problem]:
 def _other_runtime_problems(w: Workload) -> list[Problem]:
     problems = []
     for field, why in (("image", "choose the server through modelFormat (KServe ServingRuntime)"),
-                       ("dtype", "the dtype is a setting of releasegate's server (leave modelFormat out to use it)")):
+                       ("dtype", "the dtype is a setting of releasegate's server (leave modelFormat out to use it)"),
+                       ("workers", "worker processes are a setting of releasegate's server (leave modelFormat out)")):
         if getattr(w, field) is not None:
             problems.append(_problem(w, ("spec", "runtime", field), f"runtime.{field} is not used by runtime.kind kserve "
                                      "with modelFormat", f"remove spec.runtime.{field}: {why}"))
@@ -194,7 +195,7 @@ def server_args(w: Workload) -> list[str]:
     a = w.artifact
     name = posixpath.basename(urlsplit(a.uri).path)
     args = [f"{MODEL_DIR}/{name}", "--sha256", a.sha256 or "", "--format", a.format,
-            "--model-version", w.version, "--track", track(w)]
+            "--model-version", w.version, "--track", track(w), *builtin.worker_args(w)]
     if a.factory:
         args += ["--factory", a.factory]
     delay = float(w.max_delay_ms if w.max_delay_ms is not None else builtin.DEFAULT_MAX_DELAY_MS)

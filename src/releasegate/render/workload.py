@@ -57,6 +57,7 @@ class Workload:
     max_batch: int | None
     max_delay_ms: float | None
     dtype: str | None
+    workers: int | None  # spec.runtime.workers: releasegate serve --workers
     kserve: dict[str, str]
     canary_percent: int | None
     stable: Stable | None
@@ -238,6 +239,7 @@ def read_workload(source: str, env: str, data: Any) -> tuple[Workload | None, li
         max_batch=r.get(("spec", "runtime", "batching", "maxBatch"), int),
         max_delay_ms=r.get(("spec", "runtime", "batching", "maxDelayMs"), (int, float)),
         dtype=r.get(("spec", "runtime", "dtype"), str),
+        workers=r.get(("spec", "runtime", "workers"), int),
         kserve={k: v for k, v in (r.get(("spec", "runtime", "kserve"), dict) or {}).items() if isinstance(v, str)},
         canary_percent=percent,
         stable=stable,

@@ -1,6 +1,7 @@
 """Starting servers: command lines, loopback-only URLs, bounded readiness waits with the log tail."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -28,6 +29,9 @@ def test_builtin_command_line() -> None:
                  "--dtype bfloat16", "--max-batch 64", "--max-delay-ms 2", "--host 127.0.0.1", "--port 8123",
                  "--model-name sentiment", "--input-spec x:FP32:64"):
         assert part in joined
+    assert "--workers" not in argv  # one process unless the release asks for workers
+    argv = builtin_argv(dataclasses.replace(spec, workers=4), 8123)
+    assert argv[argv.index("--workers") + 1] == "4"
 
 
 @pytest.mark.parametrize("url", ["http://10.0.0.1:80/x", "https://127.0.0.1/x", "http://example.com/x"])

@@ -70,6 +70,8 @@ CASES = {
                               "$.spec.rollout.stable", "render.kserve", "remove spec.rollout.stable"),
     "kserve-dtype-ignored": (release(kind="kserve", runtime=KSERVE.format(mode="Serverless") + "    dtype: float16\n"),
                              "$.spec.runtime.dtype", "render.kserve", "remove spec.runtime.dtype"),
+    "kserve-workers-ignored": (release(kind="kserve", runtime=KSERVE.format(mode="Serverless") + "    workers: 4\n"),
+                               "$.spec.runtime.workers", "render.kserve", "remove spec.runtime.workers"),
     "unknown-runtime": (release(kind="triton"), "$.spec.runtime.kind", "render.runtime", "builtin"),
     "gpu-type-without-gpu": (release(runtime="    resources: {gpuType: nvidia-l4}\n"),
                              "$.spec.runtime.resources.gpuType", "render.gpu", "resources.gpu"),

@@ -135,3 +135,22 @@ def test_bad_steps_and_weights_are_render_problems(repo: RepoLayout) -> None:
     assert [(path, rule) for path, rule, _ in aborted] == [("$.spec.rollout.stable", "render.rollout"),
                                                           ("$.spec.rollout.canaryPercent", "render.builtin")]
     assert "is for KServe" in aborted[1][2]
+
+
+def _args(text: bytes, kind: str, name: str) -> list[str]:
+    [doc] = [d for d in yaml.safe_load_all(text) if d and d["kind"] == kind and d["metadata"]["name"] == name]
+    if kind == "InferenceService":
+        return list(doc["spec"]["predictor"]["model"]["args"])
+    return list(doc["spec"]["template"]["spec"]["containers"][0]["args"])
+
+
+def test_workers_reach_the_server_of_both_runtimes(repo: RepoLayout) -> None:
+    """spec.runtime.workers is `releasegate serve --workers N`, on every side of a canary (the load test starts the same)."""
+    builtin = rendered(repo, CANARY.replace("    kind: builtin\n", "    kind: builtin\n    workers: 3\n", 1))
+    for deployment in ("sentiment", "sentiment-canary"):
+        args = _args(builtin, "Deployment", deployment)
+        assert args[args.index("--workers") + 1] == "3"
+    assert "--workers" not in _args(rendered(repo, CANARY), "Deployment", "sentiment")
+    kserve = rendered(repo, KSERVE.replace("    kind: kserve\n", "    kind: kserve\n    workers: 2\n", 1), "fraud-score")
+    args = _args(kserve, "InferenceService", "fraud-score")
+    assert args[args.index("--workers") + 1] == "2"
