@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,12 +65,19 @@ def server_spec(label: str, release: Release, artifact: Artifact, device: str, p
         max_batch=int(batching.get("maxBatch", 64)),
         max_delay_ms=float(batching.get("maxDelayMs", 2.0)),
         device=device,
-        workers=int(runtime.get("workers") or 0),
+        workers=workers_on_this_runner(runtime),
         startup_timeout=startup,
         input_specs=input_specs(release),
         external=external,
         root=root,
     )
+
+
+def workers_on_this_runner(runtime: dict[str, Any]) -> int:
+    """``spec.runtime.workers``, at most one per core of this runner: the pull request chooses the number,
+    and more worker processes than cores measure nothing more (and could crowd the runner)."""
+    asked = runtime.get("workers")
+    return min(asked, os.cpu_count() or 1) if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0 else 0
 
 
 def input_specs(release: Release) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -72,3 +73,10 @@ def test_exit_before_ready_reports_the_exit_code(tmp_path: Path) -> None:
     with pytest.raises(ServerError, match="exited with code 3 before it was ready"):
         wait_ready(server, 10.0)
     server.stop()
+
+
+@pytest.mark.parametrize(("asked", "started"), [(None, 0), (0, 0), (1, 1), (10_000, os.cpu_count() or 1), ("4", 0), (True, 0)])
+def test_workers_are_capped_at_the_runners_cores(asked: object, started: int) -> None:
+    from releasegate.loadtest.release_setup import workers_on_this_runner
+
+    assert workers_on_this_runner({} if asked is None else {"workers": asked}) == started
