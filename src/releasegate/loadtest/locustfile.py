@@ -40,6 +40,8 @@ from locust import FastHttpUser, constant, events, task
 _CONFIG: dict[str, Any] = {}
 _ROWS: list[str] = []
 _FLUSH_EVERY = 5000
+_FLUSH_SECONDS = 0.25  # the gate reads the rows while locust runs (sequential looks)
+_LAST_FLUSH = [0.0]
 
 
 def _config() -> dict[str, Any]:
@@ -78,7 +80,9 @@ def _flush() -> None:
 
 def _record(intended: float, sent: float, latency: float, status: int, side: int) -> None:
     _ROWS.append(f"{intended:.6f},{sent:.6f},{latency:.6f},{status},{side}\n")
-    if len(_ROWS) >= _FLUSH_EVERY:
+    now = time.monotonic()
+    if len(_ROWS) >= _FLUSH_EVERY or now - _LAST_FLUSH[0] >= _FLUSH_SECONDS:
+        _LAST_FLUSH[0] = now
         _flush()
 
 

@@ -51,6 +51,8 @@ class Profile:
     max_users: int = 1024
     processes: int = 0  # 0: sized to the runner's cores
     on_inconclusive: str = "fail"
+    sequential: bool = False  # measure each compared point until decided (sequential.py), up to:
+    max_phase_seconds: float = 60.0
 
     @property
     def load_points(self) -> int:
@@ -77,6 +79,19 @@ BUILTIN: dict[str, Profile] = {
         warmup_seconds=1.0,
         startup_timeout_seconds=60.0,
         on_inconclusive="pass",
+    ),
+    "gate": Profile(
+        name="gate",
+        description="Release gate on any runner: 2 concurrent users, sides alternating in 0.25 s slots until "
+                    "every metric is decided (first look after 8 s, at most 75 s).",
+        concurrency=(2,),
+        phase_seconds=8.0,
+        slot_seconds=0.25,
+        ramp_seconds=0.5,
+        warmup_seconds=2.0,
+        startup_timeout_seconds=120.0,
+        sequential=True,
+        max_phase_seconds=75.0,
     ),
     "standard": Profile(
         name="standard",
@@ -129,6 +144,8 @@ _FIELDS: dict[str, str] = {
     "maxUsers": "max_users",
     "processes": "processes",
     "onInconclusive": "on_inconclusive",
+    "sequential": "sequential",
+    "maxPhaseSeconds": "max_phase_seconds",
 }
 
 
@@ -149,6 +166,10 @@ def _convert(where: str, key: str, value: Any) -> Any:
         return tuple(float(v) for v in value)
     if key == "sloSearch":
         return _slo_search(where, value)
+    if key == "sequential":
+        if not isinstance(value, bool):
+            raise _bad(where, "must be true or false")
+        return value
     if key == "onInconclusive":
         if value not in ("fail", "pass"):
             raise _bad(where, "must be fail or pass")
@@ -186,6 +207,8 @@ def _check(profile: Profile, where: str) -> Profile:
         raise _bad(where, "confidence must be in [0.5, 1)")
     if profile.bootstrap_replicates < 100:
         raise _bad(where, "bootstrapReplicates must be >= 100")
+    if profile.sequential and profile.max_phase_seconds < profile.phase_seconds:
+        raise _bad(where, "maxPhaseSeconds (the cap of a sequential point) must be >= phaseSeconds (its first look)")
     return profile
 
 
@@ -241,7 +264,7 @@ def choose(
 
 def scaled_to_budget(profile: Profile, budget: float | None, sides: int, startup: float) -> Profile:
     """``profile`` with shorter phases (not below 4 slots) when its estimate exceeds ``budget`` seconds."""
-    if budget is None:
+    if budget is None or profile.sequential:  # a sequential point caps itself at the deadline
         return profile
     estimate = profile.estimate_seconds(sides) + startup
     if estimate <= budget:

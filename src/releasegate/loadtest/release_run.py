@@ -29,7 +29,7 @@ from releasegate.loadtest.release_setup import (
 )
 from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, ReleaseResult, SideInfo
 from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
-from releasegate.loadtest.verdict import FAIL, REGRESSION, MetricVerdict, limits, worst
+from releasegate.loadtest.verdict import FAIL, NOT_JUDGED, REGRESSION, MetricVerdict, limits, worst
 from releasegate.release import Release
 
 
@@ -140,7 +140,7 @@ def _run(ctx: RunContext, session: Session, releases: dict[str, Release], profil
         session.warm(label)
     processes = profile.processes or locust_processes()
     setup = PhaseSetup(work, payloads, processes, profile.request_timeout_seconds, profile.generator_cpu_limit_pct, ctx.gpu)
-    scheduler = Scheduler(session, setup, profile, lim["slo"], ctx.deadline, ctx.progress)
+    scheduler = Scheduler(session, setup, profile, lim["slo"], ctx.deadline, ctx.progress, lim["regression"])
     measurement = scheduler.run()
     return measurement, warnings + measurement.warnings
 
@@ -196,8 +196,11 @@ def overall(verdicts: Sequence[MetricVerdict], *, has_slo: bool, has_baseline: b
     unsure = [v for v in verdicts if v.verdict == INCONCLUSIVE]
     if unsure:
         return Outcome(INCONCLUSIVE, "; ".join(f"{v.metric}: inconclusive ({v.rule})" for v in unsure))
-    if worst(v.verdict for v in verdicts) == "pass" and verdicts:
-        return Outcome(PASSED, "no regression beyond the policy's limits" + (" and SLO met" if any(v.rule.startswith("slo.") for v in verdicts) else ""))
+    judged = [v for v in verdicts if v.verdict != NOT_JUDGED]
+    if judged and worst(v.verdict for v in judged) == "pass":
+        reason = "no regression beyond the policy's limits" + (" and SLO met" if any(v.rule.startswith("slo.") for v in judged) else "")
+        skipped = [v.metric for v in verdicts if v.verdict == NOT_JUDGED]
+        return Outcome(PASSED, reason + (f" ({', '.join(skipped)} not judged: too few tail samples)" if skipped else ""))
     return _nothing_to_decide(has_slo, has_baseline)
 
 
