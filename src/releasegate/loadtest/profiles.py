@@ -83,7 +83,7 @@ BUILTIN: dict[str, Profile] = {
     "gate": Profile(
         name="gate",
         description="Release gate on any runner: 2 concurrent users, sides alternating in 0.25 s slots until "
-                    "every metric is decided (first look after 8 s, at most 75 s).",
+                    "every metric is decided (first look after 8 s, at most 90 s).",
         concurrency=(2,),
         phase_seconds=8.0,
         slot_seconds=0.25,
@@ -91,7 +91,7 @@ BUILTIN: dict[str, Profile] = {
         warmup_seconds=2.0,
         startup_timeout_seconds=120.0,
         sequential=True,
-        max_phase_seconds=75.0,
+        max_phase_seconds=90.0,
     ),
     "standard": Profile(
         name="standard",

@@ -9,21 +9,21 @@ is decided, or one regressed (the release fails whatever the others do), locust
 stops; when the cap comes first, the undecided metrics stay
 ``inconclusive`` (or ``not judged``), each with the measurement time it would need.
 
-Why repeated looks keep the error rates: look ``k`` (1, 2, ...) uses intervals at
-confidence ``1 - alpha / (k (k + 1))``, where ``alpha`` is the profile's error rate
-(divided over the load points). These per-look rates sum to ``alpha`` over any number
-of looks, so by the union bound the chance that *any* look's interval misses the true
-change is at most ``alpha`` -- whatever the correlation between looks, and however
-long the measurement runs. Each decision needs its interval to miss the truth on the
-wrong side of the limit: a harmless candidate is called a regression, or a slow one
-passed, with probability at most ``alpha / 2`` each. This is alpha spending
-with a union bound instead of a Pocock or O'Brien-Fleming boundary: a little
-conservative, but valid for looks that are not planned in advance (the cap follows
-the budget) and for the block bootstrap's dependent data.
+Why repeated looks keep the error rates: the looks are planned when the point starts
+(the schedule below, up to a cap fixed then from the profile and the time budget), and
+each of the ``K`` looks uses intervals at confidence ``1 - alpha / K``, where ``alpha``
+is the profile's error rate divided over the load points. By the union bound the chance
+that *any* look's interval misses the true change is at most ``alpha`` -- whatever the
+correlation between looks. Each wrong decision needs its interval to miss the truth on
+the wrong side of the limit: a harmless candidate is called a regression, or a slow one
+passed, with probability at most ``alpha / 2`` each. This is alpha spending with equal
+shares (Bonferroni) instead of a Pocock or O'Brien-Fleming boundary: a little
+conservative, but it needs no normal theory for the correlation between looks, which
+the block bootstrap's dependent data would not justify.
 
-Looks are geometric (each ``GROWTH`` times the last), so their number grows with the
-log of the measurement time and the per-look confidence stays practical: the tenth
-look spends ``alpha / 110`` (z 3.5 for alpha 0.05).
+Looks are geometric (each :data:`GROWTH` times the last), so their number grows with
+the log of the cap and the per-look confidence stays practical: 10 looks from 8 s to
+75 s spend ``alpha / 10`` each (z 2.8 instead of 1.96 for alpha 0.05).
 """
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ from releasegate.loadtest.verdict import (
 
 GROWTH = 1.3  # each look after this many times the measured time of the last
 MIN_PAIRS = 8  # no decision from fewer slot pairs (a t-interval from 7 blocks is too wide anyway)
-SPENDING_SLACK = 1.25  # the next looks spend less alpha: what a budget estimate adds for it
+SPENDING_SLACK = 1.25  # a longer cap means more looks, each at a higher confidence: what an estimate adds for it
 FUTILITY = 4.0  # give a metric up when it would need this many times the cap
-RULE = "alpha spending over geometric looks (union bound): look k at confidence 1 - alpha/(k(k+1))"
+RULE = "alpha spent in equal shares over the planned looks (Bonferroni): each of K looks at confidence 1 - alpha/K"
 
 
 def look_seconds(first: float, cap: float, pair: float) -> list[float]:
@@ -67,10 +67,9 @@ def look_seconds(first: float, cap: float, pair: float) -> list[float]:
     return [s for s in out if s > 0]
 
 
-def look_confidence(k: int, confidence: float, points: int) -> float:
-    """Confidence of look ``k`` (1-based) when the profile asks ``confidence`` over ``points`` points."""
-    alpha = (1.0 - confidence) / max(1, points)
-    return 1.0 - alpha / (k * (k + 1))
+def look_confidence(looks: int, confidence: float, points: int) -> float:
+    """Confidence of each of ``looks`` planned looks when the profile asks ``confidence`` over ``points`` points."""
+    return 1.0 - (1.0 - confidence) / (max(1, points) * max(1, looks))
 
 
 @dataclass(frozen=True)
@@ -254,7 +253,7 @@ class PointLooker:
     def look(self, seconds: float, wall: float, data: dict[str, PhaseData]) -> bool:
         cand, base = data[CANDIDATE], data[BASELINE]
         k = len(self.decision.looks) + 1
-        conf = look_confidence(k, self.confidence, self.points)
+        conf = look_confidence(len(self.schedule), self.confidence, self.points)
         look = Look(k, seconds, wall, conf, min(cand.units, base.units), {BASELINE: base.count, CANDIDATE: cand.count})
         comp, verdicts = judge(self.decision.point, cand, base, self.lim, self.closed, conf, self.replicates, self.seed)
         done = self.decision.record(look, comp, verdicts)

@@ -33,11 +33,11 @@ def test_looks_grow_geometrically_in_whole_pairs_up_to_the_cap() -> None:
     assert len(looks) <= 11
 
 
-def test_spent_error_rate_over_any_number_of_looks_stays_within_alpha() -> None:
-    spent = sum(1.0 - look_confidence(k, 0.95, 2) for k in range(1, 100_000))
-    assert spent <= 0.05 / 2
-    assert look_confidence(1, 0.95, 1) == pytest.approx(1 - 0.025)
-    assert look_confidence(10, 0.95, 1) == pytest.approx(1 - 0.05 / 110)
+def test_the_planned_looks_share_the_error_rate_of_the_point() -> None:
+    looks = look_seconds(8.0, 90.0, 0.5)
+    spent = sum(1.0 - look_confidence(len(looks), 0.95, 2) for _ in looks)
+    assert spent == pytest.approx(0.05 / 2)
+    assert look_confidence(10, 0.95, 1) == pytest.approx(1 - 0.005)
 
 
 def _side(rng: np.random.Generator, pairs: int, scale: float, noise: np.ndarray, side: str, per_slot: int = 40) -> PhaseData:
@@ -62,7 +62,7 @@ def _sequence(seed: int, ratio: float, schedule: list[int]) -> PointDecision:
             return PhaseData(d.phase, d.side, d.intended[keep], d.latency_ms[keep], d.status[keep], d.unit[keep],
                              d.unit_seconds[:n], d.generator, d.gpu, None)
         c, b = cut(cand), cut(base)
-        conf = look_confidence(k, 0.95, 1)
+        conf = look_confidence(len(schedule), 0.95, 1)
         comp, verdicts = judge("c2", c, b, LIMITS, True, conf, 200, seed)
         look = Look(k, n * 0.5, n * 0.5, conf, n, {"baseline": b.count, "candidate": c.count})
         if decision.record(look, comp, verdicts):
