@@ -95,10 +95,13 @@ BUILTIN: dict[str, Profile] = {
     ),
     "standard": Profile(
         name="standard",
-        description="GPU gate: concurrency 1/16/64, open loop at 70 % of the baseline's capacity, SLO search.",
+        description="GPU gate: concurrency 1/16/64, open loop at 70 % of the baseline's capacity, each until "
+                    "decided (first look after 15 s, at most 60 s), SLO search.",
         concurrency=(1, 16, 64),
         arrival_rate_fractions=(0.7,),
         phase_seconds=15.0,
+        sequential=True,
+        max_phase_seconds=60.0,
         ramp_seconds=1.0,
         warmup_seconds=5.0,
         slo_search=SloSearch(enabled=True, max_concurrency=512, steps=2),
