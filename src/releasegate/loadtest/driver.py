@@ -28,6 +28,8 @@ from typing import Protocol
 
 import numpy as np
 
+from releasegate.loadtest import distributed
+from releasegate.loadtest.distributed import Distributed
 from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.payloads import Payloads
 from releasegate.loadtest.procs import Managed, log_tail
@@ -137,6 +139,7 @@ class PhaseSetup:
     request_timeout: float
     generator_limit_pct: float
     gpu: GpuInfo
+    distributed: Distributed | None = None  # locust master and workers (distributed.py)
 
 
 def _targets_file(phase: Phase, servers: Mapping[str, Server], setup: PhaseSetup, out: Path) -> Path:
@@ -146,7 +149,9 @@ def _targets_file(phase: Phase, servers: Mapping[str, Server], setup: PhaseSetup
         for side in phase.sides
     }
     path = out / "targets.json"
-    path.write_text(json.dumps({"slotSeconds": phase.slot, "pattern": list(phase.pattern), "targets": targets}))
+    spec = {"slotSeconds": phase.slot, "pattern": list(phase.pattern), "targets": targets, "mode": phase.mode,
+            "rate": phase.rate or 0, "users": phase.users, "timeout": setup.request_timeout}
+    path.write_text(json.dumps(spec))  # distributed: the master ships it to its workers
     return path
 
 
@@ -182,15 +187,22 @@ def run_phase(phase: Phase, servers: Mapping[str, Server], setup: PhaseSetup,
         "RG_LT_USERS": str(phase.users),
         "RG_LT_TIMEOUT": f"{setup.request_timeout:g}",
     }
-    processes = 1 if phase.users < 2 * setup.processes else setup.processes
+    processes = 1 if phase.users < 2 * setup.processes or setup.distributed else setup.processes
+    argv = locust_argv(phase, processes)
+    d = setup.distributed
+    port = distributed.master_port(d) if d else 0
     gpu = GpuSampler(setup.gpu).start()
-    locust = Managed(locust_argv(phase, processes), out / "locust.log", env=env, cwd=out)
-    pids = {s: servers[s].process.pid for s in phase.sides}
-    watch = _Watch(locust, servers, phase, setup, looker, gpu, pids, out)
+    locust = Managed(argv + (distributed.master_args(d, port) if d else []), out / "locust.log", env=env, cwd=out)
+    workers: list[Managed] = []
     try:
+        workers = distributed.start_workers(d, LOCUSTFILE, port, out) if d else []
+        pids = {s: servers[s].process.pid for s in phase.sides}
+        watch = _Watch(locust, servers, phase, setup, looker, gpu, pids, out)
         generator = watch.run()
     finally:
         locust.stop(grace=2.0)
+        for worker in workers:
+            worker.stop(grace=2.0)
         gpu.stop()
     if watch.decided is not None:
         return watch.decided
@@ -216,28 +228,50 @@ class _Watch:
         self.cpu = CpuSampler(locust.pid)
         self.started = time.monotonic()
         self.decided: dict[str, PhaseData] | None = None
+        self.first_report: float | None = None  # distributed: when a worker first reported (wall clock)
 
     def wall(self) -> float:
         return time.monotonic() - self.started
 
     def run(self) -> GeneratorStats:
-        phase = self.phase
-        limit = self.started + phase.ramp + phase.measure + 2 * phase.slot + 30.0
+        phase, d = self.phase, self.setup.distributed
+        limit = self.started + phase.ramp + phase.measure + 2 * phase.slot + 30.0 + (d.connect_seconds if d else 0.0)
         while self.locust.poll() is None:
             _check_servers(self.servers, phase)
             if time.monotonic() > limit:
                 raise LoadTestError(f"locust did not finish phase {phase.index + 1} in time\n{self.locust.log_tail()}",
                                     "see the locust log in the --out directory", code="generator-failed")
             self.cpu.sample()
+            self._check_workers()
             if self._look():
-                return self.cpu.result(self.setup.generator_limit_pct)
+                return self.generator()
             time.sleep(MONITOR_SECONDS)
         _check_servers(self.servers, phase)
         if self.locust.poll() not in (0, None):
-            raise LoadTestError(f"locust failed (exit {self.locust.poll()}) in phase {phase.index + 1}:\n"
-                                f"{self.locust.log_tail()}", "see the locust log in the --out directory",
-                                code="generator-failed")
-        return self.cpu.result(self.setup.generator_limit_pct)
+            tail = self.locust.log_tail()
+            lost = distributed.never_connected(tail, d) if d else None
+            raise lost or LoadTestError(f"locust failed (exit {self.locust.poll()}) in phase {phase.index + 1}:\n{tail}",
+                                        "see the locust log in the --out directory", code="generator-failed")
+        return self.generator()
+
+    def _check_workers(self) -> None:
+        d = self.setup.distributed
+        if d is None:
+            return
+        if self.first_report is None and distributed.reports(self.out):
+            self.first_report = time.time()
+        distributed.check(d, self.out, self.first_report)
+
+    def generator(self) -> GeneratorStats:
+        """The generator's CPU: locust's process tree here, and in distributed mode what every worker reported."""
+        limit = self.setup.generator_limit_pct
+        local = self.cpu.result(limit)
+        if self.setup.distributed is None:
+            return local
+        top, seen = distributed.busiest(self.out)
+        workers = tuple((name, float(r.get("cpuMean", 0.0))) for name, r in sorted(seen.items()))
+        return GeneratorStats(local.processes + len(workers), max(local.busiest_cpu_pct, top), local.machine_cpu_pct,
+                              local.saturated or top >= limit, workers)
 
     def _look(self) -> bool:
         """Hand the looker the slots measured so far once the next look's slots are complete."""
@@ -252,7 +286,7 @@ class _Watch:
         if slots.size == 0 or time.time() < (slots[-1] + 1) * self.phase.slot + LOOK_MARGIN_SECONDS + 2 * longest:
             return False
         truncated = replace(self.phase, measure=seconds)
-        data = split(truncated, rows, self.cpu.result(self.setup.generator_limit_pct), self.gpu, self.pids, self.out)
+        data = split(truncated, rows, self.generator(), self.gpu, self.pids, self.out)
         if self.looker.look(seconds, self.wall(), data):
             self.decided = data
             return True

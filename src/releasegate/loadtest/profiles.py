@@ -53,6 +53,11 @@ class Profile:
     on_inconclusive: str = "fail"
     sequential: bool = False  # measure each compared point until decided (sequential.py), up to:
     max_phase_seconds: float = 60.0
+    workers: int = 0  # locust distributed mode (distributed.py): 0 = off
+    remote_workers: bool = False  # the runner pool starts the workers (else the gate, on this runner)
+    master_bind_host: str = "127.0.0.1"
+    master_port: int = 0  # 0: a free port (local workers only)
+    worker_connect_seconds: float = 30.0
 
     @property
     def load_points(self) -> int:
@@ -149,6 +154,11 @@ _FIELDS: dict[str, str] = {
     "onInconclusive": "on_inconclusive",
     "sequential": "sequential",
     "maxPhaseSeconds": "max_phase_seconds",
+    "workers": "workers",
+    "remoteWorkers": "remote_workers",
+    "masterBindHost": "master_bind_host",
+    "masterPort": "master_port",
+    "workerConnectSeconds": "worker_connect_seconds",
 }
 
 
@@ -169,7 +179,11 @@ def _convert(where: str, key: str, value: Any) -> Any:
         return tuple(float(v) for v in value)
     if key == "sloSearch":
         return _slo_search(where, value)
-    if key == "sequential":
+    if key == "masterBindHost":
+        if not isinstance(value, str) or not value:
+            raise _bad(where, "must be a host name or address to bind the locust master to")
+        return value
+    if key in ("sequential", "remoteWorkers"):
         if not isinstance(value, bool):
             raise _bad(where, "must be true or false")
         return value
@@ -179,7 +193,7 @@ def _convert(where: str, key: str, value: Any) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise _bad(where, "must be a non-negative number")
-    if key in ("rounds", "bootstrapReplicates", "maxUsers", "processes"):
+    if key in ("rounds", "bootstrapReplicates", "maxUsers", "processes", "workers", "masterPort"):
         return int(value)
     return float(value)
 
@@ -210,6 +224,8 @@ def _check(profile: Profile, where: str) -> Profile:
         raise _bad(where, "confidence must be in [0.5, 1)")
     if profile.bootstrap_replicates < 100:
         raise _bad(where, "bootstrapReplicates must be >= 100")
+    if profile.remote_workers and (profile.workers < 1 or not profile.master_port):
+        raise _bad(where, "remoteWorkers needs workers >= 1 and a fixed masterPort for the pool's workers to connect to")
     if profile.sequential and profile.max_phase_seconds < profile.phase_seconds:
         raise _bad(where, "maxPhaseSeconds (the cap of a sequential point) must be >= phaseSeconds (its first look)")
     return profile

@@ -13,6 +13,7 @@ from releasegate.errors import InputError
 from releasegate.loadtest import selection
 from releasegate.loadtest.analysis import Analysis, analyse, phase_rows
 from releasegate.loadtest.artifacts import Artifact, SignatureTrust, fetch
+from releasegate.loadtest.distributed import Distributed
 from releasegate.loadtest.driver import PhaseSetup, locust_processes
 from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.measure import Measurement, Scheduler
@@ -139,10 +140,18 @@ def _run(ctx: RunContext, session: Session, releases: dict[str, Release], profil
     for label in list(session.servers):
         session.warm(label)
     processes = profile.processes or locust_processes()
-    setup = PhaseSetup(work, payloads, processes, profile.request_timeout_seconds, profile.generator_cpu_limit_pct, ctx.gpu)
+    setup = PhaseSetup(work, payloads, processes, profile.request_timeout_seconds, profile.generator_cpu_limit_pct, ctx.gpu,
+                       _distributed(profile))
     scheduler = Scheduler(session, setup, profile, lim["slo"], ctx.deadline, ctx.progress, lim["regression"])
     measurement = scheduler.run()
     return measurement, warnings + measurement.warnings
+
+
+def _distributed(profile: Profile) -> Distributed | None:
+    if profile.workers < 1:
+        return None
+    return Distributed(profile.workers, profile.remote_workers, profile.master_bind_host, profile.master_port,
+                       profile.worker_connect_seconds)
 
 
 def _all_failed(measurement: Measurement, side: str) -> bool:
