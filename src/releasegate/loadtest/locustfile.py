@@ -23,6 +23,12 @@ the side in the sorted target names. In open mode the latency is measured from t
 was slow) counts that wait: the latencies do not hide queueing (no coordinated
 omission). In closed mode intended == sent.
 
+Distributed mode (``locust --master`` / ``--worker``, see :mod:`releasegate.loadtest.distributed`):
+the master ships the targets to its workers in the custom argument ``--rg-spec``, the workers
+send their rows (and their CPU) back in ``rg_rows`` messages, and each worker times its
+requests on the master's clock (``rg_ping``/``rg_pong`` measure the offset). The spec file
+then also carries mode, rate, users and timeout.
+
 This file is loaded by locust, never imported by releasegate itself.
 """
 from __future__ import annotations
