@@ -172,7 +172,7 @@ class Scheduler:
         p = self.profile
         room = self.deadline - time.monotonic() - p.ramp_seconds - SEQUENTIAL_OVERHEAD_SECONDS
         cap = max(p.phase_seconds, min(p.max_phase_seconds, room))
-        slot = self.slot_for(point, p.phase_seconds)
+        slot = self.slot_for(point, cap)  # a side far slower than slotSeconds gets longer slots
         decision = PointDecision(point.id, cap)
         looker = PointLooker(decision, look_seconds(p.phase_seconds, cap, 2 * slot), self.limits, point.mode == "closed",
                              p.confidence, p.load_points, p.bootstrap_replicates, len(self.result.points), self.progress)
