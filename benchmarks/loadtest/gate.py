@@ -251,6 +251,20 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def by_architecture(rows: list[dict[str, Any]]) -> str:
+    """Verdicts per architecture and kind: pass / regression / inconclusive / error."""
+    lines = ["| architecture | same speed | +30 % | +10 % |", "|---|---|---|---|"]
+    for arch in ARCHITECTURES:
+        cells = []
+        for kind in ("aa", "slow30", "slow10"):
+            mine = [r for r in rows if r.get("kind") == kind and r.get("architecture") == arch]
+            v = [r["verdict"] for r in mine]
+            cells.append(f"{v.count('pass')} / {sum(r.get('regression', False) for r in mine)} / "
+                         f"{v.count('inconclusive')} / {v.count('error')}" if mine else "–")
+        lines.append(f"| {arch} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def table(s: dict[str, Any]) -> str:
     lines = ["| candidate | runs | pass | regression | inconclusive | error |", "|---|---|---|---|---|---|"]
     for kind, label in (("aa", "same speed (A/A)"), ("slow30", "+30 % compute"), ("slow10", "+10 % compute")):
@@ -274,7 +288,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "loadtest-gate.jsonl")
     args = parser.parse_args()
     if args.summary:
-        print(table(summary(done(args.out))))
+        print(table(summary(done(args.out))) + "\n\n" + by_architecture(done(args.out)))
         return
     previous = done(args.out)
     finished = {(r["kind"], r["run"]) for r in previous if "kind" in r}
@@ -304,7 +318,7 @@ def main() -> None:
         if background is not None:
             background.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(table(summary(done(args.out))))
+    print(table(summary(done(args.out))) + "\n\n" + by_architecture(done(args.out)))
 
 
 if __name__ == "__main__":

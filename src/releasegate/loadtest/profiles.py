@@ -64,8 +64,9 @@ class Profile:
         return len(self.concurrency) + len(self.arrival_rates) + len(self.arrival_rate_fractions)
 
     def estimate_seconds(self, sides: int) -> float:
-        """Rough wall time of the measurement (without model loads)."""
-        per_point = self.ramp_seconds + self.phase_seconds + 2 * self.slot_seconds + PHASE_OVERHEAD_SECONDS
+        """Rough wall time of the measurement (without model loads); sequential: at most this."""
+        measured = self.max_phase_seconds if self.sequential else self.phase_seconds
+        per_point = self.ramp_seconds + measured + 2 * self.slot_seconds + PHASE_OVERHEAD_SECONDS
         search = self.slo_search.steps * sides if self.slo_search.enabled else 0
         search_phase = self.ramp_seconds + self.phase_seconds / 2 + PHASE_OVERHEAD_SECONDS
         return self.load_points * per_point + search * search_phase + sides * self.warmup_seconds
