@@ -277,6 +277,10 @@ def table(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}; rerun the same command to resume")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--aa", type=int, default=20)
@@ -290,6 +294,7 @@ def main() -> None:
     if args.summary:
         print(table(summary(done(args.out))) + "\n\n" + by_architecture(done(args.out)))
         return
+    signal.signal(signal.SIGTERM, _stop)  # unwind through `finally`: the background process and temp files go
     previous = done(args.out)
     finished = {(r["kind"], r["run"]) for r in previous if "kind" in r}
     todo = [c for c in cases(args) if (c[0], c[1]) not in finished]

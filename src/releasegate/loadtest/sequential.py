@@ -38,6 +38,7 @@ from releasegate.loadtest.stats import Blocked, Comparison, compare, make_blocks
 from releasegate.loadtest.verdict import (
     FAIL,
     INCONCLUSIVE,
+    MIN_TAIL_BLOCKS,
     MIN_TAIL_SAMPLES,
     NOT_JUDGED,
     PASS,
@@ -137,8 +138,9 @@ class PointDecision:
     def _hopeless(self, v: MetricVerdict, look: Look) -> bool:
         """Measuring on to the cap would not decide ``v``: stop early, it stays undecided.
 
-        A tail percentile whose tail samples cannot reach :data:`MIN_TAIL_SAMPLES` by the
-        cap at the rate so far; a metric whose interval would need :data:`FUTILITY` times
+        A tail percentile whose tail samples cannot reach :data:`MIN_TAIL_SAMPLES`, or whose
+        tail cannot spread over :data:`MIN_TAIL_BLOCKS` slot pairs, by the cap at the rate so
+        far; a metric whose interval would need :data:`FUTILITY` times
         the cap to clear its limit (from the third look on). Giving up never makes a
         pass or a regression more likely, so it costs no error rate -- only the chance
         that a lucky later look would have decided.
@@ -146,9 +148,12 @@ class PointDecision:
         if look.seconds <= 0:
             return False
         if v.verdict == NOT_JUDGED:
-            fewer = min(look.requests.values(), default=0)
+            scale = self.cap_seconds / look.seconds
             q = 95.0 if v.metric.startswith("p95") else 99.0
-            return fewer * (self.cap_seconds / look.seconds) * (1.0 - q / 100.0) < MIN_TAIL_SAMPLES
+            spread = self.comparison.tail_blocks.get(q) if self.comparison is not None else None
+            if min(look.requests.values(), default=0) * scale * (1.0 - q / 100.0) < MIN_TAIL_SAMPLES:
+                return True
+            return spread is not None and spread * scale < MIN_TAIL_BLOCKS
         if v.verdict != INCONCLUSIVE or look.index < 3 or None in (v.low, v.high, v.limit, v.observed):
             return False
         need = needed_seconds(v, look.seconds)
@@ -228,6 +233,8 @@ def _with_budget(v: MetricVerdict, look: Look) -> MetricVerdict:
 
 
 def _tail_budget(v: MetricVerdict, look: Look) -> MetricVerdict:
+    if "slot pair" in v.message:  # concentrated in a few stalls: more time is no cure
+        return v
     fewer = min(look.requests.values(), default=0)
     rate = fewer / (look.seconds / 2.0) if look.seconds > 0 else 0.0
     q = 95.0 if v.metric.startswith("p95") else 99.0

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
@@ -210,6 +210,20 @@ class Comparison:
     baseline: SideSummary | None
     latency_change: dict[float, Interval]  # B/A - 1
     throughput_change: Interval | None  # B/A - 1
+    tail_blocks: dict[float, int] = field(default_factory=dict)  # q -> :func:`tail_blocks`, the side with fewer
+
+
+def tail_blocks(data: Blocked, q: float) -> int:
+    """How many blocks (slot pairs) the successful requests beyond the ``q``-th percentile come from.
+
+    A tail made of a few machine stalls sits in a few blocks; a model's own tail spreads over
+    many. Its percentile can be compared only in the second case (verdict.MIN_TAIL_BLOCKS).
+    """
+    good = data.ok
+    if not np.any(good):
+        return 0
+    beyond = good & (data.latency_ms > percentile(data.latency_ms[good], q))
+    return int(np.unique(data.block[beyond]).size)
 
 
 def summarize(data: Blocked, draws: np.ndarray, confidence: float, quantiles: Sequence[float]) -> tuple[SideSummary, np.ndarray, np.ndarray]:
@@ -261,7 +275,8 @@ def compare(
             for j, q in enumerate(quantiles)
         }
         tput = _change(_ratio(cand.throughput.value, base.throughput.value), ct / bt, confidence, n, method)
-    return Comparison(cand, base, changes, tput)
+    spread = {q: min(tail_blocks(candidate, q), tail_blocks(baseline, q)) for q in quantiles}
+    return Comparison(cand, base, changes, tput, spread)
 
 
 def _change(ratio: float, replicates: np.ndarray, confidence: float, units: int, method: str) -> Interval:

@@ -41,6 +41,10 @@ _SEVERITY = {NOT_JUDGED: 0, PASS: 0, INCONCLUSIVE: 1, REGRESSION: 2, FAIL: 2}
 # for p99): with fewer, the estimate rests on a handful of requests (the count beyond it varies
 # by more than 20 % between samples) and its bootstrap interval is not trustworthy.
 MIN_TAIL_SAMPLES = 25
+# ... and those requests must come from this many slot pairs on each side: a tail made of a few
+# stalls of the machine (a noisy neighbour, a burst of another job) says nothing about the model,
+# and its percentile swings with whether a stall fell on one side's slot or the other's.
+MIN_TAIL_BLOCKS = 20
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,13 @@ def _not_judged(metric: str, point: str, q: float, have: int, rule: str) -> Metr
                          f"{MIN_TAIL_SAMPLES} are needed ({need} successful requests per side)")
 
 
+def _concentrated(metric: str, point: str, q: float, have: int, blocks: int, rule: str) -> MetricVerdict:
+    return MetricVerdict(metric, point, NOT_JUDGED, rule,
+                         f"{metric}: not judged: the requests beyond p{q:g} ({have} on the side with fewer) come from "
+                         f"only {blocks} slot pair(s) on one side, at least {MIN_TAIL_BLOCKS} are needed: a few stalls "
+                         "of the machine, not the model's tail")
+
+
 def compare_point(point: str, comp: Comparison, lim: Mapping[str, float], closed: bool, saturated: bool,
                   strict: bool = False) -> list[MetricVerdict]:
     """Comparison verdicts at one load point (throughput only for closed-loop points)."""
@@ -131,8 +142,11 @@ def compare_point(point: str, comp: Comparison, lim: Mapping[str, float], closed
     out = []
     for q, metric, key in TAIL_METRICS:
         have = tail_samples(comp, q)
+        blocks = comp.tail_blocks.get(q)
         if have < MIN_TAIL_SAMPLES:
             out.append(_not_judged(metric, point, q, have, f"regression.{key}"))
+        elif blocks is not None and blocks < MIN_TAIL_BLOCKS:
+            out.append(_concentrated(metric, point, q, have, blocks, f"regression.{key}"))
         else:
             out.append(relative(metric, point, comp.latency_change[q], lim[key], f"regression.{key}", strict))
     if closed and comp.throughput_change is not None:

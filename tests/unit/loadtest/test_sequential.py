@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -129,13 +130,24 @@ def test_too_few_pairs_decide_nothing() -> None:
 def test_a_tail_that_cannot_fill_before_the_cap_stops_the_wait() -> None:
     d = PointDecision("c2", 60.0)
     tail = _v("p99 latency", NOT_JUDGED)
+    spread = SimpleNamespace(tail_blocks={99.0: 5})
     # 500 requests per side in 10 s: 3,000 by the cap, 30 beyond p99 >= 25: keep measuring
-    assert not d.record(_look(1, 10, 500), object(), [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
+    assert not d.record(_look(1, 10, 500), spread, [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
     d2 = PointDecision("c2", 60.0)
     # 200 per side in 10 s: 1,200 by the cap, 12 beyond p99: hopeless, stop now
-    assert d2.record(_look(1, 10, 200), object(), [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
+    assert d2.record(_look(1, 10, 200), spread, [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
     assert d2.verdicts()[1].verdict == NOT_JUDGED and "takes about" in d2.verdicts()[1].message
     assert MIN_TAIL_SAMPLES == 25
+
+
+def test_a_tail_from_too_few_stalls_to_spread_by_the_cap_stops_the_wait() -> None:
+    tail = _v("p99 latency", NOT_JUDGED)
+    d = PointDecision("c2", 60.0)
+    # enough requests, but the tail sits in 3 slot pairs after 20 s: 9 by the cap < 20
+    assert d.record(_look(3, 20, 4000), SimpleNamespace(tail_blocks={99.0: 3}), [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
+    d2 = PointDecision("c2", 60.0)
+    # 8 pairs after 20 s: 24 by the cap: keep measuring
+    assert not d2.record(_look(3, 20, 4000), SimpleNamespace(tail_blocks={99.0: 8}), [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
 
 
 def test_budget_estimate_shrinks_the_interval_like_one_over_root_n() -> None:

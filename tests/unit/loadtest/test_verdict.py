@@ -67,6 +67,15 @@ def test_a_tail_with_too_few_requests_beyond_it_is_not_judged() -> None:
     assert "10 request(s) beyond p99" in by["p99 latency"].message and "2500 successful requests" in by["p99 latency"].message
 
 
+def test_a_tail_from_a_few_slot_pairs_is_not_judged() -> None:
+    """5,000 requests a side, 50 beyond p99, but all from 7 slot pairs: machine stalls, not the model."""
+    wild = Interval(0.5, 0.3, 0.7)
+    comp = Comparison(_summary(), _summary(), {50.0: wild, 95.0: wild, 99.0: wild}, wild, {95.0: 60, 99.0: 7})
+    by = {v.metric: v for v in compare_point("c4", comp, limits({}), closed=True, saturated=False)}
+    assert by["p95 latency"].verdict == REGRESSION
+    assert by["p99 latency"].verdict == NOT_JUDGED and "only 7 slot pair(s)" in by["p99 latency"].message
+
+
 def test_strict_rule_needs_the_whole_interval_beyond_the_limit() -> None:
     change = Interval(0.15, 0.08, 0.22)
     assert relative("p95 latency", "c1", change, 10.0, "r").verdict == REGRESSION
