@@ -37,10 +37,12 @@ DEFAULT_LIMITS: dict[str, float] = {
 }
 PASS, REGRESSION, INCONCLUSIVE, FAIL, NOT_JUDGED = "pass", "regression", "inconclusive", "fail", "not judged"
 _SEVERITY = {NOT_JUDGED: 0, PASS: 0, INCONCLUSIVE: 1, REGRESSION: 2, FAIL: 2}
-# Requests beyond a percentile, on each side, before the percentile is judged (2,500 requests
-# for p99): with fewer, the estimate rests on a handful of requests (the count beyond it varies
-# by more than 20 % between samples) and its bootstrap interval is not trustworthy.
-MIN_TAIL_SAMPLES = 25
+# Requests beyond a percentile, on each side, before the percentile is judged (10,000 requests
+# for p99, 2,000 for p95): the count beyond it varies by about 1/sqrt(count) between samples, so
+# with fewer than 100 the percentile is not even pinned to +-10 % in rank, and on a noisy runner
+# its bootstrap interval is too wide to decide anything (A/A p99 intervals of -52 % ... +50 %
+# from 63 requests beyond p99 on this project's 2-core benchmark machine).
+MIN_TAIL_SAMPLES = 100
 # ... and those requests must come from this many slot pairs on each side: a tail made of a few
 # stalls of the machine (a noisy neighbour, a burst of another job) says nothing about the model,
 # and its percentile swings with whether a stall fell on one side's slot or the other's.

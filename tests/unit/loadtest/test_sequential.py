@@ -41,7 +41,7 @@ def test_the_planned_looks_share_the_error_rate_of_the_point() -> None:
     assert look_confidence(10, 0.95, 1) == pytest.approx(1 - 0.005)
 
 
-def _side(rng: np.random.Generator, pairs: int, scale: float, noise: np.ndarray, side: str, per_slot: int = 40) -> PhaseData:
+def _side(rng: np.random.Generator, pairs: int, scale: float, noise: np.ndarray, side: str, per_slot: int = 80) -> PhaseData:
     """``pairs`` slot pairs of lognormal latencies around 10 ms x scale, slowed alike per pair by ``noise``."""
     lat = np.concatenate([rng.lognormal(math.log(10.0 * scale * noise[u]), 0.3, per_slot) for u in range(pairs)])
     unit = np.repeat(np.arange(pairs), per_slot)
@@ -131,13 +131,13 @@ def test_a_tail_that_cannot_fill_before_the_cap_stops_the_wait() -> None:
     d = PointDecision("c2", 60.0)
     tail = _v("p99 latency", NOT_JUDGED)
     spread = SimpleNamespace(tail_blocks={99.0: 5})
-    # 500 requests per side in 10 s: 3,000 by the cap, 30 beyond p99 >= 25: keep measuring
-    assert not d.record(_look(1, 10, 500), spread, [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
+    # 2,000 requests per side in 10 s: 12,000 by the cap, 120 beyond p99 >= 100: keep measuring
+    assert not d.record(_look(1, 10, 2000), spread, [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
     d2 = PointDecision("c2", 60.0)
-    # 200 per side in 10 s: 1,200 by the cap, 12 beyond p99: hopeless, stop now
-    assert d2.record(_look(1, 10, 200), spread, [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
+    # 500 per side in 10 s: 3,000 by the cap, 30 beyond p99: hopeless, stop now
+    assert d2.record(_look(1, 10, 500), spread, [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
     assert d2.verdicts()[1].verdict == NOT_JUDGED and "takes about" in d2.verdicts()[1].message
-    assert MIN_TAIL_SAMPLES == 25
+    assert MIN_TAIL_SAMPLES == 100
 
 
 def test_a_tail_from_too_few_stalls_to_spread_by_the_cap_stops_the_wait() -> None:

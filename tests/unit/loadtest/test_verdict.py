@@ -39,14 +39,14 @@ def test_missing_data_is_inconclusive() -> None:
     assert v.verdict == INCONCLUSIVE and v.rule == "statistics"
 
 
-def _summary(errors: int = 0, requests: int = 5000) -> SideSummary:
+def _summary(errors: int = 0, requests: int = 20000) -> SideSummary:
     i = Interval(1.0, 0.9, 1.1)
     return SideSummary(requests, errors, {50.0: i, 95.0: i, 99.0: i}, Interval(100.0, 95.0, 105.0))
 
 
 def test_compare_point_checks_every_limit_and_saturation_makes_it_inconclusive() -> None:
     flat = Interval(0.0, -0.02, 0.02)
-    comp = Comparison(_summary(errors=25), _summary(), {50.0: flat, 95.0: flat, 99.0: flat}, flat)
+    comp = Comparison(_summary(errors=100), _summary(), {50.0: flat, 95.0: flat, 99.0: flat}, flat)
     verdicts = compare_point("c4", comp, limits({}), closed=True, saturated=False)
     assert [v.rule for v in verdicts] == [
         "regression.p95LatencyIncreasePct", "regression.p99LatencyIncreasePct",
@@ -58,17 +58,17 @@ def test_compare_point_checks_every_limit_and_saturation_makes_it_inconclusive()
 
 
 def test_a_tail_with_too_few_requests_beyond_it_is_not_judged() -> None:
-    """1,000 requests a side: 50 beyond p95 (judged), 10 beyond p99 (not judged, whatever its interval)."""
+    """2,000 requests a side: 100 beyond p95 (judged), 20 beyond p99 (not judged, whatever its interval)."""
     wild = Interval(0.5, 0.3, 0.7)
-    comp = Comparison(_summary(requests=1000), _summary(requests=1000), {50.0: wild, 95.0: wild, 99.0: wild}, wild)
+    comp = Comparison(_summary(requests=2000), _summary(requests=2000), {50.0: wild, 95.0: wild, 99.0: wild}, wild)
     by = {v.metric: v for v in compare_point("c4", comp, limits({}), closed=True, saturated=True)}
     assert by["p95 latency"].verdict == INCONCLUSIVE and by["p95 latency"].rule == "generator.saturated"
     assert by["p99 latency"].verdict == NOT_JUDGED
-    assert "10 request(s) beyond p99" in by["p99 latency"].message and "2500 successful requests" in by["p99 latency"].message
+    assert "20 request(s) beyond p99" in by["p99 latency"].message and "10000 successful requests" in by["p99 latency"].message
 
 
 def test_a_tail_from_a_few_slot_pairs_is_not_judged() -> None:
-    """5,000 requests a side, 50 beyond p99, but all from 7 slot pairs: machine stalls, not the model."""
+    """20,000 requests a side, 200 beyond p99, but all from 7 slot pairs: machine stalls, not the model."""
     wild = Interval(0.5, 0.3, 0.7)
     comp = Comparison(_summary(), _summary(), {50.0: wild, 95.0: wild, 99.0: wild}, wild, {95.0: 60, 99.0: 7})
     by = {v.metric: v for v in compare_point("c4", comp, limits({}), closed=True, saturated=False)}
