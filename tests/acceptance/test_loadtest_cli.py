@@ -89,7 +89,9 @@ def test_slowed_candidate_fails_naming_the_rule(tmp_path: Path, models: dict[str
     result = run_cli(capsys, "loadtest", STAGING)
     assert result.code == 1, result.out
     assert f"{STAGING}: fail:" in result.out
-    assert "regression   p95 latency          regression.p95LatencyIncreasePct" in result.out
+    # 4 s at one user: p95 has 25 requests beyond it on each side (500 requests) only on a quiet machine
+    assert ("regression   p95 latency          regression.p95LatencyIncreasePct" in result.out
+            or "not judged   p95 latency          regression.p95LatencyIncreasePct" in result.out)
     assert "regression   throughput decrease  regression.throughputDecreasePct" in result.out
 
 
@@ -343,3 +345,27 @@ def test_sigterm_stops_every_child(tmp_path: Path, models: dict[str, Path], monk
     _gone, alive = psutil.wait_procs(children, timeout=10)
     for child in alive:
         assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, (child.cmdline(), err[-3000:])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["gate-test", "gate-workers-test"])
+def test_the_gate_measures_until_a_slower_candidate_is_decided(tmp_path: Path, models: dict[str, Path],
+                                                               capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch, profile: str) -> None:
+    """Sequential looks, on one runner and with a locust master and two workers on loopback."""
+    _builtin_repo(tmp_path, models, "base", "slow", monkeypatch)
+    out = tmp_path / "out"
+    result = run_cli(capsys, "loadtest", "--profile", profile, "--format", "json", "--out", str(out), "--no-plots")
+    data = _json(result.out)
+    validate_result(data)
+    rel = data["releases"][0]
+    assert result.code == 1 and rel["verdict"] == "fail", rel["reason"]
+    seq = rel["points"][0]["sequential"]
+    assert seq["stoppingRule"].startswith("alpha spent in equal shares") and seq["slotPairs"] >= 8
+    decided = [m for m, t in seq["timeToDecision"].items() if t["verdict"] == "regression"]
+    assert decided and seq["timeToDecision"][decided[0]]["measuredSeconds"] < 20  # stopped before the cap
+    assert "look 1:" in result.err
+    report = (out / "report.md").read_text()
+    assert "Stopping rule:" in report and "time to decision" in report
+    workers = rel["phases"][0]["generator"].get("workersCpuPct", {})
+    assert len(workers) == (2 if profile == "gate-workers-test" else 0)

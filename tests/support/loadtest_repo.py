@@ -31,6 +31,17 @@ TEST_POLICY_PROFILES = {
         "onInconclusive": "pass",
     },
     "open-test": {"extends": "test", "arrivalRateFractions": [0.5]},
+    # The shipped gate, shortened: sides alternate until decided, first look after 3 s, at most 20 s.
+    "gate-test": {
+        "extends": "gate",
+        "phaseSeconds": 3,
+        "maxPhaseSeconds": 20,
+        "slotSeconds": 0.1,
+        "warmupSeconds": 0.5,
+        "startupTimeoutSeconds": 60,
+        "bootstrapReplicates": 400,
+    },
+    "gate-workers-test": {"extends": "gate-test", "workers": 2},
 }
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from releasegate.loadtest.driver import PhaseData
 from releasegate.loadtest.measure import LoadPoint, Measurement
 from releasegate.loadtest.profiles import Profile
+from releasegate.loadtest.sequential import PointDecision
 from releasegate.loadtest.session import BASELINE, CANDIDATE
 from releasegate.loadtest.stats import QUANTILES, Blocked, Comparison, SideSummary, compare, make_blocks, percentile
 from releasegate.loadtest.verdict import (
@@ -98,16 +99,20 @@ def analyse(m: Measurement, profile: Profile, regression: Mapping[str, float], s
     curves: dict[str, list[PointStats]] = {CANDIDATE: [], BASELINE: []}
     for i, p in enumerate(compared):
         cand, base = _sides(m, p.id, CANDIDATE), _sides(m, p.id, BASELINE)
-        comp = compare(_blocks(cand), _blocks(base) if base else None, confidence=confidence,
-                       replicates=profile.bootstrap_replicates, seed=i, paired=m.paired)
+        decision = m.decisions.get(p.id)
+        if decision is not None and decision.comparison is not None:  # judged look by look (sequential.py)
+            comp, verdicts = decision.comparison, decision.verdicts()
+        else:
+            comp = compare(_blocks(cand), _blocks(base) if base else None, confidence=confidence,
+                           replicates=profile.bootstrap_replicates, seed=i, paired=m.paired)
+            saturated = any(d.generator.saturated for d in (*cand, *base))
+            verdicts = compare_point(p.id, comp, lim, p.mode == "closed", saturated)
         comparisons[p.id] = comp
-        saturated = any(d.generator.saturated for d in (*cand, *base))
-        verdicts = compare_point(p.id, comp, lim, p.mode == "closed", saturated)
         details.extend(verdicts)
         curves[CANDIDATE].append(point_stats(p.id, cand))
         if base:
             curves[BASELINE].append(point_stats(p.id, base))
-        points.append(_point_dict(p, comp, cand, base, verdicts))
+        points.append(_point_dict(p, comp, cand, base, verdicts, decision))
     search = _search(m, slo, curves)
     cand_total = sum(d.count for d in m.phases if d.side == CANDIDATE)
     cand_err = sum(d.errors for d in m.phases if d.side == CANDIDATE)
@@ -123,7 +128,8 @@ def _sides(m: Measurement, point: str, side: str) -> list[PhaseData]:
     return [d for d in m.phases if d.phase.point == point and d.side == side]
 
 
-def _point_dict(p: LoadPoint, comp: Comparison, cand: list[PhaseData], base: list[PhaseData], verdicts: list[MetricVerdict]) -> dict[str, Any]:
+def _point_dict(p: LoadPoint, comp: Comparison, cand: list[PhaseData], base: list[PhaseData], verdicts: list[MetricVerdict],
+                decision: PointDecision | None) -> dict[str, Any]:
     change: dict[str, Any] | None = None
     if comp.baseline is not None:
         change = {f"p{q:g}": comp.latency_change[q].to_dict() for q in QUANTILES}
@@ -139,6 +145,7 @@ def _point_dict(p: LoadPoint, comp: Comparison, cand: list[PhaseData], base: lis
         "baseline": _side_dict(comp.baseline, base) if comp.baseline is not None else None,
         "change": change,
         "verdicts": [v.to_dict() for v in verdicts],
+        "sequential": decision.to_dict() if decision is not None else None,
     }
 
 

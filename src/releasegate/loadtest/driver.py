@@ -22,11 +22,14 @@ import shutil
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+from releasegate.loadtest import distributed
+from releasegate.loadtest.distributed import Distributed
 from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.payloads import Payloads
 from releasegate.loadtest.procs import Managed, log_tail
@@ -136,6 +139,7 @@ class PhaseSetup:
     request_timeout: float
     generator_limit_pct: float
     gpu: GpuInfo
+    distributed: Distributed | None = None  # locust master and workers (distributed.py)
 
 
 def _targets_file(phase: Phase, servers: Mapping[str, Server], setup: PhaseSetup, out: Path) -> Path:
@@ -145,12 +149,33 @@ def _targets_file(phase: Phase, servers: Mapping[str, Server], setup: PhaseSetup
         for side in phase.sides
     }
     path = out / "targets.json"
-    path.write_text(json.dumps({"slotSeconds": phase.slot, "pattern": list(phase.pattern), "targets": targets}))
+    spec = {"slotSeconds": phase.slot, "pattern": list(phase.pattern), "targets": targets, "mode": phase.mode,
+            "rate": phase.rate or 0, "users": phase.users, "timeout": setup.request_timeout}
+    path.write_text(json.dumps(spec))  # distributed: the master ships it to its workers
     return path
 
 
-def run_phase(phase: Phase, servers: Mapping[str, Server], setup: PhaseSetup) -> dict[str, PhaseData]:
-    """Run ``phase``; its data per side. Raises :class:`LoadTestError` if it cannot be measured."""
+class Looker(Protocol):
+    """Decides, from the data measured so far, whether a sequential phase may stop."""
+
+    def next_look(self) -> float | None:
+        """Measured seconds of the next look (None: no more looks before the end)."""
+
+    def look(self, seconds: float, wall: float, data: dict[str, PhaseData]) -> bool:
+        """Judge the first ``seconds`` measured; True: decided, stop locust."""
+
+
+LOOK_MARGIN_SECONDS = 0.75  # after a look's last slot: requests still in flight complete, rows get flushed
+
+
+def run_phase(phase: Phase, servers: Mapping[str, Server], setup: PhaseSetup,
+              looker: Looker | None = None) -> dict[str, PhaseData]:
+    """Run ``phase``; its data per side. Raises :class:`LoadTestError` if it cannot be measured.
+
+    With a ``looker`` the phase is sequential: ``phase.measure`` is the cap, and at each of
+    the looker's looks the data of the slots measured so far is handed to it; once it
+    says decided, locust is stopped and that look's data is the phase's data.
+    """
     out = setup.work_dir / "phases" / f"{phase.index:03d}-{phase.point}-{'-'.join(phase.sides)}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -162,15 +187,29 @@ def run_phase(phase: Phase, servers: Mapping[str, Server], setup: PhaseSetup) ->
         "RG_LT_USERS": str(phase.users),
         "RG_LT_TIMEOUT": f"{setup.request_timeout:g}",
     }
-    processes = 1 if phase.users < 2 * setup.processes else setup.processes
+    processes = 1 if phase.users < 2 * setup.processes or setup.distributed else setup.processes
+    argv = locust_argv(phase, processes)
+    d = setup.distributed
+    port = distributed.master_port(d) if d else 0
     gpu = GpuSampler(setup.gpu).start()
-    locust = Managed(locust_argv(phase, processes), out / "locust.log", env=env, cwd=out)
+    locust = Managed(argv + (distributed.master_args(d, port) if d else []), out / "locust.log", env=env, cwd=out)
+    workers: list[Managed] = []
     try:
-        generator = _watch(locust, servers, phase, setup)
+        workers = distributed.start_workers(d, LOCUSTFILE, port, out) if d else []
+        pids = {s: servers[s].process.pid for s in phase.sides}
+        watch = _Watch(locust, servers, phase, setup, looker, gpu, pids, out)
+        generator = watch.run()
     finally:
         locust.stop(grace=2.0)
+        for worker in workers:
+            worker.stop(grace=2.0)
         gpu.stop()
-    return split(phase, read_rows(out), generator, gpu, {s: servers[s].process.pid for s in phase.sides}, out)
+    if watch.decided is not None:
+        return watch.decided
+    data = split(phase, read_rows(out), generator, gpu, pids, out)
+    if looker is not None:
+        looker.look(phase.measure, watch.wall(), data)  # the last look, at the cap
+    return data
 
 
 def _check_servers(servers: Mapping[str, Server], phase: Phase) -> None:
@@ -179,21 +218,79 @@ def _check_servers(servers: Mapping[str, Server], phase: Phase) -> None:
             raise servers[side].crash_error(f"during phase {phase.index + 1} (load {phase.point})")
 
 
-def _watch(locust: Managed, servers: Mapping[str, Server], phase: Phase, setup: PhaseSetup) -> GeneratorStats:
-    cpu = CpuSampler(locust.pid)
-    limit = time.monotonic() + phase.ramp + phase.measure + 2 * phase.slot + 30.0
-    while locust.poll() is None:
-        _check_servers(servers, phase)
-        if time.monotonic() > limit:
-            raise LoadTestError(f"locust did not finish phase {phase.index + 1} in time\n{locust.log_tail()}",
-                                "see the locust log in the --out directory", code="generator-failed")
-        cpu.sample()
-        time.sleep(MONITOR_SECONDS)
-    _check_servers(servers, phase)
-    if locust.poll() not in (0, None):
-        raise LoadTestError(f"locust failed (exit {locust.poll()}) in phase {phase.index + 1}:\n{locust.log_tail()}",
-                            "see the locust log in the --out directory", code="generator-failed")
-    return cpu.result(setup.generator_limit_pct)
+class _Watch:
+    """Watches one locust run: servers alive, generator CPU, and the looks of a sequential phase."""
+
+    def __init__(self, locust: Managed, servers: Mapping[str, Server], phase: Phase, setup: PhaseSetup,
+                 looker: Looker | None, gpu: GpuSampler, pids: Mapping[str, int], out: Path) -> None:
+        self.locust, self.servers, self.phase, self.setup = locust, servers, phase, setup
+        self.looker, self.gpu, self.pids, self.out = looker, gpu, pids, out
+        self.cpu = CpuSampler(locust.pid)
+        self.started = time.monotonic()
+        self.decided: dict[str, PhaseData] | None = None
+        self.first_report: float | None = None  # distributed: when a worker first reported (wall clock)
+
+    def wall(self) -> float:
+        return time.monotonic() - self.started
+
+    def run(self) -> GeneratorStats:
+        phase, d = self.phase, self.setup.distributed
+        limit = self.started + phase.ramp + phase.measure + 2 * phase.slot + 30.0 + (d.connect_seconds if d else 0.0)
+        while self.locust.poll() is None:
+            _check_servers(self.servers, phase)
+            if time.monotonic() > limit:
+                raise LoadTestError(f"locust did not finish phase {phase.index + 1} in time\n{self.locust.log_tail()}",
+                                    "see the locust log in the --out directory", code="generator-failed")
+            self.cpu.sample()
+            self._check_workers()
+            if self._look():
+                return self.generator()
+            time.sleep(MONITOR_SECONDS)
+        _check_servers(self.servers, phase)
+        if self.locust.poll() not in (0, None):
+            tail = self.locust.log_tail()
+            lost = distributed.never_connected(tail, d) if d else None
+            raise lost or LoadTestError(f"locust failed (exit {self.locust.poll()}) in phase {phase.index + 1}:\n{tail}",
+                                        "see the locust log in the --out directory", code="generator-failed")
+        return self.generator()
+
+    def _check_workers(self) -> None:
+        d = self.setup.distributed
+        if d is None:
+            return
+        if self.first_report is None and distributed.reports(self.out):
+            self.first_report = time.time()
+        distributed.check(d, self.out, self.first_report)
+
+    def generator(self) -> GeneratorStats:
+        """The generator's CPU: locust's process tree here, and in distributed mode what every worker reported."""
+        limit = self.setup.generator_limit_pct
+        local = self.cpu.result(limit)
+        if self.setup.distributed is None:
+            return local
+        top, seen = distributed.busiest(self.out)
+        workers = tuple((name, float(r.get("cpuMean", 0.0))) for name, r in sorted(seen.items()))
+        return GeneratorStats(local.processes + len(workers), max(local.busiest_cpu_pct, top), local.machine_cpu_pct,
+                              local.saturated or top >= limit, workers)
+
+    def _look(self) -> bool:
+        """Hand the looker the slots measured so far once the next look's slots are complete."""
+        seconds = self.looker.next_look() if self.looker else None
+        if self.looker is None or seconds is None or seconds >= self.phase.measure:
+            return False
+        rows = read_rows(self.out)
+        if rows.shape[0] == 0:
+            return False
+        slots = _measured_slots(replace(self.phase, measure=seconds), rows, complete=False)
+        longest = float(rows[:, 2].max())
+        if slots.size == 0 or time.time() < (slots[-1] + 1) * self.phase.slot + LOOK_MARGIN_SECONDS + 2 * longest:
+            return False
+        truncated = replace(self.phase, measure=seconds)
+        data = split(truncated, rows, self.generator(), self.gpu, self.pids, self.out)
+        if self.looker.look(seconds, self.wall(), data):
+            self.decided = data
+            return True
+        return False
 
 
 def read_rows(out: Path) -> np.ndarray:
@@ -206,10 +303,14 @@ def read_rows(out: Path) -> np.ndarray:
     return rows[np.argsort(rows[:, 0], kind="stable")]
 
 
-def _measured_slots(phase: Phase, rows: np.ndarray) -> np.ndarray:
-    """Absolute indexes of the complete slots after the ramp (whole pairs when interleaved)."""
+def _measured_slots(phase: Phase, rows: np.ndarray, complete: bool = True) -> np.ndarray:
+    """Absolute indexes of the complete slots after the ramp (whole pairs when interleaved).
+
+    ``complete=False``: the slots ``phase.measure`` asks for, whether or not the rows reach them yet.
+    """
     start, end = float(rows[0, 0]) + phase.ramp, float(rows[-1, 0])
-    first, last = math.ceil(start / phase.slot), math.floor(end / phase.slot) - 1
+    first = math.ceil(start / phase.slot)
+    last = math.floor(end / phase.slot) - 1 if complete else 1 << 62
     last = min(last, first + max(1, round(phase.measure / phase.slot)) - 1)
     if phase.interleaved:
         first += first % 2  # pairs start on even slots

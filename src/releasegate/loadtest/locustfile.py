@@ -23,6 +23,12 @@ the side in the sorted target names. In open mode the latency is measured from t
 was slow) counts that wait: the latencies do not hide queueing (no coordinated
 omission). In closed mode intended == sent.
 
+Distributed mode (``locust --master`` / ``--worker``, see :mod:`releasegate.loadtest.distributed`):
+the master ships the targets to its workers in the custom argument ``--rg-spec``, the workers
+send their rows (and their CPU) back in ``rg_rows`` messages, and each worker times its
+requests on the master's clock (``rg_ping``/``rg_pong`` measure the offset). The spec file
+then also carries mode, rate, users and timeout.
+
 This file is loaded by locust, never imported by releasegate itself.
 """
 from __future__ import annotations
@@ -40,12 +46,24 @@ from locust import FastHttpUser, constant, events, task
 _CONFIG: dict[str, Any] = {}
 _ROWS: list[str] = []
 _FLUSH_EVERY = 5000
+_FLUSH_SECONDS = 0.25  # the gate reads the rows while locust runs (sequential looks)
+_LAST_FLUSH = [0.0]
+_NODE: dict[str, Any] = {"role": "local", "offset": 0.0, "rtt": None}  # local | master | worker
+_WORKERS: dict[str, dict[str, Any]] = {}  # master: what each worker reported
+_PINGS = 5
+
+
+def _spec_text() -> str:
+    """This process's configuration: the targets file, or (a worker) what the master sent."""
+    if _NODE["role"] == "worker":
+        return str(_NODE["env"].parsed_options.rg_spec)
+    with open(os.environ["RG_LT_TARGETS"], encoding="utf-8") as f:
+        return f.read()
 
 
 def _config() -> dict[str, Any]:
     if not _CONFIG:
-        with open(os.environ["RG_LT_TARGETS"], encoding="utf-8") as f:
-            spec = json.load(f)
+        spec = json.loads(_spec_text())
         names = sorted(spec["targets"])
         _CONFIG.update(
             slot=float(spec["slotSeconds"]),
@@ -53,13 +71,23 @@ def _config() -> dict[str, Any]:
             urls=[spec["targets"][n]["url"] for n in names],
             headers=[{"Content-Type": spec["targets"][n].get("contentType", "application/json")} for n in names],
             bodies=[[b.encode("utf-8") for b in spec["targets"][n]["bodies"]] for n in names],
-            out=os.environ["RG_LT_OUT"],
-            mode=os.environ.get("RG_LT_MODE", "closed"),
-            rate=float(os.environ.get("RG_LT_RATE", "0") or 0),
-            users=max(1, int(os.environ.get("RG_LT_USERS", "1") or 1)),
-            timeout=float(os.environ.get("RG_LT_TIMEOUT", "30") or 30),
+            out=os.environ.get("RG_LT_OUT", ""),
+            mode=spec.get("mode") or os.environ.get("RG_LT_MODE", "closed"),
+            rate=float(spec.get("rate") or os.environ.get("RG_LT_RATE", "0") or 0),
+            users=max(1, int(spec.get("users") or os.environ.get("RG_LT_USERS", "1") or 1)),
+            timeout=float(spec.get("timeout") or os.environ.get("RG_LT_TIMEOUT", "30") or 30),
         )
     return _CONFIG
+
+
+def _clock() -> float:
+    """This host's wall clock; ``RG_LT_CLOCK_SKEW`` shifts it (to test skew between hosts on one machine)."""
+    return time.time() + float(os.environ.get("RG_LT_CLOCK_SKEW", "0") or 0)
+
+
+def _now() -> float:
+    """Wall-clock seconds on the master's clock: a worker corrects its own by the offset it measured."""
+    return _clock() + _NODE["offset"]
 
 
 def side_at(t: float) -> int:
@@ -70,6 +98,12 @@ def side_at(t: float) -> int:
 def _flush() -> None:
     if not _ROWS:
         return
+    if _NODE["role"] == "worker":  # rows travel to the master over locust's own channel
+        runner = _NODE["runner"]
+        runner.send_message("rg_rows", {"rows": "".join(_ROWS), "cpu": float(runner.current_cpu_usage),
+                                        "offset": _NODE["offset"], "rtt": _NODE["rtt"], "pid": os.getpid()})
+        _ROWS.clear()
+        return
     path = os.path.join(_config()["out"], f"lat-{os.getpid()}.csv")
     with open(path, "a", encoding="ascii") as f:
         f.write("".join(_ROWS))
@@ -78,8 +112,64 @@ def _flush() -> None:
 
 def _record(intended: float, sent: float, latency: float, status: int, side: int) -> None:
     _ROWS.append(f"{intended:.6f},{sent:.6f},{latency:.6f},{status},{side}\n")
-    if len(_ROWS) >= _FLUSH_EVERY:
+    now = time.monotonic()
+    if len(_ROWS) >= _FLUSH_EVERY or now - _LAST_FLUSH[0] >= _FLUSH_SECONDS:
+        _LAST_FLUSH[0] = now
         _flush()
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any, **_kwargs: Any) -> None:
+    # The master fills it with its targets file; locust ships custom arguments to every worker.
+    parser.add_argument("--rg-spec", type=str, default="", include_in_web_ui=False,
+                        help="releasegate: the load test's targets (set by the master, not by hand)")
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_kwargs: Any) -> None:
+    from locust.runners import MasterRunner, WorkerRunner
+
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        _NODE.update(role="master")
+        environment.parsed_options.rg_spec = _spec_text()
+        runner.register_message("rg_rows", _master_rows)
+        runner.register_message("rg_ping", _master_ping)
+    elif isinstance(runner, WorkerRunner):
+        _NODE.update(role="worker", runner=runner, env=environment)
+        runner.register_message("rg_pong", _worker_pong)
+        for _ in range(_PINGS):
+            runner.send_message("rg_ping", {"t0": _clock()})
+
+
+def _master_ping(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    environment.runner.send_message("rg_pong", {"t0": msg.data["t0"], "master": time.time()}, client_id=msg.node_id)
+
+
+def _worker_pong(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    """Offset to the master's clock from the round trip with the shortest delay (NTP's estimate)."""
+    t1 = _clock()
+    rtt = t1 - msg.data["t0"]
+    if _NODE["rtt"] is None or rtt < _NODE["rtt"]:
+        _NODE["offset"] = msg.data["master"] - (msg.data["t0"] + t1) / 2.0
+        _NODE["rtt"] = rtt
+
+
+def _master_rows(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    """A worker's rows: append them to its file, and keep its CPU, clock offset and last report."""
+    out = _config()["out"]
+    name = "".join(c if c.isalnum() else "-" for c in str(msg.node_id))[-40:]
+    with open(os.path.join(out, f"lat-w-{name}.csv"), "a", encoding="ascii") as f:
+        f.write(msg.data["rows"])
+    seen = _WORKERS.setdefault(name, {"cpu": [], "rows": 0})
+    seen["cpu"].append(float(msg.data["cpu"]))
+    seen.update(offset=msg.data["offset"], rtt=msg.data["rtt"], last=time.time(), rows=seen["rows"] + msg.data["rows"].count("\n"))
+    summary = {k: {"cpuMean": sum(v["cpu"]) / len(v["cpu"]), "cpuMax": max(v["cpu"]), "offset": v["offset"],
+                   "rtt": v["rtt"], "last": v["last"], "rows": v["rows"]} for k, v in _WORKERS.items()}
+    tmp = os.path.join(out, ".workers.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(summary, f)
+    os.replace(tmp, os.path.join(out, "workers.json"))
 
 
 @events.test_stop.add_listener
@@ -104,7 +194,7 @@ class ModelUser(FastHttpUser):
         self.client.client.connection_timeout = cfg["timeout"]  # type: ignore[attr-defined]
         self._rng = random.Random()
         self._next = self._rng.randrange(1 << 30)
-        self._intended = time.time()
+        self._intended = _now()
         if cfg["mode"] == "open":
             self._intended += self._gap()
 
@@ -118,15 +208,15 @@ class ModelUser(FastHttpUser):
         if cfg["mode"] == "open":
             intended = self._intended
             self._intended += self._gap()
-            delay = intended - time.time()
+            delay = intended - _now()
             if delay > 0:
                 gevent.sleep(delay)
-        sent = time.time()
+        sent = _now()
         if cfg["mode"] != "open":
             intended = sent
         side = side_at(intended)
         status = self._post(cfg, side)
-        _record(intended, sent, time.time() - intended, status, side)
+        _record(intended, sent, _now() - intended, status, side)
 
     def _post(self, cfg: dict[str, Any], side: int) -> int:
         bodies = cfg["bodies"][side]

@@ -23,14 +23,16 @@ import numpy as np
 
 from releasegate.loadtest.driver import Phase, PhaseData, PhaseSetup, run_phase
 from releasegate.loadtest.profiles import Profile
+from releasegate.loadtest.sequential import PointDecision, PointLooker, look_seconds
 from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
-from releasegate.loadtest.verdict import SLO_LATENCY
+from releasegate.loadtest.verdict import DEFAULT_LIMITS, SLO_LATENCY
 
 OPEN_LOOP_USER_SECONDS = 1.0
 SLOT_LATENCIES = 8  # a slot lasts at least this many expected request latencies
 MIN_SLOTS = 8  # ... and a phase holds at least this many slots
 MIN_OPEN_USERS = 8
 PROBE_CONCURRENCY = 32
+SEQUENTIAL_OVERHEAD_SECONDS = 10.0  # locust start and stop, the last look, the analysis
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Measurement:
     capacity: float | None = None
     paired: bool = False
     runs: int = 0
+    decisions: dict[str, PointDecision] = field(default_factory=dict)  # point id -> looks (sequential points)
 
 
 class Scheduler:
@@ -66,8 +69,9 @@ class Scheduler:
 
     def __init__(
         self, session: Session, setup: PhaseSetup, profile: Profile, slo: Mapping[str, float],
-        deadline: float, progress: Callable[[str], None],
+        deadline: float, progress: Callable[[str], None], limits: Mapping[str, float] | None = None,
     ) -> None:
+        self.limits = limits or DEFAULT_LIMITS
         self.session = session
         self.setup = setup
         self.profile = profile
@@ -110,15 +114,17 @@ class Scheduler:
         slot = max(self.profile.slot_seconds, SLOT_LATENCIES * latency)
         return round(min(slot, max(self.profile.slot_seconds, measure / MIN_SLOTS)), 3)
 
-    def _run(self, point: LoadPoint, pattern: tuple[str, ...], measure: float, kind: str, rnd: int = 0) -> dict[str, PhaseData]:
+    def _run(self, point: LoadPoint, pattern: tuple[str, ...], measure: float, kind: str, rnd: int = 0,
+             looker: PointLooker | None = None, slot: float | None = None) -> dict[str, PhaseData]:
         p = self.profile
         phase = Phase(self.result.runs, point.id, point.mode, point.users, point.rate, p.ramp_seconds, measure,
-                      self.slot_for(point, measure), p.settle_seconds, pattern, rnd, kind)
+                      slot or self.slot_for(point, measure), p.settle_seconds, pattern, rnd, kind)
         servers = {side: self.session.server(side) for side in phase.sides}
         self.result.runs += 1
         what = " vs ".join(phase.sides) if phase.interleaved else phase.sides[0]
-        self.progress(f"{kind} {point.id}: {what} at {point.describe()} for {measure:g} s (slots of {phase.slot:g} s)")
-        data = run_phase(phase, servers, self.setup)
+        how = f"until decided, at most {measure:g} s" if looker else f"for {measure:g} s"
+        self.progress(f"{kind} {point.id}: {what} at {point.describe()} {how} (slots of {phase.slot:g} s)")
+        data = run_phase(phase, servers, self.setup, looker)
         self._check_slots(phase, data)
         for side, d in sorted(data.items()):
             self.progress(f"  {side:<9} {d.count:>7} requests {d.throughput:>9.1f} req/s  p50 {_p(d, 50):8.2f} ms"
@@ -154,9 +160,25 @@ class Scheduler:
             if self.session.exclusive:
                 self._exclusive(point)
                 continue
+            if p.sequential and len(self.sides) == 2:
+                self._sequential(point)
+                continue
             pattern = (BASELINE, CANDIDATE, CANDIDATE, BASELINE) if len(self.sides) == 2 else (CANDIDATE,)
             self.result.phases.extend(self._run(point, pattern, p.phase_seconds, "compare").values())
         return True
+
+    def _sequential(self, point: LoadPoint) -> None:
+        """Alternate the sides at ``point`` until every metric is decided, the cap or the deadline."""
+        p = self.profile
+        room = self.deadline - time.monotonic() - p.ramp_seconds - SEQUENTIAL_OVERHEAD_SECONDS
+        cap = max(p.phase_seconds, min(p.max_phase_seconds, room))
+        slot = self.slot_for(point, cap)  # a side far slower than slotSeconds gets longer slots
+        decision = PointDecision(point.id, cap)
+        looker = PointLooker(decision, look_seconds(p.phase_seconds, cap, 2 * slot), self.limits, point.mode == "closed",
+                             p.confidence, p.load_points, p.bootstrap_replicates, len(self.result.points), self.progress)
+        self.result.decisions[point.id] = decision
+        pattern = (BASELINE, CANDIDATE, CANDIDATE, BASELINE)
+        self.result.phases.extend(self._run(point, pattern, cap, "compare", looker=looker, slot=slot).values())
 
     def _exclusive(self, point: LoadPoint) -> None:
         p = self.profile

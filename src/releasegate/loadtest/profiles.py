@@ -51,14 +51,22 @@ class Profile:
     max_users: int = 1024
     processes: int = 0  # 0: sized to the runner's cores
     on_inconclusive: str = "fail"
+    sequential: bool = False  # measure each compared point until decided (sequential.py), up to:
+    max_phase_seconds: float = 60.0
+    workers: int = 0  # locust distributed mode (distributed.py): 0 = off
+    remote_workers: bool = False  # the runner pool starts the workers (else the gate, on this runner)
+    master_bind_host: str = "127.0.0.1"
+    master_port: int = 0  # 0: a free port (local workers only)
+    worker_connect_seconds: float = 30.0
 
     @property
     def load_points(self) -> int:
         return len(self.concurrency) + len(self.arrival_rates) + len(self.arrival_rate_fractions)
 
     def estimate_seconds(self, sides: int) -> float:
-        """Rough wall time of the measurement (without model loads)."""
-        per_point = self.ramp_seconds + self.phase_seconds + 2 * self.slot_seconds + PHASE_OVERHEAD_SECONDS
+        """Rough wall time of the measurement (without model loads); sequential: at most this."""
+        measured = self.max_phase_seconds if self.sequential else self.phase_seconds
+        per_point = self.ramp_seconds + measured + 2 * self.slot_seconds + PHASE_OVERHEAD_SECONDS
         search = self.slo_search.steps * sides if self.slo_search.enabled else 0
         search_phase = self.ramp_seconds + self.phase_seconds / 2 + PHASE_OVERHEAD_SECONDS
         return self.load_points * per_point + search * search_phase + sides * self.warmup_seconds
@@ -78,12 +86,28 @@ BUILTIN: dict[str, Profile] = {
         startup_timeout_seconds=60.0,
         on_inconclusive="pass",
     ),
+    "gate": Profile(
+        name="gate",
+        description="Release gate on any runner: 2 concurrent users, sides alternating in 0.25 s slots until "
+                    "every metric is decided (first look after 8 s, at most 90 s).",
+        concurrency=(2,),
+        phase_seconds=8.0,
+        slot_seconds=0.25,
+        ramp_seconds=0.5,
+        warmup_seconds=2.0,
+        startup_timeout_seconds=120.0,
+        sequential=True,
+        max_phase_seconds=90.0,
+    ),
     "standard": Profile(
         name="standard",
-        description="GPU gate: concurrency 1/16/64, open loop at 70 % of the baseline's capacity, SLO search.",
+        description="GPU gate: concurrency 1/16/64, open loop at 70 % of the baseline's capacity, each until "
+                    "decided (first look after 15 s, at most 60 s), SLO search.",
         concurrency=(1, 16, 64),
         arrival_rate_fractions=(0.7,),
         phase_seconds=15.0,
+        sequential=True,
+        max_phase_seconds=60.0,
         ramp_seconds=1.0,
         warmup_seconds=5.0,
         slo_search=SloSearch(enabled=True, max_concurrency=512, steps=2),
@@ -129,6 +153,13 @@ _FIELDS: dict[str, str] = {
     "maxUsers": "max_users",
     "processes": "processes",
     "onInconclusive": "on_inconclusive",
+    "sequential": "sequential",
+    "maxPhaseSeconds": "max_phase_seconds",
+    "workers": "workers",
+    "remoteWorkers": "remote_workers",
+    "masterBindHost": "master_bind_host",
+    "masterPort": "master_port",
+    "workerConnectSeconds": "worker_connect_seconds",
 }
 
 
@@ -149,13 +180,21 @@ def _convert(where: str, key: str, value: Any) -> Any:
         return tuple(float(v) for v in value)
     if key == "sloSearch":
         return _slo_search(where, value)
+    if key == "masterBindHost":
+        if not isinstance(value, str) or not value:
+            raise _bad(where, "must be a host name or address to bind the locust master to")
+        return value
+    if key in ("sequential", "remoteWorkers"):
+        if not isinstance(value, bool):
+            raise _bad(where, "must be true or false")
+        return value
     if key == "onInconclusive":
         if value not in ("fail", "pass"):
             raise _bad(where, "must be fail or pass")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise _bad(where, "must be a non-negative number")
-    if key in ("rounds", "bootstrapReplicates", "maxUsers", "processes"):
+    if key in ("rounds", "bootstrapReplicates", "maxUsers", "processes", "workers", "masterPort"):
         return int(value)
     return float(value)
 
@@ -186,6 +225,10 @@ def _check(profile: Profile, where: str) -> Profile:
         raise _bad(where, "confidence must be in [0.5, 1)")
     if profile.bootstrap_replicates < 100:
         raise _bad(where, "bootstrapReplicates must be >= 100")
+    if profile.remote_workers and (profile.workers < 1 or not profile.master_port):
+        raise _bad(where, "remoteWorkers needs workers >= 1 and a fixed masterPort for the pool's workers to connect to")
+    if profile.sequential and profile.max_phase_seconds < profile.phase_seconds:
+        raise _bad(where, "maxPhaseSeconds (the cap of a sequential point) must be >= phaseSeconds (its first look)")
     return profile
 
 
@@ -241,7 +284,7 @@ def choose(
 
 def scaled_to_budget(profile: Profile, budget: float | None, sides: int, startup: float) -> Profile:
     """``profile`` with shorter phases (not below 4 slots) when its estimate exceeds ``budget`` seconds."""
-    if budget is None:
+    if budget is None or profile.sequential:  # a sequential point caps itself at the deadline
         return profile
     estimate = profile.estimate_seconds(sides) + startup
     if estimate <= budget:

@@ -13,6 +13,7 @@ from releasegate.errors import InputError
 from releasegate.loadtest import selection
 from releasegate.loadtest.analysis import Analysis, analyse, phase_rows
 from releasegate.loadtest.artifacts import Artifact, SignatureTrust, fetch
+from releasegate.loadtest.distributed import Distributed
 from releasegate.loadtest.driver import PhaseSetup, locust_processes
 from releasegate.loadtest.errors import LoadTestError
 from releasegate.loadtest.measure import Measurement, Scheduler
@@ -29,7 +30,7 @@ from releasegate.loadtest.release_setup import (
 )
 from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, ReleaseResult, SideInfo
 from releasegate.loadtest.session import BASELINE, CANDIDATE, Session
-from releasegate.loadtest.verdict import FAIL, REGRESSION, MetricVerdict, limits, worst
+from releasegate.loadtest.verdict import FAIL, NOT_JUDGED, REGRESSION, MetricVerdict, limits, worst
 from releasegate.release import Release
 
 
@@ -139,10 +140,18 @@ def _run(ctx: RunContext, session: Session, releases: dict[str, Release], profil
     for label in list(session.servers):
         session.warm(label)
     processes = profile.processes or locust_processes()
-    setup = PhaseSetup(work, payloads, processes, profile.request_timeout_seconds, profile.generator_cpu_limit_pct, ctx.gpu)
-    scheduler = Scheduler(session, setup, profile, lim["slo"], ctx.deadline, ctx.progress)
+    setup = PhaseSetup(work, payloads, processes, profile.request_timeout_seconds, profile.generator_cpu_limit_pct, ctx.gpu,
+                       _distributed(profile))
+    scheduler = Scheduler(session, setup, profile, lim["slo"], ctx.deadline, ctx.progress, lim["regression"])
     measurement = scheduler.run()
     return measurement, warnings + measurement.warnings
+
+
+def _distributed(profile: Profile) -> Distributed | None:
+    if profile.workers < 1:
+        return None
+    return Distributed(profile.workers, profile.remote_workers, profile.master_bind_host, profile.master_port,
+                       profile.worker_connect_seconds)
 
 
 def _all_failed(measurement: Measurement, side: str) -> bool:
@@ -196,8 +205,11 @@ def overall(verdicts: Sequence[MetricVerdict], *, has_slo: bool, has_baseline: b
     unsure = [v for v in verdicts if v.verdict == INCONCLUSIVE]
     if unsure:
         return Outcome(INCONCLUSIVE, "; ".join(f"{v.metric}: inconclusive ({v.rule})" for v in unsure))
-    if worst(v.verdict for v in verdicts) == "pass" and verdicts:
-        return Outcome(PASSED, "no regression beyond the policy's limits" + (" and SLO met" if any(v.rule.startswith("slo.") for v in verdicts) else ""))
+    judged = [v for v in verdicts if v.verdict != NOT_JUDGED]
+    if judged and worst(v.verdict for v in judged) == "pass":
+        reason = "no regression beyond the policy's limits" + (" and SLO met" if any(v.rule.startswith("slo.") for v in judged) else "")
+        skipped = [v.metric for v in verdicts if v.verdict == NOT_JUDGED]
+        return Outcome(PASSED, reason + (f" ({', '.join(skipped)} not judged: too few tail samples)" if skipped else ""))
     return _nothing_to_decide(has_slo, has_baseline)
 
 

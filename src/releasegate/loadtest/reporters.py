@@ -12,7 +12,7 @@ from releasegate.github.workflow import annotation
 from releasegate.loadtest.result import ERROR, FAILED, INCONCLUSIVE, PASSED, SKIPPED, LoadTestResult, ReleaseResult
 
 ICONS = {PASSED: "✅", FAILED: "❌", ERROR: "❌", INCONCLUSIVE: "⚠️", SKIPPED: "⏭️",
-         "regression": "❌", "fail": "❌", "pass": "✅", "inconclusive": "⚠️"}
+         "regression": "❌", "fail": "❌", "pass": "✅", "inconclusive": "⚠️", "not judged": "➖"}
 MARKER = "<!-- releasegate-loadtest -->"
 
 
@@ -45,8 +45,34 @@ def _sides_line(r: ReleaseResult) -> str:
     text += f" vs baseline {r.baseline.version} ({_short(r.baseline.sha256)})" if r.baseline else " (new model: no baseline)"
     if r.profile:
         p = r.profile
-        text += f", profile `{p.get('name')}` ({p.get('phaseSeconds', 0):g} s per load point, sides interleaved)"
+        if p.get("sequential"):
+            text += (f", profile `{p.get('name')}` (sides alternating until decided: first look after "
+                     f"{p.get('phaseSeconds', 0):g} s, at most {p.get('maxPhaseSeconds', 0):g} s per load point)")
+        else:
+            text += f", profile `{p.get('name')}` ({p.get('phaseSeconds', 0):g} s per load point, sides interleaved)"
     return text
+
+
+def _decisions(r: ReleaseResult) -> list[str]:
+    """How each sequential point was decided: the stopping rule, what was measured, time to decision."""
+    lines: list[str] = []
+    for p in r.points:
+        seq = p.get("sequential")
+        if not seq:
+            continue
+        if not lines:
+            lines += [f"Stopping rule: {seq['stoppingRule']}.", "",
+                      "| load | looks | slot pairs | requests (baseline / candidate) | metric | decided | time to decision |",
+                      "|---|---|---|---|---|---|---|"]
+        req = seq.get("requests") or {}
+        head = f"| {p['id']} | {len(seq['looks'])} | {seq['slotPairs']} | {req.get('baseline', '–')} / {req.get('candidate', '–')}"
+        for i, v in enumerate(p.get("verdicts", [])):
+            when = (seq.get("timeToDecision") or {}).get(v["metric"])
+            took = (f"look {when['look']}: {when['measuredSeconds']:g} s measured, {when['wallSeconds']:g} s wall"
+                    if when else "not decided")
+            lead = head if i == 0 else "| | | |"
+            lines.append(f"{lead} | {v['metric']} | {ICONS.get(v['verdict'], '')} {v['verdict']} | {took} |")
+    return lines
 
 
 def _verdict_table(r: ReleaseResult) -> list[str]:
@@ -110,6 +136,9 @@ def release_markdown(r: ReleaseResult, plot_prefix: str = "") -> str:
     if r.hint:
         lines += [f"{r.reason}\n\n*How to fix:* {r.hint}", ""]
     lines += [_sides_line(r), "", *_verdict_table(r), "", *_point_rows(r), ""]
+    decisions = _decisions(r)
+    if decisions:
+        lines += [*decisions, ""]
     extra = _telemetry(r) + [f"- ⚠️ {w}" for w in r.warnings]
     if extra:
         lines += [*extra, ""]
@@ -146,6 +175,11 @@ def text(result: LoadTestResult) -> str:
             lines.append(f"  hint: {r.hint}")
         for v in r.verdicts:
             lines.append(f"  {v.verdict:<12} {v.metric:<20} {v.rule}: {v.message}")
+        for p in r.points:
+            seq = p.get("sequential")
+            if seq:
+                lines.append(f"  {p['id']}: {len(seq['looks'])} look(s), {seq['slotPairs']} slot pairs, requests "
+                             f"{seq['requests']} ({seq['stoppingRule']})")
         for w in r.warnings:
             lines.append(f"  warning: {w}")
     if result.out_dir:

@@ -144,13 +144,32 @@ def _source_env() -> dict[str, str]:
     return {"PYTHONPATH": src + (os.pathsep + old if old else "")}
 
 
+def cpu_threads_env(device: str, cores: int | None = None) -> dict[str, str]:
+    """Intra-op threads of a built-in server on the CPU: the cores locust leaves, unless the job set them.
+
+    Torch's default (a thread per core) fights locust for the cores, and the losing
+    requests wait a scheduler period or more: a tenth of the requests took 100-200 ms
+    instead of 10 on a 2-core runner, so p95 measured the scheduler, not the model.
+    The sides take turns, so each server may use all the cores the generator leaves.
+    """
+    import os
+
+    from releasegate.loadtest.driver import locust_processes
+
+    if device != "cpu" or "OMP_NUM_THREADS" in os.environ:
+        return {}
+    cores = cores or os.cpu_count() or 1
+    return {"OMP_NUM_THREADS": str(max(1, cores - locust_processes(cores)))}
+
+
 def start(spec: ServerSpec, log_dir: Path) -> Server:
     """Start the server of ``spec`` (not yet waiting for it)."""
     log_path = log_dir / f"server-{spec.label}.log"
     if spec.kind == "external":
         return _start_external(spec, log_path)
     port = free_port()
-    process = Managed(builtin_argv(spec, port), log_path, env=_source_env(), cwd=log_dir)
+    env = {**_source_env(), **cpu_threads_env(spec.device)}
+    process = Managed(builtin_argv(spec, port), log_path, env=env, cwd=log_dir)
     base = f"http://127.0.0.1:{port}"
     return Server(
         spec, process, base, f"{base}/v2/health/ready", f"{base}/v2/models/{spec.model}/infer",

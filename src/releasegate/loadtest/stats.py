@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
@@ -140,19 +140,24 @@ def _round(x: float, digits: int) -> float | None:
     return None if not np.isfinite(x) else round(float(x), digits)
 
 
+def t_quantile(nu: int, p: float) -> float:
+    """Student's t quantile with ``nu`` degrees of freedom (Cornish-Fisher expansion; no scipy)."""
+    z = NormalDist().inv_cdf(p)
+    return z + (z**3 + z) / (4 * nu) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * nu**2)
+
+
 def small_sample_factor(units: int, confidence: float) -> float:
     """How much to widen a bootstrap percentile interval from ``units`` blocks.
 
     The percentile bootstrap behaves like a z-interval with the plug-in variance, so with
     few blocks it is too narrow; widening it by ``sqrt(n/(n-1)) * t(n-1)/z`` makes it
-    behave like a t-interval (t quantile by the Cornish-Fisher expansion; no scipy).
+    behave like a t-interval.
     """
     if units < 3:
         return 1.0
     z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
     nu = units - 1
-    t = z + (z**3 + z) / (4 * nu) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * nu**2)
-    return math.sqrt(units / nu) * t / z
+    return math.sqrt(units / nu) * t_quantile(nu, 0.5 + confidence / 2.0) / z
 
 
 def interval(point: float, replicates: np.ndarray, confidence: float, units: int = 0) -> Interval:
@@ -165,6 +170,22 @@ def interval(point: float, replicates: np.ndarray, confidence: float, units: int
     low, high = np.quantile(finite, [alpha, 1.0 - alpha])
     f = small_sample_factor(units, confidence)
     return Interval(float(point), float(point - f * (point - low)), float(point + f * (high - point)))
+
+
+def log_t_interval(ratio: float, replicates: np.ndarray, confidence: float, units: int) -> Interval:
+    """Interval of a relative change ``ratio - 1`` from bootstrap replicates of the ratio.
+
+    ``log(ratio) +- t(units-1) * sd(log replicates)``: the bootstrap gives the standard
+    error, Student's t the width. Unlike a percentile interval this holds at the extreme
+    confidence levels that repeated looks spend (1 - 0.05/110 and beyond), which a
+    thousand replicates cannot resolve; the log scale makes slower and faster symmetric.
+    """
+    good = replicates[np.isfinite(replicates) & (replicates > 0)]
+    if good.size < 2 or units < 3 or not (np.isfinite(ratio) and ratio > 0):
+        return Interval(ratio - 1.0, float("nan"), float("nan"))
+    half = t_quantile(units - 1, 0.5 + confidence / 2.0) * float(np.std(np.log(good), ddof=1))
+    centre = math.log(ratio)
+    return Interval(ratio - 1.0, math.expm1(centre - half), math.expm1(centre + half))
 
 
 @dataclass(frozen=True)
@@ -189,6 +210,20 @@ class Comparison:
     baseline: SideSummary | None
     latency_change: dict[float, Interval]  # B/A - 1
     throughput_change: Interval | None  # B/A - 1
+    tail_blocks: dict[float, int] = field(default_factory=dict)  # q -> :func:`tail_blocks`, the side with fewer
+
+
+def tail_blocks(data: Blocked, q: float) -> int:
+    """How many blocks (slot pairs) the successful requests beyond the ``q``-th percentile come from.
+
+    A tail made of a few machine stalls sits in a few blocks; a model's own tail spreads over
+    many. Its percentile can be compared only in the second case (verdict.MIN_TAIL_BLOCKS).
+    """
+    good = data.ok
+    if not np.any(good):
+        return 0
+    beyond = good & (data.latency_ms > percentile(data.latency_ms[good], q))
+    return int(np.unique(data.block[beyond]).size)
 
 
 def summarize(data: Blocked, draws: np.ndarray, confidence: float, quantiles: Sequence[float]) -> tuple[SideSummary, np.ndarray, np.ndarray]:
@@ -218,8 +253,13 @@ def compare(
     seed: int = 0,
     quantiles: Sequence[float] = QUANTILES,
     paired: bool = False,
+    method: str = "percentile",
 ) -> Comparison:
-    """Summaries of both sides and the candidate's relative change, with intervals."""
+    """Summaries of both sides and the candidate's relative change, with intervals.
+
+    ``method``: ``percentile`` (a fixed-length measurement) or ``log-t`` (the changes of a
+    sequential one, :func:`log_t_interval`).
+    """
     rng = np.random.default_rng(seed)
     cand_draws = _draws(max(1, candidate.n_blocks), replicates, rng)
     cand, cq, ct = summarize(candidate, cand_draws, confidence, quantiles)
@@ -231,12 +271,18 @@ def compare(
     n = min(candidate.n_blocks, baseline.n_blocks)
     with np.errstate(divide="ignore", invalid="ignore"):
         changes = {
-            q: interval(_ratio(cand.latency[q].value, base.latency[q].value) - 1.0, cq[:, j] / bq[:, j] - 1.0,
-                        confidence, n)
+            q: _change(_ratio(cand.latency[q].value, base.latency[q].value), cq[:, j] / bq[:, j], confidence, n, method)
             for j, q in enumerate(quantiles)
         }
-        tput = interval(_ratio(cand.throughput.value, base.throughput.value) - 1.0, ct / bt - 1.0, confidence, n)
-    return Comparison(cand, base, changes, tput)
+        tput = _change(_ratio(cand.throughput.value, base.throughput.value), ct / bt, confidence, n, method)
+    spread = {q: min(tail_blocks(candidate, q), tail_blocks(baseline, q)) for q in quantiles}
+    return Comparison(cand, base, changes, tput, spread)
+
+
+def _change(ratio: float, replicates: np.ndarray, confidence: float, units: int, method: str) -> Interval:
+    if method == "log-t":
+        return log_t_interval(ratio, replicates, confidence, units)
+    return interval(ratio - 1.0, replicates - 1.0, confidence, units)
 
 
 def _ratio(a: float, b: float) -> float:

@@ -233,14 +233,18 @@ class GeneratorStats:
     busiest_cpu_pct: float
     machine_cpu_pct: float
     saturated: bool
+    workers: tuple[tuple[str, float], ...] = ()  # distributed mode: (worker, mean CPU %) as each reported it
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "processes": self.processes,
             "busiestProcessCpuPct": round(self.busiest_cpu_pct, 1),
             "machineCpuPct": round(self.machine_cpu_pct, 1),
             "saturated": self.saturated,
         }
+        if self.workers:
+            out["workersCpuPct"] = {name: round(cpu, 1) for name, cpu in self.workers}
+        return out
 
 
 class CpuSampler:

@@ -28,25 +28,39 @@ class FakeSession:
         return side
 
 
-def fake_run_phase(phase: Phase, servers: Any, setup: Any) -> dict[str, PhaseData]:
-    """Each side: latency = users x service time (a saturated single queue), 100 requests."""
+def fake_run_phase(phase: Phase, servers: Any, setup: Any, units: int = 10, spread: float = 0.0,
+                   per_unit: int = 10) -> dict[str, PhaseData]:
+    """Each side: latency = users x service time (a saturated single queue, ``spread`` log-sd), ``per_unit`` requests a unit."""
     out = {}
+    rng = np.random.default_rng(units)
     for side in phase.sides:
         latency = SERVICE_MS[side] * (phase.users if phase.mode == "closed" else 1.5)
-        n = 100
-        out[side] = PhaseData(phase, side, np.arange(n, dtype=float), np.full(n, latency), np.full(n, 200),
-                              np.arange(n) % 10, np.full(10, 0.5), GeneratorStats(1, 20.0, 30.0, False),
-                              GpuStats(False), None)
+        n = per_unit * units
+        out[side] = PhaseData(phase, side, np.arange(n, dtype=float), latency * rng.lognormal(0, spread, n),
+                              np.full(n, 200), np.arange(n) % units, np.full(units, 0.5),
+                              GeneratorStats(1, 20.0, 30.0, False), GpuStats(False), None)
     return out
+
+
+def fake_sequential(phase: Phase, looker: Any) -> dict[str, PhaseData]:
+    """What the driver does with a looker: data of the slots so far at each look, until decided."""
+    data: dict[str, PhaseData] = {}
+    while (seconds := looker.next_look()) is not None and seconds < phase.measure:
+        data = fake_run_phase(phase, None, None, units=int(seconds / (2 * phase.slot)), spread=0.05, per_unit=100)
+        if looker.look(seconds, seconds, data):
+            return data
+    data = fake_run_phase(phase, None, None, units=int(phase.measure / (2 * phase.slot)), spread=0.05, per_unit=100)
+    looker.look(phase.measure, phase.measure, data)
+    return data
 
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[Phase]:
     seen: list[Phase] = []
 
-    def run(phase: Phase, servers: Any, setup: Any) -> dict[str, PhaseData]:
+    def run(phase: Phase, servers: Any, setup: Any, looker: Any = None) -> dict[str, PhaseData]:
         seen.append(phase)
-        return fake_run_phase(phase, servers, setup)
+        return fake_sequential(phase, looker) if looker else fake_run_phase(phase, servers, setup)
 
     monkeypatch.setattr(measure, "run_phase", run)
     return seen
@@ -101,3 +115,17 @@ def test_slots_grow_with_the_expected_latency() -> None:
     short = s.slot_for(measure.LoadPoint("c1", "closed", 1), 10.0)
     long = s.slot_for(measure.LoadPoint("c64", "closed", 64), 10.0)
     assert short == BUILTIN["smoke"].slot_seconds and long == pytest.approx(10.0 / measure.MIN_SLOTS)
+
+
+def test_a_sequential_point_stops_at_the_look_that_decides(calls: list[Phase]) -> None:
+    """A candidate 20 % slower than the baseline (limits +10 % p95): a regression at an early look."""
+    m = _scheduler(BUILTIN["gate"]).run()
+    assert len(calls) == 1 and calls[0].measure == BUILTIN["gate"].max_phase_seconds
+    decision = m.decisions["c2"]
+    assert 1 <= len(decision.looks) < 4 and decision.failed() == "p95 latency"
+    assert decision.to_dict()["timeToDecision"]["p95 latency"]["verdict"] == "regression"
+
+
+def test_a_sequential_point_caps_itself_at_the_deadline(calls: list[Phase]) -> None:
+    m = _scheduler(BUILTIN["gate"], deadline=time.monotonic() + 30.0).run()
+    assert calls[0].measure < 30.0 and m.decisions["c2"].cap_seconds == calls[0].measure

@@ -63,3 +63,24 @@ def test_to_dict_uses_policy_spelling() -> None:
     data = to_dict(BUILTIN["standard"])
     assert data["name"] == "standard" and data["sloSearch"]["enabled"] is True
     assert data["arrivalRateFractions"] == [0.7]
+
+
+def test_sequential_and_distributed_fields() -> None:
+    profiles = declared({"loadTestProfiles": {
+        "seq": {"extends": "gate", "maxPhaseSeconds": 40, "workers": 2},
+        "pool": {"extends": "gate", "workers": 4, "remoteWorkers": True, "masterPort": 5557, "masterBindHost": "10.0.0.5"},
+    }})
+    assert profiles["seq"].sequential and profiles["seq"].max_phase_seconds == 40 and profiles["seq"].workers == 2
+    assert profiles["pool"].remote_workers and profiles["pool"].master_port == 5557
+    assert BUILTIN["gate"].sequential and BUILTIN["gate"].on_inconclusive == "fail"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"sequential": "yes"}, "loadTestProfiles.bad.sequential: must be true or false"),
+    ({"maxPhaseSeconds": 4}, "maxPhaseSeconds (the cap of a sequential point) must be >= phaseSeconds"),
+    ({"remoteWorkers": True, "workers": 2}, "remoteWorkers needs workers >= 1 and a fixed masterPort"),
+])
+def test_bad_sequential_or_distributed_fields_name_the_field(body: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        declared({"loadTestProfiles": {"bad": {"extends": "gate", **body}}})
+    assert message in e.value.message

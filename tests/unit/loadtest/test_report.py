@@ -93,3 +93,27 @@ def test_nothing_to_test_passes() -> None:
     empty = LoadTestResult((), "HEAD", {}, "t", 0.0)
     assert empty.verdict == "skipped" and empty.exit_code == 0
     assert "No changed release file needs a load test." in markdown(empty)
+
+
+def test_a_sequential_point_shows_the_rule_what_was_measured_and_time_to_decision(tmp_path: Path) -> None:
+    from releasegate.loadtest.sequential import Look, PointDecision
+
+    decision = PointDecision("c4", 75.0)
+    p99 = MetricVerdict("p99 latency", "c4", "inconclusive", "regression.p99LatencyIncreasePct", "p99 straddles",
+                        0.05, -0.1, 0.4, 0.3)
+    decision.record(Look(1, 8.0, 9.5, 0.975, 16, {"baseline": 2000, "candidate": 1900}), object(), [p99])  # type: ignore[arg-type]
+    decision.record(Look(2, 10.5, 12.0, 0.99, 21, {"baseline": 2600, "candidate": 2500}), object(), [VERDICT, p99])  # type: ignore[arg-type]
+    point = {**POINT, "verdicts": [VERDICT.to_dict(), p99.to_dict()], "sequential": decision.to_dict()}
+    base = _result()
+    seq = ReleaseResult(**{**base.releases[0].__dict__, "points": [point],
+                           "profile": {"name": "gate", "phaseSeconds": 8, "maxPhaseSeconds": 75, "sequential": True}})
+    result = LoadTestResult((seq,), "origin/main", base.machine, base.started_at, 30.0)
+    md = markdown(result)
+    assert "Stopping rule: alpha spent in equal shares over the planned looks" in md
+    assert "sides alternating until decided: first look after 8 s, at most 75 s per load point" in md
+    assert "| c4 | 2 | 21 | 2600 / 2500 | p95 latency | ❌ regression | look 2: 10.5 s measured, 12 s wall |" in md
+    assert "| | | | p99 latency | ⚠️ inconclusive | not decided |" in md
+    assert "c4: 2 look(s), 21 slot pairs" in text(result)
+    data = json.loads(result.to_json())
+    validate_result(data)
+    assert data["releases"][0]["points"][0]["sequential"]["timeToDecision"]["p95 latency"]["measuredSeconds"] == 10.5

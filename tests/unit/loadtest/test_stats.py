@@ -61,3 +61,16 @@ def test_no_successful_request_gives_nan_not_a_crash() -> None:
 def test_percentile_is_an_observed_value() -> None:
     assert percentile(np.array([1.0, 2.0, 3.0, 4.0]), 50) == 2.0
     assert np.isnan(percentile(np.empty(0), 95))
+
+
+def test_tail_blocks_count_the_slot_pairs_a_tail_comes_from() -> None:
+    from releasegate.loadtest.stats import tail_blocks
+
+    i = np.arange(1000)
+    block = i // 10  # 100 slot pairs of 10 requests
+    stalls = np.where(block < 3, 200.0 + i % 10 * 1e-3, 10.0 + i * 1e-6)  # three stalled pairs hold every slow request
+    spread = 10.0 + i % 10 + i * 1e-6  # each pair has its own slowest request
+    ok = np.ones(1000, bool)
+    seconds = np.full(100, 0.5)
+    assert tail_blocks(Blocked(stalls, ok, block, seconds), 99.0) == 3
+    assert tail_blocks(Blocked(spread, ok, block, seconds), 95.0) == 50  # the 50 slowest: one in each of 50 pairs

@@ -8,6 +8,7 @@ import pytest
 from releasegate.loadtest.stats import Comparison, Interval, SideSummary
 from releasegate.loadtest.verdict import (
     INCONCLUSIVE,
+    NOT_JUDGED,
     PASS,
     REGRESSION,
     PointStats,
@@ -38,14 +39,14 @@ def test_missing_data_is_inconclusive() -> None:
     assert v.verdict == INCONCLUSIVE and v.rule == "statistics"
 
 
-def _summary(errors: int = 0) -> SideSummary:
+def _summary(errors: int = 0, requests: int = 20000) -> SideSummary:
     i = Interval(1.0, 0.9, 1.1)
-    return SideSummary(1000, errors, {50.0: i, 95.0: i, 99.0: i}, Interval(100.0, 95.0, 105.0))
+    return SideSummary(requests, errors, {50.0: i, 95.0: i, 99.0: i}, Interval(100.0, 95.0, 105.0))
 
 
 def test_compare_point_checks_every_limit_and_saturation_makes_it_inconclusive() -> None:
     flat = Interval(0.0, -0.02, 0.02)
-    comp = Comparison(_summary(errors=5), _summary(), {50.0: flat, 95.0: flat, 99.0: flat}, flat)
+    comp = Comparison(_summary(errors=100), _summary(), {50.0: flat, 95.0: flat, 99.0: flat}, flat)
     verdicts = compare_point("c4", comp, limits({}), closed=True, saturated=False)
     assert [v.rule for v in verdicts] == [
         "regression.p95LatencyIncreasePct", "regression.p99LatencyIncreasePct",
@@ -54,6 +55,32 @@ def test_compare_point_checks_every_limit_and_saturation_makes_it_inconclusive()
     saturated = compare_point("c4", comp, limits({}), closed=True, saturated=True)
     assert {v.rule for v in saturated[:3]} == {"generator.saturated"}
     assert "measure locust, not the model" in saturated[0].message
+
+
+def test_a_tail_with_too_few_requests_beyond_it_is_not_judged() -> None:
+    """2,000 requests a side: 100 beyond p95 (judged), 20 beyond p99 (not judged, whatever its interval)."""
+    wild = Interval(0.5, 0.3, 0.7)
+    comp = Comparison(_summary(requests=2000), _summary(requests=2000), {50.0: wild, 95.0: wild, 99.0: wild}, wild)
+    by = {v.metric: v for v in compare_point("c4", comp, limits({}), closed=True, saturated=True)}
+    assert by["p95 latency"].verdict == INCONCLUSIVE and by["p95 latency"].rule == "generator.saturated"
+    assert by["p99 latency"].verdict == NOT_JUDGED
+    assert "20 request(s) beyond p99" in by["p99 latency"].message and "10000 successful requests" in by["p99 latency"].message
+
+
+def test_a_tail_from_a_few_slot_pairs_is_not_judged() -> None:
+    """20,000 requests a side, 200 beyond p99, but all from 7 slot pairs: machine stalls, not the model."""
+    wild = Interval(0.5, 0.3, 0.7)
+    comp = Comparison(_summary(), _summary(), {50.0: wild, 95.0: wild, 99.0: wild}, wild, {95.0: 60, 99.0: 7})
+    by = {v.metric: v for v in compare_point("c4", comp, limits({}), closed=True, saturated=False)}
+    assert by["p95 latency"].verdict == REGRESSION
+    assert by["p99 latency"].verdict == NOT_JUDGED and "only 7 slot pair(s)" in by["p99 latency"].message
+
+
+def test_strict_rule_needs_the_whole_interval_beyond_the_limit() -> None:
+    change = Interval(0.15, 0.08, 0.22)
+    assert relative("p95 latency", "c1", change, 10.0, "r").verdict == REGRESSION
+    assert relative("p95 latency", "c1", change, 10.0, "r", strict=True).verdict == INCONCLUSIVE
+    assert relative("p95 latency", "c1", Interval(0.15, 0.11, 0.22), 10.0, "r", strict=True).verdict == REGRESSION
 
 
 def test_open_loop_points_have_no_throughput_verdict() -> None:

@@ -1,0 +1,159 @@
+"""Measure until decided: looks, alpha spending, first decisions kept, tails not judged, giving up."""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from releasegate.loadtest import sequential
+from releasegate.loadtest.driver import Phase, PhaseData
+from releasegate.loadtest.sequential import Look, PointDecision, judge, look_confidence, look_seconds, needed_seconds
+from releasegate.loadtest.telemetry import GeneratorStats, GpuStats
+from releasegate.loadtest.verdict import (
+    INCONCLUSIVE,
+    MIN_TAIL_SAMPLES,
+    NOT_JUDGED,
+    PASS,
+    REGRESSION,
+    MetricVerdict,
+    limits,
+)
+
+LIMITS = limits({"p95LatencyIncreasePct": 15, "p99LatencyIncreasePct": 30, "throughputDecreasePct": 10})
+PHASE = Phase(0, "c2", "closed", 2, None, 0.5, 60.0, 0.25, 0.0, ("baseline", "candidate", "candidate", "baseline"))
+
+
+def test_looks_grow_geometrically_in_whole_pairs_up_to_the_cap() -> None:
+    looks = look_seconds(8.0, 75.0, 0.5)
+    assert looks[0] == 8.0 and looks[-1] == 75.0
+    assert all(b > a for a, b in zip(looks, looks[1:]))
+    assert all(abs(s / 0.5 - round(s / 0.5)) < 1e-9 for s in looks)
+    assert all(b / a <= sequential.GROWTH + 0.1 for a, b in zip(looks, looks[1:-1]))
+    assert len(looks) <= 11
+
+
+def test_the_planned_looks_share_the_error_rate_of_the_point() -> None:
+    looks = look_seconds(8.0, 90.0, 0.5)
+    spent = sum(1.0 - look_confidence(len(looks), 0.95, 2) for _ in looks)
+    assert spent == pytest.approx(0.05 / 2)
+    assert look_confidence(10, 0.95, 1) == pytest.approx(1 - 0.005)
+
+
+def _side(rng: np.random.Generator, pairs: int, scale: float, noise: np.ndarray, side: str, per_slot: int = 80) -> PhaseData:
+    """``pairs`` slot pairs of lognormal latencies around 10 ms x scale, slowed alike per pair by ``noise``."""
+    lat = np.concatenate([rng.lognormal(math.log(10.0 * scale * noise[u]), 0.3, per_slot) for u in range(pairs)])
+    unit = np.repeat(np.arange(pairs), per_slot)
+    seconds = 0.25 * scale * noise[:pairs]  # a closed loop: as many requests take longer when slower
+    return PhaseData(PHASE, side, np.zeros(lat.size), lat, np.full(lat.size, 200), unit, seconds,
+                     GeneratorStats(1, 30.0, 50.0, False), GpuStats(False), None)
+
+
+def _sequence(seed: int, ratio: float, schedule: list[int]) -> PointDecision:
+    rng = np.random.default_rng(seed)
+    pairs = schedule[-1]
+    noise = rng.lognormal(0.0, 0.15, pairs)  # the machine: both halves of a pair alike
+    base = _side(rng, pairs, 1.0, noise, "baseline")
+    cand = _side(rng, pairs, ratio, noise, "candidate")
+    decision = PointDecision("c2", pairs * 0.5)
+    for k, n in enumerate(schedule, start=1):
+        def cut(d: PhaseData, n: int = n) -> PhaseData:
+            keep = d.unit < n
+            return PhaseData(d.phase, d.side, d.intended[keep], d.latency_ms[keep], d.status[keep], d.unit[keep],
+                             d.unit_seconds[:n], d.generator, d.gpu, None)
+        c, b = cut(cand), cut(base)
+        conf = look_confidence(len(schedule), 0.95, 1)
+        comp, verdicts = judge("c2", c, b, LIMITS, True, conf, 200, seed)
+        look = Look(k, n * 0.5, n * 0.5, conf, n, {"baseline": b.count, "candidate": c.count})
+        if decision.record(look, comp, verdicts):
+            break
+    return decision
+
+
+SCHEDULE = [16, 21, 27, 35, 46, 60]
+
+
+@pytest.mark.slow
+def test_a_change_at_the_limit_is_rarely_decided_either_way() -> None:
+    """At exactly +15 % p95 both decisions are errors; over 30 sequences of 6 looks each, at most a few."""
+    wrong = 0
+    for seed in range(30):
+        d = _sequence(seed, 1.15, SCHEDULE)
+        v = next(v for v in d.verdicts() if v.metric == "p95 latency")
+        wrong += v.verdict in (PASS, REGRESSION)
+    assert wrong <= 3  # alpha 0.05 in all (union bound): the expected count is at most 1.5
+
+
+def test_same_speed_passes_and_a_third_slower_regresses_early() -> None:
+    same = _sequence(100, 1.0, SCHEDULE)
+    slow = _sequence(101, 1.3, SCHEDULE)
+    assert {v.metric: v.verdict for v in same.verdicts()}["p95 latency"] == PASS
+    verdicts = {v.metric: v for v in slow.verdicts()}
+    assert REGRESSION in (verdicts["p95 latency"].verdict, verdicts["throughput decrease"].verdict)
+    assert slow.failed() is not None and "decided at look" in verdicts[slow.failed()].message
+    assert len(slow.looks) < len(SCHEDULE)  # stopped at the first regression
+
+
+def test_the_first_regression_stops_the_point_and_says_so() -> None:
+    d = PointDecision("c2", 60.0)
+    assert d.record(_look(1, 16), object(), [_v("p95 latency", REGRESSION), _v("p99 latency", INCONCLUSIVE)])  # type: ignore[arg-type]
+    p99 = {v.metric: v for v in d.verdicts()}["p99 latency"]
+    assert p99.verdict == INCONCLUSIVE and "p95 latency had already regressed at look 1" in p99.message
+
+
+def _v(metric: str, verdict: str, value: float = 0.05, low: float = -0.05, high: float = 0.2) -> MetricVerdict:
+    return MetricVerdict(metric, "c2", verdict, "regression.p95LatencyIncreasePct", f"{metric} {verdict}", value, low, high, 0.15)
+
+
+def _look(k: int, seconds: float, requests: int = 4000) -> Look:
+    return Look(k, seconds, seconds + 1, 0.99, int(seconds * 2), {"baseline": requests, "candidate": requests})
+
+
+def test_a_decision_is_kept_when_a_later_look_is_unsure() -> None:
+    d = PointDecision("c2", 60.0)
+    comp = object()
+    assert not d.record(_look(1, 16), comp, [_v("p95 latency", PASS), _v("p99 latency", INCONCLUSIVE)])  # type: ignore[arg-type]
+    d.record(_look(2, 21), comp, [_v("p95 latency", INCONCLUSIVE), _v("p99 latency", INCONCLUSIVE)])  # type: ignore[arg-type]
+    by = {v.metric: v for v in d.verdicts()}
+    assert by["p95 latency"].verdict == PASS and "decided at look 1" in by["p95 latency"].message
+    assert by["p99 latency"].verdict == INCONCLUSIVE and "would decide it" in by["p99 latency"].message
+
+
+def test_too_few_pairs_decide_nothing() -> None:
+    d = PointDecision("c2", 60.0)
+    look = Look(1, 4.0, 5.0, 0.99, sequential.MIN_PAIRS - 1, {"baseline": 900, "candidate": 900})
+    assert not d.record(look, object(), [_v("p95 latency", PASS)])  # type: ignore[arg-type]
+    assert d.verdicts()[0].verdict == INCONCLUSIVE
+
+
+def test_a_tail_that_cannot_fill_before_the_cap_stops_the_wait() -> None:
+    d = PointDecision("c2", 60.0)
+    tail = _v("p99 latency", NOT_JUDGED)
+    spread = SimpleNamespace(tail_blocks={99.0: 5})
+    # 2,000 requests per side in 10 s: 12,000 by the cap, 120 beyond p99 >= 100: keep measuring
+    assert not d.record(_look(1, 10, 2000), spread, [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
+    d2 = PointDecision("c2", 60.0)
+    # 500 per side in 10 s: 3,000 by the cap, 30 beyond p99: hopeless, stop now
+    assert d2.record(_look(1, 10, 500), spread, [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
+    assert d2.verdicts()[1].verdict == NOT_JUDGED and "takes about" in d2.verdicts()[1].message
+    assert MIN_TAIL_SAMPLES == 100
+
+
+def test_a_tail_from_too_few_stalls_to_spread_by_the_cap_stops_the_wait() -> None:
+    tail = _v("p99 latency", NOT_JUDGED)
+    d = PointDecision("c2", 60.0)
+    # enough requests, but the tail sits in 3 slot pairs after 20 s: 9 by the cap < 20
+    assert d.record(_look(3, 20, 4000), SimpleNamespace(tail_blocks={99.0: 3}), [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
+    d2 = PointDecision("c2", 60.0)
+    # 8 pairs after 20 s: 24 by the cap: keep measuring
+    assert not d2.record(_look(3, 20, 4000), SimpleNamespace(tail_blocks={99.0: 8}), [_v("p95 latency", PASS), tail])  # type: ignore[arg-type]
+
+
+def test_budget_estimate_shrinks_the_interval_like_one_over_root_n() -> None:
+    v = _v("p95 latency", INCONCLUSIVE, value=0.0, low=-0.2, high=0.2)
+    need = needed_seconds(v, 10.0)
+    assert need is not None
+    # half-width ~0.2 on the log scale, gap to the limit ~0.14: (0.2/0.14)^2 x 10 s x slack
+    assert 20.0 < need < 40.0
+    assert needed_seconds(_v("p95 latency", INCONCLUSIVE, value=0.15, low=0.0, high=0.3), 10.0) is None
