@@ -241,8 +241,10 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if not mine:
             continue
         verdicts = [r["verdict"] for r in mine]
+        times = sorted(r["measureSeconds"] for r in mine if r.get("measureSeconds") is not None)
         out[kind] = {"runs": len(mine), "pass": verdicts.count("pass"), "regression": sum(r.get("regression", False) for r in mine),
-                     "inconclusive": verdicts.count("inconclusive"), "error": verdicts.count("error")}
+                     "inconclusive": verdicts.count("inconclusive"), "error": verdicts.count("error"),
+                     "medianMeasureSeconds": round(statistics.median(times), 1) if times else None}
     for key in ("measureSeconds", "seconds"):
         xs = sorted(r[key] for r in runs if r.get(key) is not None)
         if xs:
@@ -266,11 +268,13 @@ def by_architecture(rows: list[dict[str, Any]]) -> str:
 
 
 def table(s: dict[str, Any]) -> str:
-    lines = ["| candidate | runs | pass | regression | inconclusive | error |", "|---|---|---|---|---|---|"]
+    lines = ["| candidate | runs | pass | regression | inconclusive | error | median measurement to verdict |",
+             "|---|---|---|---|---|---|---|"]
     for kind, label in (("aa", "same speed (A/A)"), ("slow30", "+30 % compute"), ("slow10", "+10 % compute")):
         if kind in s:
             k = s[kind]
-            lines.append(f"| {label} | {k['runs']} | {k['pass']} | {k['regression']} | {k['inconclusive']} | {k['error']} |")
+            lines.append(f"| {label} | {k['runs']} | {k['pass']} | {k['regression']} | {k['inconclusive']} | {k['error']} | "
+                         f"{k['medianMeasureSeconds']} s |")
     for key, label in (("measureSeconds", "measurement to verdict"), ("seconds", "whole gate run")):
         if key in s:
             lines.append(f"\n{label}: median {s[key]['median']} s, p95 {s[key]['p95']} s, max {s[key]['max']} s")
