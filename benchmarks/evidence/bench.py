@@ -28,13 +28,19 @@ from generate_repo import main as generate  # noqa: E402
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parents[1] / "src"), os.environ.get("PYTHONPATH")]))}
 
 
-def cli(root: Path, *args: str) -> float:
+def timed(root: Path, *args: str) -> tuple[float, str]:
+    """Wall clock of one whole ``releasegate ARGS`` run (interpreter start included), and its stdout."""
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "releasegate", *args], cwd=root, env=ENV, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"releasegate {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
-    return elapsed
+        raise SystemExit(f"releasegate {' '.join(args)} failed (exit {proc.returncode}):\n"
+                         f"{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+    return elapsed, proc.stdout
+
+
+def cli(root: Path, *args: str) -> float:
+    return timed(root, *args)[0]
 
 
 def main() -> None:

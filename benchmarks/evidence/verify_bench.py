@@ -30,7 +30,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 sys.path.insert(0, str(HERE.parent / "history"))
+sys.path.insert(0, str(HERE))
 
+from bench import timed  # noqa: E402 - benchmarks/evidence/bench.py
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 from generate_repo import main as generate  # noqa: E402
@@ -41,7 +43,6 @@ from releasegate.evidence.statement import Decision, statements  # noqa: E402
 from releasegate.history.git import Git, open_repo  # noqa: E402
 from releasegate.signing.dsse import load_private_key, sign_envelope  # noqa: E402
 
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parents[1] / "src"), os.environ.get("PYTHONPATH")]))}
 BRANCH = "releasegate/evidence"
 
 
@@ -89,12 +90,8 @@ def record_all(root: Path, count: int) -> int:
 
 
 def verify(root: Path) -> tuple[float, str]:
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "releasegate", "verify"], cwd=root, env=ENV, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"releasegate verify failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
-    return elapsed, proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    elapsed, out = timed(root, "verify")
+    return elapsed, out.strip().splitlines()[-1] if out.strip() else ""
 
 
 def main() -> None:
