@@ -361,7 +361,7 @@ def test_the_gate_measures_until_a_slower_candidate_is_decided(tmp_path: Path, m
     rel = data["releases"][0]
     assert result.code == 1 and rel["verdict"] == "fail", rel["reason"]
     seq = rel["points"][0]["sequential"]
-    assert seq["stoppingRule"].startswith("alpha spent in equal shares") and seq["slotPairs"] >= 8
+    assert seq["stoppingRule"].startswith("group-sequential boundaries by alpha spending") and seq["slotPairs"] >= 8
     decided = [m for m, t in seq["timeToDecision"].items() if t["verdict"] == "regression"]
     assert decided and seq["timeToDecision"][decided[0]]["measuredSeconds"] < 20  # stopped before the cap
     assert "look 1:" in result.err

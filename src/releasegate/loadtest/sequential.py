@@ -9,21 +9,18 @@ is decided, or one regressed (the release fails whatever the others do), locust
 stops; when the cap comes first, the undecided metrics stay
 ``inconclusive`` (or ``not judged``), each with the measurement time it would need.
 
-Why repeated looks keep the error rates: the looks are planned when the point starts
-(the schedule below, up to a cap fixed then from the profile and the time budget), and
-each of the ``K`` looks uses intervals at confidence ``1 - alpha / K``, where ``alpha``
-is the profile's error rate divided over the load points. By the union bound the chance
-that *any* look's interval misses the true change is at most ``alpha`` -- whatever the
-correlation between looks. Each wrong decision needs its interval to miss the truth on
-the wrong side of the limit: a harmless candidate is called a regression, or a slow one
-passed, with probability at most ``alpha / 2`` each. This is alpha spending with equal
-shares (Bonferroni) instead of a Pocock or O'Brien-Fleming boundary: a little
-conservative, but it needs no normal theory for the correlation between looks, which
-the block bootstrap's dependent data would not justify.
-
-Looks are geometric (each :data:`GROWTH` times the last), so their number grows with
-the log of the cap and the per-look confidence stays practical: 10 looks from 8 s to
-75 s spend ``alpha / 10`` each (z 2.8 instead of 1.96 for alpha 0.05).
+Why repeated looks keep the error rates: each wrong decision needs the interval to
+miss the true change on the wrong side of the limit -- a harmless candidate called a
+regression, or a slow one passed. The interval at look k is ``estimate +- c_k``
+standard errors, where ``c_k`` is a group-sequential boundary
+(:mod:`~releasegate.loadtest.spending`): alpha spending (Lan-DeMets) with
+Hwang-Shih-DeCani's function, computed from the share of the cap measured at each
+look, so that over *all* looks each wrong decision has probability at most
+``alpha / 2`` (``alpha`` is the profile's ``1 - confidence``, divided over the load
+points). Early looks are strict, late ones close to a single test's width: the gate's
+11 looks run from about 3.2 standard errors at 8 s to 2.2 at the cap, where equal
+shares (Bonferroni, the first version) needed 2.84 at every look and left harmless
+candidates undecided at the cap.
 """
 from __future__ import annotations
 
@@ -34,7 +31,8 @@ from typing import Any
 
 from releasegate.loadtest.driver import PhaseData
 from releasegate.loadtest.session import BASELINE, CANDIDATE
-from releasegate.loadtest.stats import Blocked, Comparison, compare, make_blocks
+from releasegate.loadtest.spending import GAMMA, Boundary, two_sided_confidence
+from releasegate.loadtest.stats import Blocked, Comparison, compare, make_blocks, t_quantile
 from releasegate.loadtest.verdict import (
     FAIL,
     INCONCLUSIVE,
@@ -49,9 +47,9 @@ from releasegate.loadtest.verdict import (
 
 GROWTH = 1.3  # each look after this many times the measured time of the last
 MIN_PAIRS = 8  # no decision from fewer slot pairs (a t-interval from 7 blocks is too wide anyway)
-SPENDING_SLACK = 1.25  # a longer cap means more looks, each at a higher confidence: what an estimate adds for it
-FUTILITY = 4.0  # give a metric up when it would need this many times the cap
-RULE = "alpha spent in equal shares over the planned looks (Bonferroni): each of K looks at confidence 1 - alpha/K"
+SPENDING_SLACK = 1.1  # a longer cap moves the boundaries a little: what a budget estimate adds for it
+RULE = (f"group-sequential boundaries by alpha spending (Lan-DeMets, Hwang-Shih-DeCani gamma {GAMMA:g}) over the "
+        "share of the cap measured at each look")
 
 
 def look_seconds(first: float, cap: float, pair: float) -> list[float]:
@@ -68,9 +66,9 @@ def look_seconds(first: float, cap: float, pair: float) -> list[float]:
     return [s for s in out if s > 0]
 
 
-def look_confidence(looks: int, confidence: float, points: int) -> float:
-    """Confidence of each of ``looks`` planned looks when the profile asks ``confidence`` over ``points`` points."""
-    return 1.0 - (1.0 - confidence) / (max(1, points) * max(1, looks))
+def one_sided_alpha(confidence: float, points: int) -> float:
+    """The chance each wrong decision may have at one point: half of ``1 - confidence``, split over ``points``."""
+    return (1.0 - confidence) / 2.0 / max(1, points)
 
 
 @dataclass(frozen=True)
@@ -113,6 +111,7 @@ class PointDecision:
 
     point: str
     cap_seconds: float
+    final_z: float = 1.96  # the boundary planned for the look at the cap (a single test's without a plan)
     looks: list[Look] = field(default_factory=list)
     first: dict[str, tuple[MetricVerdict, Look]] = field(default_factory=dict)
     last: list[MetricVerdict] = field(default_factory=list)
@@ -140,10 +139,13 @@ class PointDecision:
 
         A tail percentile whose tail samples cannot reach :data:`MIN_TAIL_SAMPLES`, or whose
         tail cannot spread over :data:`MIN_TAIL_BLOCKS` slot pairs, by the cap at the rate so
-        far; a metric whose interval would need :data:`FUTILITY` times
-        the cap to clear its limit (from the third look on). Giving up never makes a
-        pass or a regression more likely, so it costs no error rate -- only the chance
-        that a lucky later look would have decided.
+        far; from the third look on, a metric whose interval would not clear its limit by
+        the cap even if the truth were one standard error further from the limit than the
+        estimate (an estimate sitting on the limit). The standard error of one noisy early
+        look is the margin: a harmless candidate whose early estimate came out near the
+        limit is measured on, not given up. Giving up never makes a pass or a regression
+        more likely, so it costs no error rate -- only the chance that a later look would
+        have decided.
         """
         if look.seconds <= 0:
             return False
@@ -156,8 +158,8 @@ class PointDecision:
             return spread is not None and spread * scale < MIN_TAIL_BLOCKS
         if v.verdict != INCONCLUSIVE or look.index < 3 or None in (v.low, v.high, v.limit, v.observed):
             return False
-        need = needed_seconds(v, look.seconds)
-        return need is None or need > FUTILITY * self.cap_seconds
+        need = needed_seconds(v, look, self.final_z, favourable=1.0)
+        return need is None or need > self.cap_seconds
 
     def verdicts(self) -> list[MetricVerdict]:
         """Each metric's verdict: from the look that decided it, else the last look's with what it would need."""
@@ -180,7 +182,7 @@ class PointDecision:
         if v.verdict == NOT_JUDGED:
             return _tail_budget(v, look)
         if v.verdict == INCONCLUSIVE and v.low is not None and v.high is not None and v.limit is not None:
-            return _with_budget(v, look)
+            return _with_budget(v, look, self.final_z)
         return v
 
     def to_dict(self) -> dict[str, Any]:
@@ -210,23 +212,34 @@ def _too_few(v: MetricVerdict, look: Look) -> MetricVerdict:
                          f"(at least {MIN_PAIRS} before deciding)", v.observed, v.low, v.high, v.limit)
 
 
-def needed_seconds(v: MetricVerdict, seconds: float) -> float | None:
-    """Measured seconds that would shrink ``v``'s interval clear of its limit (1/sqrt(n)); None: never."""
+def needed_seconds(v: MetricVerdict, look: Look, final_z: float, favourable: float = 0.0) -> float | None:
+    """Measured seconds after which ``v``'s interval at ``final_z`` standard errors would clear its limit.
+
+    The standard error comes from the look's interval (its half-width over the look's
+    critical value) and shrinks like 1/sqrt(n); ``favourable`` moves the estimate that
+    many standard errors further from the limit. None: the estimate sits on the limit.
+    """
     assert v.low is not None and v.high is not None and v.limit is not None and v.observed is not None
     centre, limit = math.log1p(v.observed), math.log1p(v.limit)
-    half = (math.log1p(v.high) - math.log1p(v.low)) / 2.0
-    gap = abs(centre - limit)
-    if gap < 0.05 * half or gap < 1e-4:
+    se = (math.log1p(v.high) - math.log1p(v.low)) / 2.0 / critical_value(look)
+    gap = abs(centre - limit) + favourable * se
+    if gap < 0.05 * se or gap < 1e-4:
         return None
-    return seconds * (half / gap) ** 2 * SPENDING_SLACK
+    return look.seconds * (final_z * se / gap) ** 2
 
 
-def _with_budget(v: MetricVerdict, look: Look) -> MetricVerdict:
-    need = needed_seconds(v, look.seconds)
+def critical_value(look: Look) -> float:
+    """Standard errors in the half-width of the look's intervals (Student's t at its confidence)."""
+    return t_quantile(max(2, look.pairs) - 1, 0.5 + look.confidence / 2.0)
+
+
+def _with_budget(v: MetricVerdict, look: Look, final_z: float) -> MetricVerdict:
+    need = needed_seconds(v, look, final_z)
     if need is None:
         tail = "the estimate sits on the limit, so no practical measurement decides it"
     else:
-        tail = f"about {need:.0f} s of measurement at this point would decide it (raise maxPhaseSeconds or --budget-seconds)"
+        tail = (f"about {need * SPENDING_SLACK:.0f} s of measurement at this point would decide it "
+                "(raise maxPhaseSeconds or --budget-seconds)")
     return MetricVerdict(v.metric, v.point, INCONCLUSIVE, v.rule,
                          f"{v.message}; undecided after {look.seconds:.1f} s measured ({look.pairs} slot pairs): {tail}",
                          v.observed, v.low, v.high, v.limit)
@@ -250,8 +263,10 @@ class PointLooker:
                  confidence: float, points: int, replicates: int, seed: int,
                  progress: Callable[[str], None]) -> None:
         self.decision, self.schedule, self.lim, self.closed = decision, list(schedule), lim, closed
-        self.confidence, self.points, self.replicates, self.seed = confidence, points, replicates, seed
-        self.progress = progress
+        self.replicates, self.seed, self.progress = replicates, seed, progress
+        alpha = one_sided_alpha(confidence, points)
+        self.boundary = Boundary(alpha)
+        decision.final_z = planned_boundaries(self.schedule, alpha)[-1]
 
     def next_look(self) -> float | None:
         k = len(self.decision.looks)
@@ -260,11 +275,19 @@ class PointLooker:
     def look(self, seconds: float, wall: float, data: dict[str, PhaseData]) -> bool:
         cand, base = data[CANDIDATE], data[BASELINE]
         k = len(self.decision.looks) + 1
-        conf = look_confidence(len(self.schedule), self.confidence, self.points)
+        last = k >= len(self.schedule) or seconds >= self.schedule[-1] - 1e-9
+        z = self.boundary.next(seconds / self.schedule[-1], last=last)
+        conf = two_sided_confidence(z)
         look = Look(k, seconds, wall, conf, min(cand.units, base.units), {BASELINE: base.count, CANDIDATE: cand.count})
         comp, verdicts = judge(self.decision.point, cand, base, self.lim, self.closed, conf, self.replicates, self.seed)
         done = self.decision.record(look, comp, verdicts)
         open_metrics = [v.metric for v in self.decision.last if v.metric not in self.decision.first]
-        self.progress(f"  look {k}: {seconds:.1f} s measured, {look.pairs} slot pairs, confidence {conf:.5f}: "
-                      + ("all metrics decided" if done else f"undecided: {', '.join(open_metrics)}"))
+        self.progress(f"  look {k}: {seconds:.1f} s measured, {look.pairs} slot pairs, boundary {z:.2f} standard "
+                      "errors: " + ("all metrics decided" if done else f"undecided: {', '.join(open_metrics)}"))
         return done
+
+
+def planned_boundaries(schedule: Sequence[float], alpha: float) -> list[float]:
+    """The boundaries (standard errors) of looks made exactly at ``schedule``'s measured seconds."""
+    plan = Boundary(alpha)
+    return [plan.next(s / schedule[-1], last=i == len(schedule) - 1) for i, s in enumerate(schedule)]

@@ -109,7 +109,7 @@ def test_a_sequential_point_shows_the_rule_what_was_measured_and_time_to_decisio
                            "profile": {"name": "gate", "phaseSeconds": 8, "maxPhaseSeconds": 75, "sequential": True}})
     result = LoadTestResult((seq,), "origin/main", base.machine, base.started_at, 30.0)
     md = markdown(result)
-    assert "Stopping rule: alpha spent in equal shares over the planned looks" in md
+    assert "Stopping rule: group-sequential boundaries by alpha spending (Lan-DeMets" in md
     assert "sides alternating until decided: first look after 8 s, at most 75 s per load point" in md
     assert "| c4 | 2 | 21 | 2600 / 2500 | p95 latency | ❌ regression | look 2: 10.5 s measured, 12 s wall |" in md
     assert "| | | | p99 latency | ⚠️ inconclusive | not decided |" in md
