@@ -48,6 +48,7 @@ from releasegate.loadtest.verdict import (
 GROWTH = 1.3  # each look after this many times the measured time of the last
 MIN_PAIRS = 8  # no decision from fewer slot pairs (a t-interval from 7 blocks is too wide anyway)
 SPENDING_SLACK = 1.1  # a longer cap moves the boundaries a little: what a budget estimate adds for it
+FUTILITY_MARGIN = 1.96  # standard errors: give up only when a truth this much further from the limit would not decide
 RULE = (f"group-sequential boundaries by alpha spending (Lan-DeMets, Hwang-Shih-DeCani gamma {GAMMA:g}) over the "
         "share of the cap measured at each look")
 
@@ -140,12 +141,12 @@ class PointDecision:
         A tail percentile whose tail samples cannot reach :data:`MIN_TAIL_SAMPLES`, or whose
         tail cannot spread over :data:`MIN_TAIL_BLOCKS` slot pairs, by the cap at the rate so
         far; from the third look on, a metric whose interval would not clear its limit by
-        the cap even if the truth were one standard error further from the limit than the
-        estimate (an estimate sitting on the limit). The standard error of one noisy early
-        look is the margin: a harmless candidate whose early estimate came out near the
-        limit is measured on, not given up. Giving up never makes a pass or a regression
-        more likely, so it costs no error rate -- only the chance that a later look would
-        have decided.
+        the cap even if the truth sat at the far end of the look's own 95 % interval
+        (:data:`FUTILITY_MARGIN` standard errors further from the limit than the estimate):
+        an estimate on the limit with an interval already narrow. An early estimate is
+        noisy: a harmless candidate whose third look came out near the limit is measured
+        on, not given up. Giving up never makes a pass or a regression more likely, so it
+        costs no error rate -- only the chance that a later look would have decided.
         """
         if look.seconds <= 0:
             return False
@@ -158,7 +159,7 @@ class PointDecision:
             return spread is not None and spread * scale < MIN_TAIL_BLOCKS
         if v.verdict != INCONCLUSIVE or look.index < 3 or None in (v.low, v.high, v.limit, v.observed):
             return False
-        need = needed_seconds(v, look, self.final_z, favourable=1.0)
+        need = needed_seconds(v, look, self.final_z, favourable=FUTILITY_MARGIN)
         return need is None or need > self.cap_seconds
 
     def verdicts(self) -> list[MetricVerdict]:
