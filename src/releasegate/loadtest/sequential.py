@@ -49,6 +49,7 @@ GROWTH = 1.3  # each look after this many times the measured time of the last
 MIN_PAIRS = 8  # no decision from fewer slot pairs (a t-interval from 7 blocks is too wide anyway)
 SPENDING_SLACK = 1.1  # a longer cap moves the boundaries a little: what a budget estimate adds for it
 FUTILITY_MARGIN = 1.96  # standard errors: give up only when a truth this much further from the limit would not decide
+PRACTICAL_SECONDS = 3600.0  # a budget estimate beyond an hour of one point is no advice: the estimate sits on the limit
 RULE = (f"group-sequential boundaries by alpha spending (Lan-DeMets, Hwang-Shih-DeCani gamma {GAMMA:g}) over the "
         "share of the cap measured at each look")
 
@@ -236,7 +237,7 @@ def critical_value(look: Look) -> float:
 
 def _with_budget(v: MetricVerdict, look: Look, final_z: float) -> MetricVerdict:
     need = needed_seconds(v, look, final_z)
-    if need is None:
+    if need is None or need * SPENDING_SLACK > PRACTICAL_SECONDS:
         tail = "the estimate sits on the limit, so no practical measurement decides it"
     else:
         tail = (f"about {need * SPENDING_SLACK:.0f} s of measurement at this point would decide it "

@@ -178,3 +178,12 @@ def test_an_early_estimate_near_the_limit_is_measured_on_not_given_up() -> None:
     d2 = PointDecision("c2", 90.0, 2.17)
     assert d2.record(_look(9, 80), object(), [_v("p95 latency", INCONCLUSIVE, value=0.15, low=0.13, high=0.17)])  # type: ignore[arg-type]
     assert "would decide it" in d2.verdicts()[0].message or "sits on the limit" in d2.verdicts()[0].message
+
+
+def test_a_budget_of_hours_is_not_offered_as_advice() -> None:
+    """0.1 % beyond a +15 % limit, interval +13.6 % ... +16.7 % at 90 s (the benchmark saw this): hours, not advice."""
+    d = PointDecision("c2", 90.0, 2.17)
+    on_limit = _v("p95 latency", INCONCLUSIVE, value=0.151, low=0.136, high=0.167)
+    assert d.record(_look(11, 90), object(), [on_limit])  # type: ignore[arg-type]
+    message = d.verdicts()[0].message
+    assert "sits on the limit" in message and "would decide it" not in message
