@@ -275,6 +275,10 @@ class PointLooker:
         return self.schedule[k] if k < len(self.schedule) else None
 
     def look(self, seconds: float, wall: float, data: dict[str, PhaseData]) -> bool:
+        if self.boundary.spent_all:
+            # A cap between whole slot pairs: the last planned look (whole pairs) came before the
+            # driver's look at the cap, which holds no further pair and has nothing left to spend.
+            return True
         cand, base = data[CANDIDATE], data[BASELINE]
         k = len(self.decision.looks) + 1
         last = k >= len(self.schedule) or seconds >= self.schedule[-1] - 1e-9

@@ -15,7 +15,7 @@ over 11 looks), late ones more (near 2.2 at the cap), because a harmless candida
 is only decided once enough tail samples have been measured while a clearly slow
 one crosses even a strict early boundary. Each boundary is computed when its look
 happens, from the fractions actually reached (Lan and DeMets), by the recursive
-numerical integration of Armitage, McPherson and Rowe on a grid: about a millisecond
+numerical integration of Armitage, McPherson and Rowe on a grid: a few milliseconds
 per look.
 """
 from __future__ import annotations
@@ -67,6 +67,11 @@ class Boundary:
         self.values: list[float] = []
         self._grid: np.ndarray | None = None  # W values below the last boundary
         self._density: np.ndarray | None = None  # their density (mass of not having crossed yet)
+
+    @property
+    def spent_all(self) -> bool:
+        """Whether the last look has been made: all of ``alpha`` is spent."""
+        return bool(self.fractions) and self.fractions[-1] >= 1.0
 
     def next(self, t: float, last: bool = False) -> float:
         prev = self.fractions[-1] if self.fractions else 0.0

@@ -187,3 +187,19 @@ def test_a_budget_of_hours_is_not_offered_as_advice() -> None:
     assert d.record(_look(11, 90), object(), [on_limit])  # type: ignore[arg-type]
     message = d.verdicts()[0].message
     assert "sits on the limit" in message and "would decide it" not in message
+
+
+def test_a_look_at_a_cap_between_whole_pairs_after_the_last_planned_look_keeps_the_decision() -> None:
+    """A deadline makes the cap 20.3 s: the last planned look is at 20 s (whole pairs), and the driver still looks
+    once more at the cap. Nothing is left to spend by then: the decision of the last planned look stands."""
+    rng = np.random.default_rng(7)
+    noise = rng.lognormal(0.0, 0.15, 40)
+    data = {"baseline": _side(rng, 40, 1.0, noise, "baseline"), "candidate": _side(rng, 40, 1.14, noise, "candidate")}
+    schedule = look_seconds(8.0, 20.3, 0.5)
+    assert schedule[-1] == 20.0
+    decision = PointDecision("c2", 20.3)
+    looker = sequential.PointLooker(decision, schedule, LIMITS, True, 0.95, 1, 200, 1, lambda line: None)
+    looker.look(20.0, 21.0, data)
+    before = [(v.metric, v.verdict, v.message) for v in decision.verdicts()]
+    assert looker.look(20.3, 21.3, data)
+    assert [(v.metric, v.verdict, v.message) for v in decision.verdicts()] == before and len(decision.looks) == 1
